@@ -1,0 +1,18 @@
+namespace LiveNews.Server.Bus;
+
+internal static class BusServiceCollectionExtensions
+{
+    /// <summary>The Redis bus: publishing, reading topics and relaying events to this node's <see cref="IEventSink"/>.</summary>
+    public static IServiceCollection AddBus(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<BusOptions>()
+            .Bind(configuration.GetSection(BusOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<RedisNames>();
+        services.AddSingleton<EventBus>();
+        services.AddSingleton<EventRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventRelay>());
+        return services;
+    }
+}

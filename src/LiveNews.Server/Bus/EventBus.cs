@@ -1,0 +1,144 @@
+using System.Globalization;
+using LiveNews.Server.Store;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LiveNews.Server.Bus;
+
+internal sealed record PublishRequest(Topic Topic, string Type, string DataJson, SnapshotChange Change, string EventId);
+
+internal enum PublishStatus
+{
+    /// <summary>Published now.</summary>
+    Published,
+
+    /// <summary>This event id was published before; the envelope is the first one.</summary>
+    Replayed,
+
+    /// <summary>The snapshot was not as expected; nothing was published.</summary>
+    PreconditionFailed,
+}
+
+internal sealed record PublishResult(PublishStatus Status, RawJson? Envelope);
+
+/// <summary>A snapshot item as stored, with its expiry if it has one.</summary>
+internal readonly record struct SnapshotItem(string Json, DateTimeOffset? ExpiresAt);
+
+/// <summary>
+/// What a read of a topic returned: its position, the events after the asked position (when history still
+/// holds all of them) and the snapshot (when asked).
+/// </summary>
+internal sealed record TopicRead(string Epoch, long Seq, bool HistoryFound, IReadOnlyList<RawJson> Events, string? State, IReadOnlyList<SnapshotItem> Items);
+
+/// <summary>Publishes events and reads topics, each as one atomic script on the topic's slot.</summary>
+internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusOptions> options, TimeProvider time)
+{
+    private readonly BusOptions _options = options.Value;
+
+    public async Task<PublishResult> PublishAsync(PublishRequest request)
+    {
+        var keys = names.TopicKeys(request.Topic);
+        var change = request.Change;
+        RedisKey[] allKeys = [.. keys, names.EventId(request.Topic, request.EventId)];
+        RedisValue[] args =
+        [
+            names.EventsChannelName(request.Topic),
+            NewEpoch(),
+            request.EventId,
+            request.Type,
+            time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+            request.DataJson,
+            _options.HistoryLength,
+            (long)Math.Ceiling(_options.HistoryTimeToLive.TotalSeconds),
+            change.OperationArgument,
+            change.ItemId ?? "",
+            change.ScoreArgument,
+            change.Json ?? "",
+            change.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0,
+            request.Topic.MaxSnapshotItems,
+            change.PreconditionArgument,
+            change.Expected ?? "",
+            request.Topic.Name,
+        ];
+
+        var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Publish, allKeys, args))!;
+        return (int)result[0] switch
+        {
+            1 => new PublishResult(PublishStatus.Published, new RawJson((byte[])result[1]!)),
+            2 => new PublishResult(PublishStatus.Replayed, new RawJson((byte[])result[1]!)),
+            _ => new PublishResult(PublishStatus.PreconditionFailed, null),
+        };
+    }
+
+    /// <summary>
+    /// Reads a topic. With <paramref name="afterSeq"/>, also the events after it if history still holds
+    /// every one of them and none is older than the history's time-to-live.
+    /// </summary>
+    public async Task<TopicRead> ReadAsync(Topic topic, long? afterSeq, bool withSnapshot)
+    {
+        RedisValue[] args = [afterSeq ?? -1, withSnapshot ? "1" : "0", NewEpoch()];
+        var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Read, names.TopicKeys(topic), args))!;
+
+        var epoch = (string)result[0]!;
+        var seq = (long)result[1];
+        var found = (int)result[2] == 1;
+        var history = (RedisResult[])result[3]!;
+        var events = new RawJson[history.Length];
+        for (var i = 0; i < history.Length; i++)
+        {
+            events[history.Length - 1 - i] = new RawJson((byte[])history[i]!);
+        }
+
+        if (found && events.Length > 0 && IsOlderThanHistory(events[0]))
+        {
+            found = false;
+            events = [];
+        }
+
+        string? state = null;
+        var items = new List<SnapshotItem>();
+        if (withSnapshot)
+        {
+            var stateValue = (string?)result[4];
+            state = string.IsNullOrEmpty(stateValue) ? null : stateValue;
+            var itemValues = (RedisResult[])result[5]!;
+            var expiries = (RedisResult[])result[6]!;
+            for (var i = 0; i < itemValues.Length; i++)
+            {
+                var json = (string?)itemValues[i];
+                if (string.IsNullOrEmpty(json))
+                {
+                    continue;
+                }
+
+                var expiresMs = (double)expiries[i];
+                items.Add(new SnapshotItem(json, expiresMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds((long)expiresMs) : null));
+            }
+        }
+
+        return new TopicRead(epoch, seq, found, events, state, items);
+    }
+
+    /// <summary>The topic's single state as stored (null when it has none).</summary>
+    public async Task<string?> GetStateAsync(Topic topic) =>
+        await store.Database.StringGetAsync(names.TopicKeys(topic)[2]);
+
+    /// <summary>One snapshot item as stored (null when absent).</summary>
+    public async Task<string?> GetItemAsync(Topic topic, string itemId) =>
+        await store.Database.HashGetAsync(names.TopicKeys(topic)[3], itemId);
+
+    /// <summary>Ids of items whose expiry is at or before <paramref name="now"/>.</summary>
+    public async Task<string[]> GetExpiredItemIdsAsync(Topic topic, DateTimeOffset now)
+    {
+        var ids = await store.Database.SortedSetRangeByScoreAsync(names.TopicKeys(topic)[5], 1, now.ToUnixTimeMilliseconds());
+        return [.. ids.Select(id => (string)id!)];
+    }
+
+    private bool IsOlderThanHistory(RawJson oldestMissed)
+    {
+        var at = EnvelopeHeader.ReadAt(oldestMissed.Utf8);
+        return at is null || at < time.GetUtcNow() - _options.HistoryTimeToLive;
+    }
+
+    private static string NewEpoch() => Guid.NewGuid().ToString("N")[..16];
+}

@@ -1,0 +1,41 @@
+using LiveNews.Server.Store;
+using StackExchange.Redis;
+
+namespace LiveNews.Server.Bus;
+
+/// <summary>
+/// The one owner of every Redis key and channel name. Keys of one topic share the hash tag
+/// <c>{topic}</c>, so the publish script touches a single slot on Redis Cluster.
+/// </summary>
+internal sealed class RedisNames(RedisStore store)
+{
+    private readonly string _prefix = store.KeyPrefix;
+
+    /// <summary>Pattern every node subscribes to; topic names cannot hold pattern characters.</summary>
+    public RedisChannel AllEvents => RedisChannel.Pattern($"{_prefix}:events:*");
+
+    public RedisChannel Events(Topic topic) => RedisChannel.Literal(EventsChannelName(topic));
+
+    public string EventsChannelName(Topic topic) => $"{_prefix}:events:{topic.Name}";
+
+    /// <summary>The keys of a topic in the order the bus scripts expect them.</summary>
+    public RedisKey[] TopicKeys(Topic topic)
+    {
+        var tag = $"{_prefix}:{{{topic.Name}}}:";
+        return
+        [
+            tag + "meta",     // hash: seq, epoch
+            tag + "history",  // list of envelopes, newest first
+            tag + "state",    // string: the topic's single state (live status, article)
+            tag + "items",    // hash: item id -> item JSON
+            tag + "order",    // sorted set: item id by snapshot order
+            tag + "expiry",   // sorted set: item id by expiry (unix ms)
+        ];
+    }
+
+    /// <summary>Marks an event id as published, so a retried publish returns the first envelope.</summary>
+    public RedisKey EventId(Topic topic, string eventId) => $"{_prefix}:{{{topic.Name}}}:event:{eventId}";
+
+    /// <summary>The stored answer of an editor request, per caller and <c>Idempotency-Key</c>.</summary>
+    public RedisKey Idempotency(string caller, string key) => $"{_prefix}:idempotency:{caller}:{key}";
+}

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using LiveNews.Server.Bus;
+
+namespace LiveNews.Server.Newsroom;
+
+/// <summary>
+/// Articles: publishing or updating one changes <c>article:{id}</c> (its state) and <c>latest</c> (the
+/// newest articles). Each topic is changed atomically; a retry under the same Idempotency-Key completes a
+/// request that failed between the two without publishing anything twice.
+/// </summary>
+internal static class ArticlesApi
+{
+    public static void MapArticles(this RouteGroupBuilder editors)
+    {
+        editors.MapPut("/articles/{id}", PublishAsync).Accepts<ArticleRequest>("application/json").WithName("PublishArticle");
+        editors.MapDelete("/articles/{id}", UnpublishAsync).WithName("UnpublishArticle");
+    }
+
+    private static async Task<IResult> PublishAsync(string id, HttpContext http, JsonBody body, Publisher publisher, TimeProvider time)
+    {
+        var check = new Validation();
+        check.Id("id", id);
+        if (!check.IsValid)
+        {
+            return TypedResults.ValidationProblem(check.Errors);
+        }
+
+        var (request, problem) = await body.ReadAsync<ArticleRequest>(http.Request);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var headline = check.Text("headline", request!.Headline, 300);
+        var summary = check.OptionalText("summary", request.Summary, 2000);
+        var url = check.Url("url", request.Url);
+        var imageUrl = check.OptionalUrl("imageUrl", request.ImageUrl);
+        var section = check.OptionalText("section", request.Section, 64);
+        if (!check.IsValid)
+        {
+            return TypedResults.ValidationProblem(check.Errors);
+        }
+
+        var now = time.GetUtcNow();
+        var ids = EventIds.For(http);
+        Article? article = null;
+        var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids.NextEventId(), current =>
+        {
+            var previous = current is null ? null : JsonSerializer.Deserialize<Article>(current, JsonBody.Serializer);
+            article = new Article(id, headline, summary, url, imageUrl, section, request.PublishedAt?.ToUniversalTime() ?? previous?.PublishedAt ?? now, now);
+            var json = Publisher.Serialize(article);
+            return new PlannedEvent(previous is null ? "article.published" : "article.updated", json, SnapshotChange.SetState(json, current));
+        });
+
+        var type = onArticle.Envelope!.ToElement().GetProperty("type").GetString()!;
+        var stored = onArticle.Envelope.ToElement().GetProperty("data").GetRawText();
+        article = JsonSerializer.Deserialize<Article>(stored, JsonBody.Serializer)!;
+        var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids.NextEventId(), current =>
+            new PlannedEvent(type, stored, SnapshotChange.Upsert(id, stored, article.PublishedAt.ToUnixTimeMilliseconds(), null, current)));
+        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope, onLatest.Envelope!]));
+    }
+
+    private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher)
+    {
+        if (!Topic.IsValidArticleId(id))
+        {
+            return NotFound();
+        }
+
+        var ids = EventIds.For(http);
+        var data = Publisher.Serialize(new Removed(id));
+        var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids.NextEventId(), current =>
+            current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.ClearState(current)));
+        if (onArticle.NotFound)
+        {
+            return NotFound();
+        }
+
+        var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids.NextEventId(), current =>
+            current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.Remove(id, current)));
+        return TypedResults.Ok(new WriteResult(id, onLatest.NotFound ? [onArticle.Envelope!] : [onArticle.Envelope!, onLatest.Envelope!]));
+    }
+
+    internal static IResult NotFound() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such article", detail: "No published article has this id.");
+}

@@ -1,0 +1,141 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Json;
+using LiveNews.Server.Bus;
+using LiveNews.Server.Store;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LiveNews.Server.Newsroom;
+
+/// <summary>
+/// <c>Idempotency-Key</c>: the first answer to a key is stored per caller and replayed to every retry of
+/// the same request, so nothing is pushed twice. The same key with a different request is refused.
+/// </summary>
+internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<NewsroomOptions> options) : IEndpointFilter
+{
+    public const string HeaderName = "Idempotency-Key";
+    private const int MaxKeyLength = 255;
+    private static readonly TimeSpan ClaimTimeToLive = TimeSpan.FromMinutes(2);
+
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        if (!http.Request.Headers.TryGetValue(HeaderName, out var header))
+        {
+            return await next(context);
+        }
+
+        var key = header.ToString();
+        if (key.Length is 0 or > MaxKeyLength || key.Any(c => c is < '!' or > '~'))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid Idempotency-Key",
+                detail: $"The Idempotency-Key header must be 1-{MaxKeyLength} visible ASCII characters.");
+        }
+
+        var caller = http.User.FindFirstValue(ClaimTypes.Name) ?? http.User.FindFirstValue("sub") ?? "anonymous";
+        var fingerprint = await FingerprintAsync(http.Request);
+        var redisKey = names.Idempotency(Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(caller)), 0, 8), key);
+        var db = store.Database;
+
+        var pending = JsonSerializer.Serialize(new StoredAnswer(fingerprint, Status: 0, null, null));
+        if (!await db.StringSetAsync(redisKey, pending, ClaimTimeToLive, When.NotExists))
+        {
+            var stored = await db.StringGetAsync(redisKey);
+            var answer = stored.IsNull ? null : JsonSerializer.Deserialize<StoredAnswer>((string)stored!);
+            if (answer is null || answer.Status == 0)
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Request in progress",
+                    detail: "A request with this Idempotency-Key is still being processed; retry later.");
+            }
+
+            if (answer.Fingerprint != fingerprint)
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key reused",
+                    detail: "This Idempotency-Key was used for a different request.");
+            }
+
+            http.Response.Headers["Idempotent-Replayed"] = "true";
+            return new StoredResult(answer);
+        }
+
+        EventIds.Seed(http, $"{caller}\n{key}");
+        try
+        {
+            var result = await next(context);
+            var captured = await CaptureAsync(http, result);
+            if (captured.Status < 500)
+            {
+                await db.StringSetAsync(redisKey, JsonSerializer.Serialize(captured with { Fingerprint = fingerprint }), options.Value.IdempotencyTimeToLive);
+            }
+            else
+            {
+                await db.KeyDeleteAsync(redisKey);
+            }
+
+            return new StoredResult(captured);
+        }
+        catch
+        {
+            // A failed attempt must not block its retry; the retry republishes under the same event ids.
+            await db.KeyDeleteAsync(redisKey);
+            throw;
+        }
+    }
+
+    private static async Task<string> FingerprintAsync(HttpRequest request)
+    {
+        request.EnableBuffering();
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"{request.Method} {request.Path}\n"));
+        var buffer = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
+        {
+            sha.AppendData(buffer, 0, read);
+        }
+
+        request.Body.Position = 0;
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    // Runs the handler's result into a buffer, so the exact answer can be stored and replayed.
+    private static async Task<StoredAnswer> CaptureAsync(HttpContext http, object? result)
+    {
+        var original = http.Response.Body;
+        using var buffer = new MemoryStream();
+        http.Response.Body = buffer;
+        try
+        {
+            if (result is IResult executable)
+            {
+                await executable.ExecuteAsync(http);
+            }
+        }
+        finally
+        {
+            http.Response.Body = original;
+        }
+
+        return new StoredAnswer("", http.Response.StatusCode, http.Response.ContentType, buffer.ToArray());
+    }
+
+    private sealed record StoredAnswer(string Fingerprint, int Status, string? ContentType, byte[]? Body);
+
+    private sealed class StoredResult(StoredAnswer answer) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = answer.Status;
+            if (answer.ContentType is not null)
+            {
+                httpContext.Response.ContentType = answer.ContentType;
+            }
+
+            if (answer.Body is { Length: > 0 } body)
+            {
+                await httpContext.Response.Body.WriteAsync(body);
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using LiveNews.Server.Editors;
+
+namespace LiveNews.Server.Newsroom;
+
+internal static class NewsroomServiceCollectionExtensions
+{
+    public static IServiceCollection AddNewsroom(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<NewsroomOptions>()
+            .Bind(configuration.GetSection(NewsroomOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddExceptionHandler<NewsroomExceptionHandler>();
+        services.AddSingleton<JsonBody>();
+        services.AddSingleton<Publisher>();
+        services.AddSingleton<Idempotency>();
+        services.AddSingleton<BreakingExpiry>();
+        services.AddHostedService(sp => sp.GetRequiredService<BreakingExpiry>());
+        return services;
+    }
+
+    /// <summary>The editor API (publish scope, idempotent) and the public topic reads, under <c>/api</c>.</summary>
+    public static IEndpointRouteBuilder MapNewsroom(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api");
+        api.MapGroup("").WithTags("Readers").AllowAnonymous().MapTopics();
+
+        var editors = api.MapGroup("")
+            .WithTags("Newsroom")
+            .RequireAuthorization(EditorScopes.Publish)
+            .AddEndpointFilter<Idempotency>();
+        editors.MapLive();
+        editors.MapBreaking();
+        editors.MapArticles();
+        editors.MapEntries();
+        return endpoints;
+    }
+}

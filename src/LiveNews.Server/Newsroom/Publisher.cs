@@ -1,0 +1,58 @@
+using System.Text.Json;
+using LiveNews.Server.Bus;
+
+namespace LiveNews.Server.Newsroom;
+
+/// <summary>The result of a read-modify-publish: the envelope, or why nothing was published.</summary>
+internal readonly record struct Published(RawJson? Envelope, bool NotFound)
+{
+    public static Published Missing => new(null, NotFound: true);
+}
+
+/// <summary>
+/// Publishes newsroom events as compare-and-set on the topic's snapshot: read the current item or state,
+/// decide the event, publish on condition that nothing changed in between, and retry if something did.
+/// </summary>
+internal sealed class Publisher(EventBus bus)
+{
+    private const int Attempts = 8;
+
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, JsonBody.Serializer);
+
+    /// <summary>
+    /// Builds the event from the current state (null when the topic has none) and publishes it, unless
+    /// <paramref name="decide"/> returns null (nothing to do: the caller answers 404).
+    /// </summary>
+    public Task<Published> ChangeStateAsync(Topic topic, string eventId, Func<string?, PlannedEvent?> decide) =>
+        PublishAsync(topic, eventId, () => bus.GetStateAsync(topic), decide);
+
+    public Task<Published> ChangeItemAsync(Topic topic, string itemId, string eventId, Func<string?, PlannedEvent?> decide) =>
+        PublishAsync(topic, eventId, () => bus.GetItemAsync(topic, itemId), decide);
+
+    private async Task<Published> PublishAsync(Topic topic, string eventId, Func<Task<string?>> read, Func<string?, PlannedEvent?> decide)
+    {
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            var current = await read();
+            var planned = decide(current);
+            if (planned is null)
+            {
+                return Published.Missing;
+            }
+
+            var result = await bus.PublishAsync(new PublishRequest(topic, planned.Type, planned.DataJson, planned.Change, eventId));
+            if (result.Status != PublishStatus.PreconditionFailed)
+            {
+                return new Published(result.Envelope, NotFound: false);
+            }
+        }
+
+        throw new ConcurrencyException(topic.Name);
+    }
+}
+
+/// <summary>An event decided from the current snapshot: its type, data and snapshot change.</summary>
+internal sealed record PlannedEvent(string Type, string DataJson, SnapshotChange Change);
+
+/// <summary>Editors kept changing the same item faster than it could be updated.</summary>
+internal sealed class ConcurrencyException(string topic) : Exception($"The snapshot of '{topic}' kept changing; try again.");

@@ -1,0 +1,28 @@
+using LiveNews.Server.Bus;
+using LiveNews.Server.Editors;
+
+namespace LiveNews.Server.Newsroom;
+
+/// <summary><c>GET /api/topics/{topic}</c>: a topic's snapshot over plain HTTP, for server-side rendering.</summary>
+internal static class TopicsApi
+{
+    public static void MapTopics(this RouteGroupBuilder readers) =>
+        readers.MapGet("/topics/{topic}", GetAsync).WithName("GetTopic");
+
+    private static async Task<IResult> GetAsync(string topic, HttpContext http, EventBus bus, TimeProvider time)
+    {
+        if (!Topic.TryParse(topic, out var parsed, out var error))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown topic", detail: error);
+        }
+
+        if (!parsed.Value.IsPublic && !EditorScopes.IsEditor(http.User))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Editors only", detail: $"Topic '{parsed.Value.Name}' is for editors only.");
+        }
+
+        var read = await bus.ReadAsync(parsed.Value, afterSeq: null, withSnapshot: true);
+        http.Response.Headers.CacheControl = "no-cache";
+        return TypedResults.Ok(new TopicState(parsed.Value.Name, read.Epoch, read.Seq, Snapshot.Write(parsed.Value, read, time.GetUtcNow())));
+    }
+}

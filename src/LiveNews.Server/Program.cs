@@ -1,0 +1,30 @@
+using LiveNews.Server.Bus;
+using LiveNews.Server.Editors;
+using LiveNews.Server.Newsroom;
+using LiveNews.Server.Operations;
+using LiveNews.Server.Realtime;
+using LiveNews.Server.Store;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddOperations();
+builder.Services.AddStore(builder.Configuration);
+builder.Services.AddBus(builder.Configuration);
+builder.Services.AddEditors(builder.Configuration);
+builder.Services.AddRealtime(builder.Configuration);
+builder.Services.AddNewsroom(builder.Configuration);
+
+var app = builder.Build();
+
+app.UseOperations();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapOperations();
+app.MapRealtime();
+app.MapNewsroom();
+
+app.Run();
+
+/// <summary>The entry point, visible to the functional tests' host.</summary>
+public partial class Program;

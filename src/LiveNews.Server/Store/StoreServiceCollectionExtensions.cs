@@ -1,0 +1,15 @@
+namespace LiveNews.Server.Store;
+
+internal static class StoreServiceCollectionExtensions
+{
+    public static IServiceCollection AddStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StoreOptions>()
+            .Bind(configuration.GetSection(StoreOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<RedisStore>();
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        return services;
+    }
+}
