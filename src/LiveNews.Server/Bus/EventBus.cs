@@ -119,6 +119,13 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         return new TopicRead(epoch, seq, found, events, state, items);
     }
 
+    /// <summary>The envelope published under <paramref name="eventId"/>, if it was (within the history's time-to-live).</summary>
+    public async Task<RawJson?> GetPublishedAsync(Topic topic, string eventId)
+    {
+        var value = await store.Database.StringGetAsync(names.EventId(topic, eventId));
+        return value.IsNull ? null : new RawJson((byte[])value!);
+    }
+
     /// <summary>The topic's single state as stored (null when it has none).</summary>
     public async Task<string?> GetStateAsync(Topic topic) =>
         await store.Database.StringGetAsync(names.TopicKeys(topic)[2]);

@@ -16,7 +16,9 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<N
 {
     public const string HeaderName = "Idempotency-Key";
     private const int MaxKeyLength = 255;
-    private static readonly TimeSpan ClaimTimeToLive = TimeSpan.FromMinutes(2);
+    // A claim outlives its request only when the node died mid-request; then a retry may proceed soon.
+    // Even a retry that overlaps the first attempt publishes nothing twice: event ids derive from the key.
+    private static readonly TimeSpan ClaimTimeToLive = TimeSpan.FromSeconds(10);
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -70,7 +72,7 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<N
             }
             else
             {
-                await db.KeyDeleteAsync(redisKey);
+                await ReleaseClaimAsync(db, redisKey);
             }
 
             return new StoredResult(captured);
@@ -78,8 +80,20 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<N
         catch
         {
             // A failed attempt must not block its retry; the retry republishes under the same event ids.
-            await db.KeyDeleteAsync(redisKey);
+            await ReleaseClaimAsync(db, redisKey);
             throw;
+        }
+    }
+
+    private static async Task ReleaseClaimAsync(IDatabase db, RedisKey key)
+    {
+        try
+        {
+            await db.KeyDeleteAsync(key);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // The store is down; the claim expires by itself.
         }
     }
 

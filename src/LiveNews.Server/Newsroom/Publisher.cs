@@ -31,6 +31,13 @@ internal sealed class Publisher(EventBus bus)
 
     private async Task<Published> PublishAsync(Topic topic, string eventId, Func<Task<string?>> read, Func<string?, PlannedEvent?> decide)
     {
+        // A retry of a request whose first attempt reached Redis: answer with what it published, even
+        // when the snapshot has moved on since (say, the alert it retracted is gone now).
+        if (await bus.GetPublishedAsync(topic, eventId) is { } earlier)
+        {
+            return new Published(earlier, NotFound: false);
+        }
+
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
             var current = await read();

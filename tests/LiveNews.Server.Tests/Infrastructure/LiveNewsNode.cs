@@ -26,7 +26,7 @@ public sealed class LiveNewsNode : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _time;
 
-    public LiveNewsNode(string storeConfiguration, string keyPrefix, IDictionary<string, string?>? settings = null, TimeProvider? time = null, int port = 0)
+    public LiveNewsNode(string storeConfiguration, string keyPrefix, Dictionary<string, string?>? settings = null, TimeProvider? time = null, int port = 0)
     {
         _time = time;
         _settings = new Dictionary<string, string?>

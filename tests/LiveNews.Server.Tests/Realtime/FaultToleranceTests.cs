@@ -1,0 +1,143 @@
+using System.Net;
+using LiveNews.Client;
+using LiveNews.Server.Tests.Infrastructure;
+
+namespace LiveNews.Server.Tests.Realtime;
+
+/// <summary>Faults users meet: Redis restarting, a server node restarting. No event may be lost or doubled.</summary>
+[Collection("faults")]
+public sealed class FaultToleranceTests : IAsyncLifetime
+{
+    private readonly string _prefix = Eventually.Prefix();
+    private readonly List<IAsyncDisposable> _disposables = [];
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var disposable in Enumerable.Reverse(_disposables))
+        {
+            await disposable.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task RedisRestart_DuringPublishStream_EverySubscriberGetsEveryEventOnceInOrder()
+    {
+        const int Events = 60;
+        var nodeA = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        var nodeB = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        var readers = new List<ChannelReaderOf>();
+        foreach (var node in new[] { nodeA, nodeA, nodeB, nodeB })
+        {
+            var client = Track(await node.ClientAsync());
+            readers.Add(new ChannelReaderOf(await client.SubscribeChannelAsync("breaking")));
+        }
+
+        using var editor = nodeA.Editor();
+        var published = 0;
+        var restart = Task.Run(async () =>
+        {
+            await Eventually.TrueAsync(() => Volatile.Read(ref published) >= Events / 3, "a third of the stream published");
+            await _redis.RestartAsync();
+        });
+
+        for (var i = 1; i <= Events; i++)
+        {
+            await PublishUntilAcceptedAsync(editor, i);
+            Volatile.Write(ref published, i);
+        }
+
+        await restart;
+        foreach (var reader in readers)
+        {
+            await reader.ReadUntilSeqAsync(Events, seconds: 60);
+            var events = reader.Events.ToList();
+            Assert.Equal(Enumerable.Range(1, Events).Select(i => (long)i), events.Select(e => e.Seq));
+            Assert.Equal(Enumerable.Range(1, Events).Select(i => $"Alert {i}"), events.Select(e => e.Data.GetProperty("headline").GetString()));
+            Assert.DoesNotContain(reader.Updates, u => u is TopicSnapshot { StartedOver: true });
+        }
+    }
+
+    [Fact]
+    public async Task NodeRestart_ClientReconnectsAndResumes_WithoutLossOrDuplicates()
+    {
+        var port = RedisServer.FreePort();
+        var node = new LiveNewsNode(_redis.Configuration, _prefix, port: port);
+        var other = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        var client = Track(await node.ClientAsync());
+        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
+        var states = new List<ConnectionState>();
+        client.StateChanged += state => { lock (states) { states.Add(state); } };
+
+        using (var editor = other.Editor())
+        {
+            for (var i = 1; i <= 10; i++)
+            {
+                await PublishUntilAcceptedAsync(editor, i);
+            }
+
+            await reader.ReadUntilSeqAsync(10);
+            await node.DisposeAsync();
+            for (var i = 11; i <= 20; i++)
+            {
+                await PublishUntilAcceptedAsync(editor, i);
+            }
+
+            Track(new LiveNewsNode(_redis.Configuration, _prefix, port: port));
+            await reader.ReadUntilSeqAsync(20, seconds: 60);
+            for (var i = 21; i <= 30; i++)
+            {
+                await PublishUntilAcceptedAsync(editor, i);
+            }
+        }
+
+        await reader.ReadUntilSeqAsync(30);
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), reader.Events.Select(e => e.Seq));
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => $"Alert {i}"), reader.Events.Select(e => e.Data.GetProperty("headline").GetString()));
+        lock (states)
+        {
+            Assert.Contains(ConnectionState.Reconnecting, states);
+        }
+    }
+
+    /// <summary>What a CMS does: retry with the same Idempotency-Key until the API accepts the request.</summary>
+    private static async Task PublishUntilAcceptedAsync(HttpClient editor, int i)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                var response = await editor.PostJsonAsync("/api/breaking", new { headline = $"Alert {i}" }, idempotencyKey: $"alert-{i}");
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    return;
+                }
+
+                Assert.True(response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.Conflict or HttpStatusCode.InternalServerError,
+                    $"Unexpected {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Alert {i} was not accepted within 60 s.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private T Track<T>(T disposable)
+        where T : IAsyncDisposable
+    {
+        _disposables.Add(disposable);
+        return disposable;
+    }
+}
