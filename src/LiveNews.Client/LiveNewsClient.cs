@@ -53,10 +53,14 @@ public sealed class LiveNewsClient : IAsyncDisposable
         SetState(ConnectionState.Live);
     }
 
-    /// <summary>Subscribes and returns the topic's updates: the snapshot first, then events.</summary>
-    public async IAsyncEnumerable<TopicUpdate> SubscribeAsync(string topic, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Subscribes and returns the topic's updates: the snapshot first, then events. With
+    /// <paramref name="resumeAfter"/> (a position saved from an earlier run), only the events after it,
+    /// or a snapshot with <see cref="TopicSnapshot.StartedOver"/> when the server can no longer replay them.
+    /// </summary>
+    public async IAsyncEnumerable<TopicUpdate> SubscribeAsync(string topic, TopicPosition? resumeAfter = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var state = await SubscribeCoreAsync(topic);
+        var state = await SubscribeCoreAsync(topic, resumeAfter);
         await foreach (var update in state.Updates.Reader.ReadAllAsync(cancellationToken))
         {
             yield return update;
@@ -64,7 +68,8 @@ public sealed class LiveNewsClient : IAsyncDisposable
     }
 
     /// <summary>Subscribes; updates go to <see cref="Updates(string)"/>. Throws <see cref="HubException"/> on a refused topic.</summary>
-    public async Task<ChannelReader<TopicUpdate>> SubscribeChannelAsync(string topic) => (await SubscribeCoreAsync(topic)).Updates.Reader;
+    public async Task<ChannelReader<TopicUpdate>> SubscribeChannelAsync(string topic, TopicPosition? resumeAfter = null) =>
+        (await SubscribeCoreAsync(topic, resumeAfter)).Updates.Reader;
 
     public async Task UnsubscribeAsync(string topic)
     {
@@ -95,7 +100,7 @@ public sealed class LiveNewsClient : IAsyncDisposable
         _gate.Dispose();
     }
 
-    private async Task<TopicState> SubscribeCoreAsync(string topic)
+    private async Task<TopicState> SubscribeCoreAsync(string topic, TopicPosition? resumeAfter)
     {
         TopicState state;
         await _gate.WaitAsync();
@@ -103,7 +108,7 @@ public sealed class LiveNewsClient : IAsyncDisposable
         {
             if (!_topics.TryGetValue(topic, out state!))
             {
-                state = new TopicState(topic);
+                state = new TopicState(topic) { Epoch = resumeAfter?.Epoch, Seq = resumeAfter?.Seq ?? 0 };
                 _topics[topic] = state;
             }
 

@@ -3,7 +3,10 @@ using System.Text.Json;
 namespace LiveNews.Client;
 
 /// <summary>What a topic subscription yields: first a snapshot, then events in order, each once.</summary>
-public abstract record TopicUpdate(string Topic, string Epoch, long Seq);
+public abstract record TopicUpdate(string Topic, string Epoch, long Seq)
+{
+    public TopicPosition Position => new(Epoch, Seq);
+}
 
 /// <summary>
 /// The topic's state at <see cref="TopicUpdate.Seq"/>. <see cref="StartedOver"/> is true when the client had
@@ -24,6 +27,9 @@ public sealed record TopicEvent(string Topic, string Epoch, long Seq, string Id,
         envelope.GetProperty("at").GetDateTimeOffset(),
         envelope.GetProperty("data").Clone());
 }
+
+/// <summary>Where a reader is in a topic: saved, it lets a later run resume with exactly what it missed.</summary>
+public sealed record TopicPosition(string Epoch, long Seq);
 
 /// <summary>For a "reconnecting…" indicator.</summary>
 public enum ConnectionState

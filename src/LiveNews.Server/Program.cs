@@ -17,6 +17,7 @@ builder.Services.AddNewsroom(builder.Configuration);
 var app = builder.Build();
 
 app.UseOperations();
+app.UseBrowserClientAndSamples();
 app.UseAuthentication();
 app.UseAuthorization();
 

@@ -102,6 +102,29 @@ public abstract class DeliveryTests<TStore>(TStore store) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Client_ResumingFromSavedPosition_GetsOnlyTheEventsAfterIt()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        TopicPosition saved;
+        await using (var before = await node.ClientAsync())
+        {
+            var reader = new ChannelReaderOf(await before.SubscribeChannelAsync("breaking"));
+            (await editor.PostJsonAsync("/api/breaking", new { headline = "Seen before the restart" })).EnsureSuccessStatusCode();
+            await reader.EventsUntilAsync(1);
+            saved = reader.Updates[^1].Position;
+        }
+
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "Missed while away" })).EnsureSuccessStatusCode();
+        var after = Track(await node.ClientAsync());
+        var resumed = new ChannelReaderOf(await after.SubscribeChannelAsync("breaking", saved));
+        var events = await resumed.EventsUntilAsync(1);
+
+        Assert.Empty(resumed.Updates.OfType<TopicSnapshot>());
+        Assert.Equal("Missed while away", Assert.Single(events).Data.GetProperty("headline").GetString());
+    }
+
+    [Fact]
     public async Task Resume_GapBeyondHistory_StartsOverFromSnapshot()
     {
         var node = Node(new() { ["Bus:HistoryLength"] = "5" });

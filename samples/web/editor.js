@@ -1,0 +1,114 @@
+// The sample editor console: drives the editor API with an API key and watches topics live.
+import { LiveNewsClient } from "/livenews.js";
+
+const $ = (id) => document.getElementById(id);
+let apiKey = sessionStorage.getItem("livenews-api-key") ?? "";
+$("api-key").value = apiKey;
+
+/** Calls the editor API with a fresh Idempotency-Key per action and shows the answer or the problem. */
+async function call(method, path, body, statusId) {
+  const status = $(statusId);
+  status.className = "status";
+  status.textContent = "Sending…";
+  const headers = { "X-Api-Key": apiKey, "Idempotency-Key": crypto.randomUUID() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  try {
+    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    const json = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      status.className = "status error";
+      const fields = json?.errors ? Object.entries(json.errors).map(([field, messages]) => `${field}: ${messages.join(" ")}`).join("\n") : "";
+      status.textContent = `${response.status} ${json?.title ?? response.statusText}${json?.detail ? `: ${json.detail}` : ""}${fields ? `\n${fields}` : ""}`;
+      return null;
+    }
+    status.className = "status ok";
+    const seqs = (json?.events ?? []).map((e) => `${e.type} (${e.topic} #${e.seq})`).join(", ");
+    status.textContent = seqs ? `Published ${seqs}` : "Done";
+    return json;
+  } catch (error) {
+    status.className = "status error";
+    status.textContent = `Network error: ${error.message}`;
+    return null;
+  }
+}
+
+const onSubmit = (id, handler) => $(id).addEventListener("submit", (event) => { event.preventDefault(); handler(); });
+
+onSubmit("signin", async () => {
+  apiKey = $("api-key").value.trim();
+  sessionStorage.setItem("livenews-api-key", apiKey);
+  // A write-free check: a DELETE of an alert that cannot exist answers 404 when the key may publish.
+  const response = await fetch("/api/breaking/sign-in-check", { method: "DELETE", headers: { "X-Api-Key": apiKey } });
+  const status = $("signin-status");
+  const ok = response.status === 404;
+  status.className = ok ? "status ok" : "status error";
+  status.textContent = ok ? "Signed in: this key may publish." : response.status === 403 ? "This key may not publish." : "Unknown API key.";
+});
+
+onSubmit("live-form", () => call("PUT", "/api/live", { title: $("live-title-input").value, streamUrl: $("live-stream").value }, "live-status"));
+$("live-end").addEventListener("click", () => call("DELETE", "/api/live", undefined, "live-status"));
+
+onSubmit("breaking-form", async () => {
+  const minutes = Number($("breaking-minutes").value);
+  const body = { headline: $("breaking-headline").value };
+  if ($("breaking-url").value) body.url = $("breaking-url").value;
+  if (minutes > 0) body.expiresAt = new Date(Date.now() + minutes * 60_000).toISOString();
+  if (await call("POST", "/api/breaking", body, "breaking-status")) $("breaking-form").reset();
+});
+
+onSubmit("article-form", () => {
+  const body = { headline: $("article-headline-input").value, url: $("article-url").value };
+  if ($("article-summary-input").value) body.summary = $("article-summary-input").value;
+  if ($("article-section-input").value) body.section = $("article-section-input").value;
+  return call("PUT", `/api/articles/${encodeURIComponent($("article-id").value)}`, body, "article-status");
+});
+
+onSubmit("entry-form", async () => {
+  const body = { kind: $("entry-kind").value, text: $("entry-text").value, pinned: $("entry-pinned").checked };
+  if (await call("POST", `/api/articles/${encodeURIComponent($("entry-article").value)}/entries`, body, "entry-status")) $("entry-text").value = "";
+});
+
+onSubmit("share-form", () => {
+  const accounts = $("share-accounts").value.split(",").map((s) => s.trim()).filter(Boolean);
+  return call("POST", `/api/articles/${encodeURIComponent($("share-article").value)}/shares`, { accounts }, "share-status");
+});
+
+// What is on air right now, live: the live status and the active alerts with a retract button each.
+const client = new LiveNewsClient({ url: "/hubs/live" });
+client.onState((state) => {
+  $("connection").dataset.state = state;
+  $("connection").textContent = state === "live" ? "Live" : `${state[0].toUpperCase()}${state.slice(1)}…`;
+});
+
+const renderLive = (status) => { $("live-now").textContent = status ? `LIVE: ${status.title}` : "Not live."; };
+client.subscribe("live", {
+  snapshot: (s) => renderLive(s.status),
+  event: (e) => renderLive(e.type === "live.ended" ? null : e.data),
+});
+
+const alerts = new Map();
+function renderAlerts() {
+  $("active-alerts").replaceChildren(...[...alerts.values()].map((alert) => {
+    const li = document.createElement("li");
+    li.dataset.alertId = alert.id;
+    const text = document.createElement("span");
+    text.textContent = alert.headline;
+    const retract = document.createElement("button");
+    retract.type = "button";
+    retract.className = "danger";
+    retract.textContent = "Retract";
+    retract.addEventListener("click", () => call("DELETE", `/api/breaking/${encodeURIComponent(alert.id)}`, undefined, "breaking-status"));
+    li.append(text, retract);
+    return li;
+  }));
+}
+client.subscribe("breaking", {
+  snapshot: (s) => { alerts.clear(); for (const a of s.alerts) alerts.set(a.id, a); renderAlerts(); },
+  event: (e) => {
+    if (e.type === "breaking.retracted" || e.type === "breaking.expired") alerts.delete(e.data.id);
+    else alerts.set(e.data.id, e.data);
+    renderAlerts();
+  },
+});
+client.start();
