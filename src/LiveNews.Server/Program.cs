@@ -3,6 +3,7 @@ using LiveNews.Server.Editors;
 using LiveNews.Server.Newsroom;
 using LiveNews.Server.Operations;
 using LiveNews.Server.Realtime;
+using LiveNews.Server.Social;
 using LiveNews.Server.Store;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -13,6 +14,7 @@ builder.Services.AddBus(builder.Configuration);
 builder.Services.AddEditors(builder.Configuration);
 builder.Services.AddRealtime(builder.Configuration);
 builder.Services.AddNewsroom(builder.Configuration);
+builder.Services.AddSocial(builder.Configuration);
 
 var app = builder.Build();
 
@@ -24,6 +26,7 @@ app.UseAuthorization();
 app.MapOperations();
 app.MapRealtime();
 app.MapNewsroom();
+app.MapSocial();
 
 app.Run();
 

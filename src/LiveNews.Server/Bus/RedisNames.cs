@@ -36,6 +36,19 @@ internal sealed class RedisNames(RedisStore store)
     /// <summary>Marks an event id as published, so a retried publish returns the first envelope.</summary>
     public RedisKey EventId(Topic topic, string eventId) => $"{_prefix}:{{{topic.Name}}}:event:{eventId}";
 
+    /// <summary>
+    /// Share jobs and their queue share the hash tag <c>{shares}</c>, so the queue scripts run on one slot.
+    /// </summary>
+    public RedisKey SharesDue => $"{_prefix}:{{shares}}:due";
+
+    public RedisKey ShareJob(string jobId) => $"{_prefix}:{{shares}}:job:{jobId}";
+
+    public string ShareLeasePrefix => $"{_prefix}:{{shares}}:lease:";
+
+    public RedisKey ShareLease(string jobId) => ShareLeasePrefix + jobId;
+
+    public RedisKey SharesOfArticle(string articleId) => $"{_prefix}:{{shares}}:article:{articleId}";
+
     /// <summary>The stored answer of an editor request, per caller and <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string caller, string key) => $"{_prefix}:idempotency:{caller}:{key}";
 }

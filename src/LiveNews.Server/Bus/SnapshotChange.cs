@@ -61,6 +61,10 @@ internal sealed record SnapshotChange
             Expected = expected,
         };
 
+    /// <summary>Sets an item whatever it was (for items only one writer changes at a time, like share jobs).</summary>
+    public static SnapshotChange Put(string itemId, string json, double score) =>
+        new() { Operation = SnapshotOperation.UpsertItem, ItemId = itemId, Json = json, Score = score };
+
     public static SnapshotChange Remove(string itemId, string expected) =>
         new() { Operation = SnapshotOperation.RemoveItem, ItemId = itemId, Precondition = Precondition.Equals, Expected = expected };
 

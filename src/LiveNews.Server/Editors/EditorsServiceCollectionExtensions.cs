@@ -19,6 +19,12 @@ internal static class EditorsServiceCollectionExtensions
         var section = configuration.GetSection(AuthOptions.SectionName);
         services.AddOptions<AuthOptions>().Bind(section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddOptions<EditorApiOptions>()
+            .Bind(configuration.GetSection(EditorApiOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<JsonBody>();
+        services.AddSingleton<Idempotency>();
         var jwt = section.GetSection("Jwt").Get<JwtOptions>() ?? new JwtOptions();
 
         var authentication = services.AddAuthentication(EditorScheme)

@@ -1,3 +1,4 @@
+using LiveNews.Server.Editors;
 using System.Text.Json;
 using LiveNews.Server.Bus;
 

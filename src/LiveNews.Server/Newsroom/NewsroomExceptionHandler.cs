@@ -1,3 +1,4 @@
+using LiveNews.Server.Editors;
 using Microsoft.AspNetCore.Diagnostics;
 using StackExchange.Redis;
 

@@ -11,9 +11,7 @@ internal static class NewsroomServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddExceptionHandler<NewsroomExceptionHandler>();
-        services.AddSingleton<JsonBody>();
         services.AddSingleton<Publisher>();
-        services.AddSingleton<Idempotency>();
         services.AddSingleton<BreakingExpiry>();
         services.AddHostedService(sp => sp.GetRequiredService<BreakingExpiry>());
         return services;

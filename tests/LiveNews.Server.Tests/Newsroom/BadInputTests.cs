@@ -13,7 +13,7 @@ public sealed class BadInputTests(RedisFixture redis) : IClassFixture<RedisFixtu
 
     public Task InitializeAsync()
     {
-        _node = new LiveNewsNode(redis.Configuration, Eventually.Prefix(), new() { ["Newsroom:MaxRequestBodyBytes"] = "4096" });
+        _node = new LiveNewsNode(redis.Configuration, Eventually.Prefix(), new() { ["EditorApi:MaxRequestBodyBytes"] = "4096" });
         return Task.CompletedTask;
     }
 

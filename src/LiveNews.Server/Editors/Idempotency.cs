@@ -6,13 +6,13 @@ using LiveNews.Server.Store;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace LiveNews.Server.Newsroom;
+namespace LiveNews.Server.Editors;
 
 /// <summary>
 /// <c>Idempotency-Key</c>: the first answer to a key is stored per caller and replayed to every retry of
 /// the same request, so nothing is pushed twice. The same key with a different request is refused.
 /// </summary>
-internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<NewsroomOptions> options) : IEndpointFilter
+internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<EditorApiOptions> options) : IEndpointFilter
 {
     public const string HeaderName = "Idempotency-Key";
     private const int MaxKeyLength = 255;

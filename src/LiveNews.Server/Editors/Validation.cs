@@ -1,4 +1,4 @@
-namespace LiveNews.Server.Newsroom;
+namespace LiveNews.Server.Editors;
 
 /// <summary>Collects field errors for an RFC 9457 validation problem; names fields as the JSON does.</summary>
 internal sealed class Validation

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace LiveNews.Server.Newsroom;
+namespace LiveNews.Server.Editors;
 
 /// <summary>
 /// Ids of the events and resources one editor request creates. Under an <c>Idempotency-Key</c> they are

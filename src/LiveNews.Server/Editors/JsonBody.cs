@@ -2,13 +2,13 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 
-namespace LiveNews.Server.Newsroom;
+namespace LiveNews.Server.Editors;
 
 /// <summary>
 /// Reads an editor request body strictly: JSON only, bounded in size and depth, no unknown fields. A body
 /// that fails gets a problem naming the field, before anything is published.
 /// </summary>
-internal sealed class JsonBody(IOptions<NewsroomOptions> options)
+internal sealed class JsonBody(IOptions<EditorApiOptions> options)
 {
     public static readonly JsonSerializerOptions Serializer = new(JsonSerializerDefaults.Web)
     {

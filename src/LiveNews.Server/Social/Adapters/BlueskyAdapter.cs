@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace LiveNews.Server.Social.Adapters;
+
+/// <summary>
+/// Bluesky (AT Protocol): a session from an app password, reused and refreshed; a post record with a link
+/// facet in UTF-8 byte offsets and an external embed card. The record key is chosen once per job, so a
+/// retry writes the same record and cannot create a second post.
+/// </summary>
+internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider time) : IShareAdapter
+{
+    private const int MaxGraphemes = 300;
+    private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+
+    public string Network => Networks.Bluesky;
+
+    public bool RetryAfterUnknownIsSafe => true;
+
+    public async Task<PostOutcome> PostAsync(ShareRequest request, CancellationToken cancellationToken)
+    {
+        var http = clients.CreateClient(SocialServiceCollectionExtensions.HttpClientName);
+        var (session, failure) = await SessionAsync(http, request, refresh: false, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var outcome = await CreateRecordAsync(http, request, session!, cancellationToken);
+        if (outcome.Kind == OutcomeKind.Auth && outcome.Reason?.Contains("ExpiredToken", StringComparison.Ordinal) == true)
+        {
+            (session, failure) = await SessionAsync(http, request, refresh: true, cancellationToken);
+            outcome = failure ?? await CreateRecordAsync(http, request, session!, cancellationToken);
+        }
+
+        return outcome;
+    }
+
+    /// <summary>The post record: text within 300 graphemes ending in the link, a facet over the link's bytes, a card.</summary>
+    internal static object Record(ShareRequest request, DateTimeOffset now)
+    {
+        var text = ShareText.WithLink(request.Text, request.Link, MaxGraphemes, ShareText.Graphemes);
+        var linkStart = Encoding.UTF8.GetByteCount(text[..text.LastIndexOf(request.Link, StringComparison.Ordinal)]);
+        return new Dictionary<string, object?>
+        {
+            ["$type"] = "app.bsky.feed.post",
+            ["text"] = text,
+            ["createdAt"] = now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
+            ["langs"] = new[] { "en" },
+            ["facets"] = new[]
+            {
+                new Dictionary<string, object>
+                {
+                    ["index"] = new { byteStart = linkStart, byteEnd = linkStart + Encoding.UTF8.GetByteCount(request.Link) },
+                    ["features"] = new[] { new Dictionary<string, string> { ["$type"] = "app.bsky.richtext.facet#link", ["uri"] = request.Link } },
+                },
+            },
+            ["embed"] = new Dictionary<string, object>
+            {
+                ["$type"] = "app.bsky.embed.external",
+                ["external"] = new { uri = request.Link, title = request.Article.Headline, description = request.Article.Summary ?? "" },
+            },
+        };
+    }
+
+    /// <summary>A TID-shaped record key (13 base32-sortable characters) derived from the job, stable across retries.</summary>
+    internal static string RecordKey(ShareJob job)
+    {
+        const string Alphabet = "234567abcdefghijklmnopqrstuvwxyz";
+        // Timestamp in microseconds, then 10 "clock id" bits from the job's key: sortable and stable.
+        var hash = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(job.IdempotencyKey));
+        var micros = (ulong)job.CreatedAt.ToUnixTimeMilliseconds() * 1000 + (ulong)(BitConverter.ToUInt16(hash, 0) % 1000);
+        var value = (micros << 10) | (BitConverter.ToUInt16(hash, 2) & 1023UL);
+        var key = new char[13];
+        for (var i = 12; i >= 0; i--)
+        {
+            key[i] = Alphabet[(int)(value & 31)];
+            value >>= 5;
+        }
+
+        return new string(key);
+    }
+
+    private async Task<PostOutcome> CreateRecordAsync(HttpClient http, ShareRequest request, Session session, CancellationToken cancellationToken)
+    {
+        var rkey = RecordKey(request.Job);
+        using var message = new HttpRequestMessage(HttpMethod.Post, request.Endpoint(Network, "/xrpc/com.atproto.repo.createRecord"))
+        {
+            Content = JsonContent.Create(new { repo = session.Did, collection = "app.bsky.feed.post", rkey, record = Record(request, time.GetUtcNow()) }),
+        };
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.AccessJwt);
+        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        using (response)
+        {
+            var body = await response!.Content.ReadAsStringAsync(cancellationToken);
+            var url = $"https://bsky.app/profile/{session.Did}/post/{rkey}";
+            if (response.IsSuccessStatusCode)
+            {
+                using var json = JsonDocument.Parse(body);
+                return PostOutcome.Posted(json.RootElement.GetProperty("uri").GetString()!, url);
+            }
+
+            var error = ErrorName(body);
+            if (response.StatusCode == HttpStatusCode.BadRequest && (body.Contains("already exists", StringComparison.OrdinalIgnoreCase) || error == "RecordAlreadyExists"))
+            {
+                return new PostOutcome(OutcomeKind.AlreadyPosted, RemoteId: $"at://{session.Did}/app.bsky.feed.post/{rkey}", RemoteUrl: url);
+            }
+
+            if (error is "ExpiredToken" or "InvalidToken")
+            {
+                _sessions.TryRemove(request.Account.Name, out _);
+                return PostOutcome.Auth(error);
+            }
+
+            return HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "ratelimit-reset", time.GetUtcNow()));
+        }
+    }
+
+    private async Task<(Session?, PostOutcome?)> SessionAsync(HttpClient http, ShareRequest request, bool refresh, CancellationToken cancellationToken)
+    {
+        var account = request.Account;
+        if (!refresh && _sessions.TryGetValue(account.Name, out var cached))
+        {
+            return (cached, null);
+        }
+
+        if (refresh && _sessions.TryRemove(account.Name, out var stale))
+        {
+            using var refreshMessage = new HttpRequestMessage(HttpMethod.Post, request.Endpoint(Network, "/xrpc/com.atproto.server.refreshSession"));
+            refreshMessage.Headers.Authorization = new AuthenticationHeaderValue("Bearer", stale.RefreshJwt);
+            var (refreshed, _) = await HttpOutcomes.SendAsync(http, refreshMessage, cancellationToken);
+            using (refreshed)
+            {
+                if (refreshed?.IsSuccessStatusCode == true)
+                {
+                    return (Remember(account, await refreshed.Content.ReadAsStringAsync(cancellationToken)), null);
+                }
+            }
+        }
+
+        using var message = new HttpRequestMessage(HttpMethod.Post, request.Endpoint(Network, "/xrpc/com.atproto.server.createSession"))
+        {
+            Content = JsonContent.Create(new { identifier = account.Identifier, password = account.AppPassword }),
+        };
+        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
+        if (failure is not null)
+        {
+            // Creating a session posts nothing: always safe to try again.
+            return (null, failure.Kind == OutcomeKind.Unknown ? PostOutcome.Transient(failure.Reason!) : failure);
+        }
+
+        using (response)
+        {
+            var body = await response!.Content.ReadAsStringAsync(cancellationToken);
+            return response.IsSuccessStatusCode
+                ? (Remember(account, body), null)
+                : (null, response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.BadRequest
+                    ? PostOutcome.Auth($"session refused: {ErrorName(body) ?? ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)}")
+                    : HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "ratelimit-reset", time.GetUtcNow())));
+        }
+    }
+
+    private Session Remember(SocialAccountOptions account, string body)
+    {
+        using var json = JsonDocument.Parse(body);
+        var root = json.RootElement;
+        var session = new Session(root.GetProperty("did").GetString()!, root.GetProperty("accessJwt").GetString()!, root.GetProperty("refreshJwt").GetString()!);
+        _sessions[account.Name] = session;
+        return session;
+    }
+
+    private static string? ErrorName(string body)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            return json.RootElement.TryGetProperty("error", out var error) ? error.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private sealed record Session(string Did, string AccessJwt, string RefreshJwt);
+}

@@ -1,0 +1,77 @@
+namespace LiveNews.Server.Social;
+
+/// <summary>The newsroom's social accounts and how hard to try each. Bound from the <c>Social</c> section.</summary>
+public sealed class SocialOptions
+{
+    public const string SectionName = "Social";
+
+    public List<SocialAccountOptions> Accounts { get; set; } = [];
+
+    /// <summary>How often each node looks for due share jobs.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a node owns a job it took; a job whose node died is taken again after this.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Durable attempts (each with its in-process retries) before a job is dead.</summary>
+    public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>UTM parameters added to links (shares and reader share links), e.g. utm_source=social.</summary>
+    public Dictionary<string, string> UtmParameters { get; set; } = [];
+}
+
+/// <summary>One account on one network. Credentials come from configuration or secrets, never from requests.</summary>
+public sealed class SocialAccountOptions
+{
+    public string Name { get; set; } = "";
+
+    /// <summary><c>mastodon</c>, <c>bluesky</c>, <c>x</c>, <c>facebook</c>, <c>linkedin</c>, <c>threads</c>, <c>webhook</c>.</summary>
+    public string Network { get; set; } = "";
+
+    /// <summary>The API's base URL; defaults per network, overridable for staging and tests.</summary>
+    public string? BaseUrl { get; set; }
+
+    /// <summary>Bearer/access token (Mastodon, X, Facebook page token, LinkedIn, Threads).</summary>
+    public string? AccessToken { get; set; }
+
+    /// <summary>Bluesky handle or DID.</summary>
+    public string? Identifier { get; set; }
+
+    /// <summary>Bluesky app password.</summary>
+    public string? AppPassword { get; set; }
+
+    /// <summary>Facebook page id, Threads user id, LinkedIn author URN (<c>urn:li:organization:123</c>).</summary>
+    public string? AccountId { get; set; }
+
+    /// <summary>Facebook Graph API version (<c>v21.0</c>) or LinkedIn-Version (<c>202411</c>).</summary>
+    public string? ApiVersion { get; set; }
+
+    /// <summary>For webhooks: <c>slack</c>, <c>discord</c> or <c>generic</c>; the webhook URL is <see cref="BaseUrl"/>.</summary>
+    public string? WebhookKind { get; set; }
+
+    public ShareResilienceOptions Resilience { get; set; } = new();
+}
+
+/// <summary>The Polly pipeline of one account.</summary>
+public sealed class ShareResilienceOptions
+{
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public int MaxRetries { get; set; } = 3;
+
+    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A wait longer than this (Retry-After, rate-limit reset) goes back to the durable queue instead.</summary>
+    public TimeSpan MaxInProcessWait { get; set; } = TimeSpan.FromSeconds(30);
+
+    public double BreakerFailureRatio { get; set; } = 0.5;
+
+    public int BreakerMinimumThroughput { get; set; } = 4;
+
+    public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Posts per minute this service allows itself on the account, below the network's quota.</summary>
+    public int PostsPerMinute { get; set; } = 30;
+}
