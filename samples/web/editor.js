@@ -24,7 +24,8 @@ async function call(method, path, body, statusId) {
     }
     status.className = "status ok";
     const seqs = (json?.events ?? []).map((e) => `${e.type} (${e.topic} #${e.seq})`).join(", ");
-    status.textContent = seqs ? `Published ${seqs}` : "Done";
+    const jobs = (json?.jobs ?? (json?.state ? [json] : [])).map((j) => `${j.account}: ${j.state}`).join(", ");
+    status.textContent = seqs ? `Published ${seqs}` : jobs ? `Share jobs: ${jobs}` : "Done";
     return json;
   } catch (error) {
     status.className = "status error";
@@ -44,7 +45,57 @@ onSubmit("signin", async () => {
   const ok = response.status === 404;
   status.className = ok ? "status ok" : "status error";
   status.textContent = ok ? "Signed in: this key may publish." : response.status === 403 ? "This key may not publish." : "Unknown API key.";
+  if (ok) followShares();
 });
+
+// Share jobs, live on the editor-only newsroom topic (the API key travels as a header, never in a URL).
+let newsroom = null;
+function followShares() {
+  newsroom?.stop();
+  const jobs = new Map();
+  const render = () => {
+    const list = $("share-jobs");
+    const sorted = [...jobs.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    if (sorted.length === 0) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = "No shares yet.";
+      list.replaceChildren(li);
+      return;
+    }
+    list.replaceChildren(...sorted.map((job) => {
+      const li = document.createElement("li");
+      li.dataset.jobId = job.id;
+      li.dataset.state = job.state;
+      const text = document.createElement("span");
+      text.textContent = `${job.articleId} → ${job.account}: ${job.state}${job.reason ? ` (${job.reason})` : ""}`;
+      li.append(text);
+      if (job.remoteUrl && /^https?:/.test(job.remoteUrl)) {
+        const link = document.createElement("a");
+        link.href = job.remoteUrl;
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.textContent = "view";
+        li.append(link);
+      }
+      if (["failed", "dead", "unconfirmed"].includes(job.state)) {
+        const retry = document.createElement("button");
+        retry.type = "button";
+        retry.textContent = "Retry";
+        retry.addEventListener("click", () => call("POST", `/api/shares/${encodeURIComponent(job.id)}/retry`, undefined, "share-status"));
+        li.append(retry);
+      }
+      return li;
+    }));
+  };
+  newsroom = new LiveNewsClient({ url: "/hubs/live", headers: { "X-Api-Key": apiKey }, storage: null });
+  newsroom.subscribe("newsroom", {
+    snapshot: (s) => { jobs.clear(); for (const job of s.shares) jobs.set(job.id, job); render(); },
+    event: (e) => { jobs.set(e.data.id, e.data); render(); },
+  });
+  newsroom.start();
+}
+if (apiKey) followShares();
 
 onSubmit("live-form", () => call("PUT", "/api/live", { title: $("live-title-input").value, streamUrl: $("live-stream").value }, "live-status"));
 $("live-end").addEventListener("click", () => call("DELETE", "/api/live", undefined, "live-status"));

@@ -26,6 +26,7 @@ import { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel }
  *   url?: string,
  *   storage?: Pick<Storage, "getItem" | "setItem" | "removeItem"> | null,
  *   accessTokenFactory?: () => string | Promise<string>,
+ *   headers?: Record<string, string>,
  *   connection?: HubConnectionLike,
  *   maxCachedEvents?: number,
  * }} ClientOptions
@@ -52,7 +53,7 @@ export class LiveNewsClient {
     /** @type {Map<string, TopicState>} */
     this.topics = new Map();
     this.started = false;
-    this.connection = options.connection ?? buildConnection(this.url, options.accessTokenFactory);
+    this.connection = options.connection ?? buildConnection(this.url, options.accessTokenFactory, options.headers);
     this.connection.on("event", (/** @type {Envelope} */ envelope) => this.onEvent(envelope));
     this.connection.onreconnecting(() => this.setState("reconnecting"));
     this.connection.onreconnected(() => {
@@ -285,12 +286,18 @@ class TopicState {
 }
 
 /**
+ * Readers use WebSockets straight away. With headers (an editor's X-Api-Key), the connection uses long
+ * polling: browsers cannot put headers on WebSockets or EventSource, and a key must not go in a URL.
  * @param {string} url
  * @param {(() => string | Promise<string>) | undefined} accessTokenFactory
+ * @param {Record<string, string> | undefined} headers
  */
-function buildConnection(url, accessTokenFactory) {
+function buildConnection(url, accessTokenFactory, headers) {
+  const transport = headers
+    ? { transport: HttpTransportType.LongPolling, headers }
+    : { transport: HttpTransportType.WebSockets, skipNegotiation: true };
   const connection = new HubConnectionBuilder()
-    .withUrl(url, { transport: HttpTransportType.WebSockets, skipNegotiation: true, accessTokenFactory })
+    .withUrl(url, { ...transport, accessTokenFactory })
     .withAutomaticReconnect(foreverRetry)
     .configureLogging(LogLevel.Warning)
     .build();

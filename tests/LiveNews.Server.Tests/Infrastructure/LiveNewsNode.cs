@@ -25,10 +25,12 @@ public sealed class LiveNewsNode : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _time;
+    private readonly CapturedLogs? _logs;
 
-    public LiveNewsNode(string storeConfiguration, string keyPrefix, Dictionary<string, string?>? settings = null, TimeProvider? time = null, int port = 0)
+    public LiveNewsNode(string storeConfiguration, string keyPrefix, Dictionary<string, string?>? settings = null, TimeProvider? time = null, int port = 0, CapturedLogs? logs = null)
     {
         _time = time;
+        _logs = logs;
         _settings = new Dictionary<string, string?>
         {
             ["Redis:Configuration"] = storeConfiguration,
@@ -101,7 +103,14 @@ public sealed class LiveNewsNode : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureLogging(logging =>
+        {
+            logging.SetMinimumLevel(_logs is null ? LogLevel.Warning : LogLevel.Trace);
+            if (_logs is not null)
+            {
+                logging.AddProvider(_logs);
+            }
+        });
         if (_time is not null)
         {
             builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(_time)));

@@ -1,4 +1,5 @@
 using LiveNews.Server.Tests.Infrastructure;
+using LiveNews.Server.Tests.Social;
 using Microsoft.Playwright;
 
 namespace LiveNews.Server.Tests.Samples;
@@ -7,12 +8,21 @@ namespace LiveNews.Server.Tests.Samples;
 [Collection("browser")]
 public sealed class EditorConsoleTests(RedisFixture redis, BrowserFixture browser) : IClassFixture<RedisFixture>, IClassFixture<BrowserFixture>, IAsyncLifetime
 {
+    private readonly FakeNetworks _fake = new();
     private LiveNewsNode _node = null!;
     private IBrowserContext _context = null!;
 
     public async Task InitializeAsync()
     {
-        _node = new LiveNewsNode(redis.Configuration, Eventually.Prefix(), new() { ["Samples:Path"] = RepositoryPaths.SamplesWeb });
+        _node = new LiveNewsNode(redis.Configuration, Eventually.Prefix(), new()
+        {
+            ["Samples:Path"] = RepositoryPaths.SamplesWeb,
+            ["Social:PollInterval"] = "00:00:00.050",
+            ["Social:Accounts:0:Name"] = "newsdesk-slack",
+            ["Social:Accounts:0:Network"] = "webhook",
+            ["Social:Accounts:0:WebhookKind"] = "slack",
+            ["Social:Accounts:0:BaseUrl"] = $"{_fake.BaseUrl}/hooks/slack",
+        });
         _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
     }
 
@@ -20,6 +30,7 @@ public sealed class EditorConsoleTests(RedisFixture redis, BrowserFixture browse
     {
         await _context.DisposeAsync();
         await _node.DisposeAsync();
+        await _fake.DisposeAsync();
     }
 
     [Fact]
@@ -28,6 +39,8 @@ public sealed class EditorConsoleTests(RedisFixture redis, BrowserFixture browse
         var reader = await _context.NewPageAsync();
         await reader.GotoAsync(new Uri(_node.BaseAddress, "/").ToString());
         var console = await _context.NewPageAsync();
+        var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        console.Console += (_, m) => messages.Enqueue(m.Text);
         await console.GotoAsync(new Uri(_node.BaseAddress, "/editor.html").ToString());
 
         await console.FillAsync("#api-key", "wrong-key");
@@ -60,6 +73,19 @@ public sealed class EditorConsoleTests(RedisFixture redis, BrowserFixture browse
         await console.FillAsync("#entry-text", "The mayor abstained.");
         await console.ClickAsync("#entry-form button[type=submit]");
         await Assertions.Expect(console.Locator("#entry-status")).ToContainTextAsync("entry.posted");
+
+        await console.FillAsync("#share-article", "council-vote");
+        await console.FillAsync("#share-accounts", "newsdesk-slack");
+        await console.ClickAsync("#share-form button[type=submit]");
+        try
+        {
+            await Assertions.Expect(console.Locator("#share-jobs li[data-state=posted]")).ToContainTextAsync("council-vote → newsdesk-slack: posted");
+        }
+        catch (PlaywrightException)
+        {
+            throw new InvalidOperationException($"jobs: {await console.InnerTextAsync("#share-jobs")} status: {await console.InnerTextAsync("#share-status")} console: {string.Join(" | ", messages)}");
+        }
+        Assert.Equal(1, _fake.PostsOn("slack"));
 
         await console.FillAsync("#entry-text", "bad\u0001text");
         await console.ClickAsync("#entry-form button[type=submit]");

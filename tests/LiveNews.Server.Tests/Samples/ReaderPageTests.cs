@@ -58,6 +58,7 @@ public sealed class ReaderPageTests(RedisFixture redis, BrowserFixture browser) 
 
         var page = await OpenAsync("/?article=storm-live");
         await Assertions.Expect(page.Locator("#article-headline")).ToHaveTextAsync("Storm: live updates");
+        await Assertions.Expect(page.Locator("#share-links a")).ToHaveCountAsync(8);
         await PostEntriesAsync(1, 5);
         await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(5);
 

@@ -117,8 +117,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
 
             if (error is "ExpiredToken" or "InvalidToken")
             {
-                _sessions.TryRemove(request.Account.Name, out _);
-                return PostOutcome.Auth(error);
+                return PostOutcome.Auth(error); // PostAsync refreshes the session and tries once more.
             }
 
             return HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "ratelimit-reset", time.GetUtcNow()));

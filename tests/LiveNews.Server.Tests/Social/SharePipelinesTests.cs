@@ -1,0 +1,112 @@
+using System.Threading.RateLimiting;
+using LiveNews.Server.Social;
+using Microsoft.Extensions.Time.Testing;
+using Polly;
+using Polly.CircuitBreaker;
+
+namespace LiveNews.Server.Tests.Social;
+
+/// <summary>Backoff and breaker timing of the per-account pipeline, with time moved by the test.</summary>
+public sealed class SharePipelinesTests
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-29T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public async Task RateLimited_WithRetryAfter_WaitsExactlyThatLongThenRetries()
+    {
+        var pipeline = Build(new ShareResilienceOptions { BaseDelay = TimeSpan.FromMilliseconds(100), MaxInProcessWait = TimeSpan.FromSeconds(30) });
+        var calls = 0;
+
+        var run = pipeline.ExecuteAsync(_ => ValueTask.FromResult(++calls == 1
+            ? PostOutcome.RateLimited("429", TimeSpan.FromSeconds(20))
+            : PostOutcome.Posted("1", null))).AsTask();
+
+        await WaitUntilAsync(() => calls == 1);
+        _time.Advance(TimeSpan.FromSeconds(19.9));
+        await Task.Yield();
+        Assert.False(run.IsCompleted);
+        Assert.Equal(1, calls);
+        _time.Advance(TimeSpan.FromSeconds(0.1));
+        var outcome = await run.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(OutcomeKind.Posted, outcome.Kind);
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task RateLimited_LongerThanInProcessBudget_IsReturnedForTheDurableQueue()
+    {
+        var pipeline = Build(new ShareResilienceOptions { MaxInProcessWait = TimeSpan.FromSeconds(30) });
+        var calls = 0;
+
+        var outcome = await pipeline.ExecuteAsync(_ => { calls++; return ValueTask.FromResult(PostOutcome.RateLimited("429", TimeSpan.FromMinutes(15))); });
+
+        Assert.Equal(OutcomeKind.RateLimited, outcome.Kind);
+        Assert.Equal(TimeSpan.FromMinutes(15), outcome.RetryAfter);
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task Transient_BacksOffExponentially()
+    {
+        var pipeline = Build(new ShareResilienceOptions { BaseDelay = TimeSpan.FromSeconds(1), MaxRetries = 3, BreakerMinimumThroughput = 100 });
+        var calls = 0;
+
+        var run = pipeline.ExecuteAsync(_ => { calls++; return ValueTask.FromResult(PostOutcome.Transient("503")); }).AsTask();
+
+        await WaitUntilAsync(() => calls == 1);
+        for (var expected = 2; expected <= 4; expected++)
+        {
+            // Jittered exponential backoff: the n-th wait is below 2^n seconds plus jitter; move time in steps.
+            var before = calls;
+            for (var step = 0; step < 200 && calls == before; step++)
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(100));
+                await Task.Delay(1);
+            }
+
+            Assert.Equal(expected, calls);
+        }
+
+        var outcome = await run.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(OutcomeKind.Transient, outcome.Kind);
+    }
+
+    [Fact]
+    public async Task Breaker_OpensForTheFailingAccountOnly()
+    {
+        var options = new ShareResilienceOptions { MaxRetries = 0, BreakerMinimumThroughput = 4, BreakerFailureRatio = 0.5, BreakerBreakDuration = TimeSpan.FromSeconds(30) };
+        var failing = Build(options);
+        var healthy = Build(options);
+
+        for (var i = 0; i < 4; i++)
+        {
+            await failing.ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Transient("503")));
+        }
+
+        var broken = await Assert.ThrowsAsync<BrokenCircuitException>(async () => await failing.ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Posted("1", null))));
+        Assert.True(broken.RetryAfter > TimeSpan.Zero);
+        Assert.Equal(OutcomeKind.Posted, (await healthy.ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Posted("2", null)))).Kind);
+
+        _time.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(OutcomeKind.Posted, (await failing.ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Posted("3", null)))).Kind);
+    }
+
+    private ResiliencePipeline<PostOutcome> Build(ShareResilienceOptions options)
+    {
+        var builder = new ResiliencePipelineBuilder<PostOutcome>();
+        var limiter = new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions { PermitLimit = 1000, Window = TimeSpan.FromMinutes(1), SegmentsPerWindow = 6 });
+        SharePipelines.Configure(builder, options, safeAfterUnknown: true, limiter, _time);
+        return builder.Build();
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
+            await Task.Delay(5);
+        }
+    }
+}
