@@ -1,4 +1,5 @@
 using System.Globalization;
+using LiveNews.Server.Operations;
 using LiveNews.Server.Store;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -31,12 +32,15 @@ internal readonly record struct SnapshotItem(string Json, DateTimeOffset? Expire
 internal sealed record TopicRead(string Epoch, long Seq, bool HistoryFound, IReadOnlyList<RawJson> Events, string? State, IReadOnlyList<SnapshotItem> Items);
 
 /// <summary>Publishes events and reads topics, each as one atomic script on the topic's slot.</summary>
-internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusOptions> options, TimeProvider time)
+internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusOptions> options, TimeProvider time, LiveNewsMetrics metrics)
 {
     private readonly BusOptions _options = options.Value;
 
     public async Task<PublishResult> PublishAsync(PublishRequest request)
     {
+        using var activity = LiveNewsMetrics.Tracing.StartActivity("livenews.publish");
+        activity?.SetTag("livenews.topic", request.Topic.Name);
+        activity?.SetTag("livenews.event.type", request.Type);
         var keys = names.TopicKeys(request.Topic);
         var change = request.Change;
         RedisKey[] allKeys = [.. keys, names.EventId(request.Topic, request.EventId)];
@@ -62,6 +66,12 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         ];
 
         var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Publish, allKeys, args))!;
+        if ((int)result[0] == 1)
+        {
+            metrics.Published(request.Topic.Kind.ToString());
+        }
+
+        activity?.SetTag("livenews.outcome", (int)result[0] switch { 1 => "published", 2 => "replayed", _ => "precondition-failed" });
         return (int)result[0] switch
         {
             1 => new PublishResult(PublishStatus.Published, new RawJson((byte[])result[1]!)),

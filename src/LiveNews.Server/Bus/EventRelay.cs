@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using LiveNews.Server.Operations;
 using LiveNews.Server.Store;
 using StackExchange.Redis;
 
@@ -16,6 +17,7 @@ internal sealed class EventRelay(
     EventBus bus,
     IEventSink sink,
     TimeProvider time,
+    LiveNewsMetrics metrics,
     ILogger<EventRelay> logger) : BackgroundService
 {
     private static readonly TimeSpan SecondCatchUpDelay = TimeSpan.FromSeconds(1);
@@ -205,6 +207,7 @@ internal sealed class EventRelay(
             if (read.Events.Count > 0)
             {
                 BusLog.GapFilled(logger, cursor.Topic.Name, read.Events.Count, afterSeq);
+                metrics.GapFilled(read.Events.Count);
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -219,6 +222,7 @@ internal sealed class EventRelay(
         try
         {
             await sink.DeliverAsync(cursor.Topic.Name, envelope);
+            metrics.Relayed(EnvelopeHeader.ReadAt(envelope.Utf8), time.GetUtcNow());
         }
         catch (Exception ex)
         {

@@ -1,8 +1,11 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace LiveNews.Server.Operations;
 
-/// <summary>What every deployment needs: problem details, health, the OpenAPI document, the clock.</summary>
+/// <summary>What every deployment needs: problem details, health, metrics and traces, the OpenAPI document, the clock.</summary>
 internal static class OperationsExtensions
 {
     public static IServiceCollection AddOperations(this IServiceCollection services)
@@ -11,6 +14,21 @@ internal static class OperationsExtensions
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddHealthChecks();
+        services.AddSingleton<LiveNewsMetrics>();
+        var telemetry = services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddMeter(LiveNewsMetrics.MeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
+                .AddSource(LiveNewsMetrics.MeterName)
+                .AddAspNetCoreInstrumentation());
+        // Traces and metrics also go to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
         return services;
     }
 
@@ -27,6 +45,7 @@ internal static class OperationsExtensions
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         endpoints.MapOpenApi();
+        endpoints.MapPrometheusScrapingEndpoint("/metrics");
         return endpoints;
     }
 }

@@ -1,5 +1,6 @@
 using LiveNews.Server.Bus;
 using LiveNews.Server.Editors;
+using LiveNews.Server.Operations;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,7 @@ namespace LiveNews.Server.Realtime;
 /// <c>/hubs/live</c>: readers subscribe to topics and receive <c>event(envelope)</c> pushes. A subscription
 /// answers with the snapshot, or with exactly the events missed since a given position.
 /// </summary>
-internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeOptions> options, TimeProvider time, ILogger<LiveHub> logger) : Hub
+internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeOptions> options, TimeProvider time, LiveNewsMetrics metrics, ILogger<LiveHub> logger) : Hub
 {
     private static readonly object TopicsKey = new();
 
@@ -65,6 +66,7 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
                     // one published before it is part of the answer (clients drop seqs they have).
                     await Groups.AddToGroupAsync(Context.ConnectionId, topic.Name);
                     await relay.ServeAsync(topic);
+                    metrics.Subscribed(topic.Kind.ToString(), 1);
                 }
 
                 results[i] = await ReadAsync(topic, requests[i]);
@@ -89,17 +91,26 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
             {
                 await Groups.RemoveFromGroupAsync(Context.ConnectionId, topic.Value.Name);
                 relay.Release(topic.Value);
+                metrics.Subscribed(topic.Value.Kind.ToString(), -1);
             }
         }
     }
 
+    public override Task OnConnectedAsync()
+    {
+        metrics.ConnectionOpened();
+        return Task.CompletedTask;
+    }
+
     public override Task OnDisconnectedAsync(Exception? exception)
     {
+        metrics.ConnectionClosed();
         foreach (var name in SubscribedTopics())
         {
             if (Topic.TryParse(name, out var topic, out _))
             {
                 relay.Release(topic.Value);
+                metrics.Subscribed(topic.Value.Kind.ToString(), -1);
             }
         }
 
@@ -111,7 +122,9 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
         if (request.Epoch is not null && request.Seq is { } seq)
         {
             var resumed = await bus.ReadAsync(topic, seq, withSnapshot: false);
-            if (resumed.HistoryFound && resumed.Epoch == request.Epoch)
+            var recovered = resumed.HistoryFound && resumed.Epoch == request.Epoch;
+            metrics.Resumed(recovered);
+            if (recovered)
             {
                 return new SubscribeResult(topic.Name, resumed.Epoch, resumed.Seq, Recovered: true, Snapshot: null, resumed.Events);
             }

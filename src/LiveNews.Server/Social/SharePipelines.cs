@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using LiveNews.Server.Operations;
 using LiveNews.Server.Social.Adapters;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -21,7 +22,7 @@ internal sealed class SharePipelines : IDisposable
     private readonly ResiliencePipelineRegistry<string> _registry = new();
     private readonly List<RateLimiter> _limiters = [];
 
-    public SharePipelines(IOptions<SocialOptions> options, IEnumerable<IShareAdapter> adapters, TimeProvider time)
+    public SharePipelines(IOptions<SocialOptions> options, IEnumerable<IShareAdapter> adapters, TimeProvider time, LiveNewsMetrics metrics)
     {
         var byNetwork = adapters.ToDictionary(a => a.Network, StringComparer.Ordinal);
         foreach (var account in options.Value.Accounts)
@@ -35,7 +36,9 @@ internal sealed class SharePipelines : IDisposable
                 QueueLimit = 0,
             });
             _limiters.Add(limiter);
-            _registry.TryAddBuilder<PostOutcome>(account.Name, (builder, _) => Configure(builder, account.Resilience, safeAfterUnknown, limiter, time));
+            metrics.BreakerChanged(account.Name, open: false);
+            _registry.TryAddBuilder<PostOutcome>(account.Name, (builder, _) =>
+                Configure(builder, account.Resilience, safeAfterUnknown, limiter, time, open => metrics.BreakerChanged(account.Name, open)));
         }
     }
 
@@ -50,7 +53,7 @@ internal sealed class SharePipelines : IDisposable
         }
     }
 
-    internal static void Configure(ResiliencePipelineBuilder<PostOutcome> builder, ShareResilienceOptions options, bool safeAfterUnknown, RateLimiter limiter, TimeProvider time)
+    internal static void Configure(ResiliencePipelineBuilder<PostOutcome> builder, ShareResilienceOptions options, bool safeAfterUnknown, RateLimiter limiter, TimeProvider time, Action<bool>? breakerChanged = null)
     {
         builder.TimeProvider = time;
         builder
@@ -72,6 +75,16 @@ internal sealed class SharePipelines : IDisposable
                 ShouldHandle = args => ValueTask.FromResult(
                     args.Outcome.Exception is TimeoutRejectedException
                     || args.Outcome.Result?.Kind is OutcomeKind.Transient or OutcomeKind.Unknown),
+                OnOpened = _ =>
+                {
+                    breakerChanged?.Invoke(true);
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    breakerChanged?.Invoke(false);
+                    return ValueTask.CompletedTask;
+                },
             })
             .AddRateLimiter(new RateLimiterStrategyOptions { RateLimiter = args => limiter.AcquireAsync(1, args.Context.CancellationToken) })
             .AddTimeout(options.AttemptTimeout);

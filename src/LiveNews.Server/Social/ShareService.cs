@@ -2,6 +2,7 @@ using LiveNews.Server.Editors;
 using System.Text.Json;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Newsroom;
+using LiveNews.Server.Operations;
 using Microsoft.Extensions.Options;
 
 namespace LiveNews.Server.Social;
@@ -16,7 +17,7 @@ public sealed record ShareJobView(
 }
 
 /// <summary>Creates, lists and retries share jobs, and reports every state change on the <c>newsroom</c> topic.</summary>
-internal sealed class ShareService(ShareStore store, EventBus bus, IOptions<SocialOptions> options, TimeProvider time, ILogger<ShareService> logger)
+internal sealed class ShareService(ShareStore store, EventBus bus, IOptions<SocialOptions> options, TimeProvider time, LiveNewsMetrics metrics, ILogger<ShareService> logger)
 {
     public IReadOnlyList<SocialAccountOptions> Accounts => options.Value.Accounts;
 
@@ -90,6 +91,7 @@ internal sealed class ShareService(ShareStore store, EventBus bus, IOptions<Soci
     public async Task ReportAsync(ShareJob job)
     {
         SocialLog.JobChanged(logger, job.Id, job.ArticleId, job.Account, job.Network, job.State, job.Attempts, job.Reason);
+        metrics.ShareChanged(job.Account, job.State);
         var json = JsonSerializer.Serialize(ShareJobView.Of(job), JsonBody.Serializer);
         await bus.PublishAsync(new PublishRequest(Topic.Newsroom, $"share.{job.State}", json,
             SnapshotChange.Put(job.Id, json, job.CreatedAt.ToUnixTimeMilliseconds()), Guid.NewGuid().ToString("N")));
