@@ -8,7 +8,7 @@ using LiveNews.Server.Store;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddOperations();
+builder.Services.AddOperations(builder.Configuration);
 builder.Services.AddStore(builder.Configuration);
 builder.Services.AddBus(builder.Configuration);
 builder.Services.AddEditors(builder.Configuration);
@@ -22,6 +22,7 @@ app.UseOperations();
 app.UseBrowserClientAndSamples();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapOperations();
 app.MapRealtime();

@@ -13,6 +13,7 @@ internal static class BusServiceCollectionExtensions
         services.AddSingleton<EventBus>();
         services.AddSingleton<EventRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<EventRelay>());
+        services.AddHealthChecks().AddCheck<RelayHealthCheck>("relay", tags: ["ready"]);
         return services;
     }
 }

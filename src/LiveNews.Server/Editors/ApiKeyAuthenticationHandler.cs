@@ -29,7 +29,7 @@ internal sealed class ApiKeyAuthenticationHandler(
         ApiKeyOptions? match = null;
         foreach (var key in authOptions.CurrentValue.ApiKeys)
         {
-            var expected = SHA256.HashData(Encoding.UTF8.GetBytes(key.Key));
+            var expected = key.KeySha256 is { } hash ? Convert.FromHexString(hash) : SHA256.HashData(Encoding.UTF8.GetBytes(key.Key));
             if (CryptographicOperations.FixedTimeEquals(presented, expected))
             {
                 match = key;

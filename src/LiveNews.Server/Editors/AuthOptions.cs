@@ -19,6 +19,9 @@ public sealed class ApiKeyOptions
 
     public string Key { get; set; } = "";
 
+    /// <summary>Instead of <see cref="Key"/>: the key's SHA-256 as 64 hex digits, so configuration never holds the key.</summary>
+    public string? KeySha256 { get; set; }
+
     /// <summary><c>publish</c>, <c>share</c>.</summary>
     public List<string> Scopes { get; set; } = [];
 }

@@ -23,9 +23,16 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
                 failures.Add($"{setting}:Name '{key.Name}' is used twice.");
             }
 
-            if (key.Key.Length < 16)
+            if (key.KeySha256 is { } hash)
             {
-                failures.Add($"{setting}:Key must be at least 16 characters.");
+                if (key.Key.Length > 0 || hash.Length != 64 || !hash.All(Uri.IsHexDigit))
+                {
+                    failures.Add($"{setting}:KeySha256 must be 64 hex digits, and then Key must be empty.");
+                }
+            }
+            else if (key.Key.Length < 16)
+            {
+                failures.Add($"{setting}:Key must be at least 16 characters (or give KeySha256).");
             }
 
             foreach (var scope in key.Scopes)

@@ -31,6 +31,9 @@ internal sealed class EventIds
     /// <summary>Makes the ids of this request derive from the caller and its idempotency key.</summary>
     public static void Seed(HttpContext context, string seed) => context.Items[ItemKey] = new EventIds(seed);
 
+    /// <summary>True when ids derive from an idempotency key, so a retry may find its event already published.</summary>
+    public bool AreDerived => _seed is not null;
+
     public string NextEventId() => Next("event");
 
     /// <summary>An id for something the request creates (an alert, an entry), with a readable prefix.</summary>

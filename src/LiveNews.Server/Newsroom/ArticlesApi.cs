@@ -45,7 +45,7 @@ internal static class ArticlesApi
         var now = time.GetUtcNow();
         var ids = EventIds.For(http);
         Article? article = null;
-        var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids.NextEventId(), current =>
+        var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
         {
             var previous = current is null ? null : JsonSerializer.Deserialize<Article>(current, JsonBody.Serializer);
             article = new Article(id, headline, summary, url, imageUrl, section, request.PublishedAt?.ToUniversalTime() ?? previous?.PublishedAt ?? now, now);
@@ -56,7 +56,7 @@ internal static class ArticlesApi
         var type = onArticle.Envelope!.ToElement().GetProperty("type").GetString()!;
         var stored = onArticle.Envelope.ToElement().GetProperty("data").GetRawText();
         article = JsonSerializer.Deserialize<Article>(stored, JsonBody.Serializer)!;
-        var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids.NextEventId(), current =>
+        var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids, current =>
             new PlannedEvent(type, stored, SnapshotChange.Upsert(id, stored, article.PublishedAt.ToUnixTimeMilliseconds(), null, current)));
         return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope, onLatest.Envelope!]));
     }
@@ -70,14 +70,14 @@ internal static class ArticlesApi
 
         var ids = EventIds.For(http);
         var data = Publisher.Serialize(new Removed(id));
-        var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids.NextEventId(), current =>
+        var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
             current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.ClearState(current)));
         if (onArticle.NotFound)
         {
             return NotFound();
         }
 
-        var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids.NextEventId(), current =>
+        var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids, current =>
             current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.Remove(id, current)));
         return TypedResults.Ok(new WriteResult(id, onLatest.NotFound ? [onArticle.Envelope!] : [onArticle.Envelope!, onLatest.Envelope!]));
     }

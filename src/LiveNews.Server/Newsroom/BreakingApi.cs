@@ -28,7 +28,7 @@ internal static class BreakingApi
         var id = ids.NextResourceId("b");
         var now = time.GetUtcNow();
         var alert = new BreakingAlert(id, request!.Headline!, request.Url, now, now, request.ExpiresAt);
-        var published = await publisher.ChangeItemAsync(Topic.Breaking, id, ids.NextEventId(), current =>
+        var published = await publisher.CreateItemAsync(Topic.Breaking, ids, current =>
         {
             var json = Publisher.Serialize(alert);
             return new PlannedEvent("breaking.published", json, SnapshotChange.Upsert(id, json, now.ToUnixTimeMilliseconds(), alert.ExpiresAt, current));
@@ -50,7 +50,7 @@ internal static class BreakingApi
         }
 
         var now = time.GetUtcNow();
-        var published = await publisher.ChangeItemAsync(Topic.Breaking, id, EventIds.For(http).NextEventId(), current =>
+        var published = await publisher.ChangeItemAsync(Topic.Breaking, id, EventIds.For(http), current =>
         {
             if (current is null)
             {
@@ -72,7 +72,7 @@ internal static class BreakingApi
             return NotFound(id);
         }
 
-        var published = await publisher.ChangeItemAsync(Topic.Breaking, id, EventIds.For(http).NextEventId(), current =>
+        var published = await publisher.ChangeItemAsync(Topic.Breaking, id, EventIds.For(http), current =>
             current is null ? null : new PlannedEvent("breaking.retracted", Publisher.Serialize(new Removed(id)), SnapshotChange.Remove(id, current)));
         return published.NotFound ? NotFound(id) : TypedResults.Ok(new WriteResult(id, [published.Envelope!]));
     }

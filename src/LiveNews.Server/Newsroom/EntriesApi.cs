@@ -34,7 +34,7 @@ internal static class EntriesApi
         var ids = EventIds.For(http);
         var entryId = ids.NextResourceId("e");
         var entry = new Entry(entryId, request!.Kind ?? "entry", request.Text!, request.Pinned ?? false, time.GetUtcNow(), null);
-        var published = await publisher.ChangeItemAsync(Topic.Article(id), entryId, ids.NextEventId(), current =>
+        var published = await publisher.CreateItemAsync(Topic.Article(id), ids, current =>
         {
             var json = Publisher.Serialize(entry);
             return new PlannedEvent("entry.posted", json, SnapshotChange.Upsert(entryId, json, Score(entry), null, current));
@@ -56,7 +56,7 @@ internal static class EntriesApi
         }
 
         var now = time.GetUtcNow();
-        var published = await publisher.ChangeItemAsync(Topic.Article(id), entryId, EventIds.For(http).NextEventId(), current =>
+        var published = await publisher.ChangeItemAsync(Topic.Article(id), entryId, EventIds.For(http), current =>
         {
             if (current is null)
             {
@@ -86,7 +86,7 @@ internal static class EntriesApi
             return NotFound();
         }
 
-        var published = await publisher.ChangeItemAsync(Topic.Article(id), entryId, EventIds.For(http).NextEventId(), current =>
+        var published = await publisher.ChangeItemAsync(Topic.Article(id), entryId, EventIds.For(http), current =>
             current is null ? null : new PlannedEvent("entry.deleted", Publisher.Serialize(new Removed(entryId)), SnapshotChange.Remove(entryId, current)));
         return published.NotFound ? NotFound() : TypedResults.Ok(new WriteResult(entryId, [published.Envelope!]));
     }

@@ -31,7 +31,7 @@ internal static class LiveApi
         }
 
         var now = time.GetUtcNow();
-        var published = await publisher.ChangeStateAsync(Topic.Live, EventIds.For(http).NextEventId(), current =>
+        var published = await publisher.ChangeStateAsync(Topic.Live, EventIds.For(http), current =>
         {
             var previous = current is null ? null : JsonSerializer.Deserialize<LiveStatus>(current, JsonBody.Serializer);
             var status = new LiveStatus(title, streamUrl, posterUrl, previous?.StartedAt ?? now, now);
@@ -43,7 +43,7 @@ internal static class LiveApi
 
     private static async Task<IResult> EndLiveAsync(HttpContext http, Publisher publisher, TimeProvider time)
     {
-        var published = await publisher.ChangeStateAsync(Topic.Live, EventIds.For(http).NextEventId(), current =>
+        var published = await publisher.ChangeStateAsync(Topic.Live, EventIds.For(http), current =>
         {
             if (current is null)
             {

@@ -1,4 +1,5 @@
 using LiveNews.Server.Editors;
+using LiveNews.Server.Operations;
 
 namespace LiveNews.Server.Newsroom;
 
@@ -21,11 +22,12 @@ internal static class NewsroomServiceCollectionExtensions
     public static IEndpointRouteBuilder MapNewsroom(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api");
-        api.MapGroup("").WithTags("Readers").AllowAnonymous().MapTopics();
+        api.MapGroup("").WithTags("Readers").AllowAnonymous().RequireRateLimiting(RateLimiting.Public).MapTopics();
 
         var editors = api.MapGroup("")
             .WithTags("Newsroom")
             .RequireAuthorization(EditorScopes.Publish)
+            .RequireRateLimiting(RateLimiting.Editor)
             .AddEndpointFilter<Idempotency>();
         editors.MapLive();
         editors.MapBreaking();

@@ -24,17 +24,23 @@ internal sealed class Publisher(EventBus bus)
     /// Builds the event from the current state (null when the topic has none) and publishes it, unless
     /// <paramref name="decide"/> returns null (nothing to do: the caller answers 404).
     /// </summary>
-    public Task<Published> ChangeStateAsync(Topic topic, string eventId, Func<string?, PlannedEvent?> decide) =>
-        PublishAsync(topic, eventId, () => bus.GetStateAsync(topic), decide);
+    public Task<Published> ChangeStateAsync(Topic topic, EventIds ids, Func<string?, PlannedEvent?> decide) =>
+        PublishAsync(topic, ids, () => bus.GetStateAsync(topic), decide);
 
-    public Task<Published> ChangeItemAsync(Topic topic, string itemId, string eventId, Func<string?, PlannedEvent?> decide) =>
-        PublishAsync(topic, eventId, () => bus.GetItemAsync(topic, itemId), decide);
+    public Task<Published> ChangeItemAsync(Topic topic, string itemId, EventIds ids, Func<string?, PlannedEvent?> decide) =>
+        PublishAsync(topic, ids, () => bus.GetItemAsync(topic, itemId), decide);
 
-    private async Task<Published> PublishAsync(Topic topic, string eventId, Func<Task<string?>> read, Func<string?, PlannedEvent?> decide)
+    /// <summary>Adds an item with a new id: nothing to read first (the script still refuses if it exists).</summary>
+    public Task<Published> CreateItemAsync(Topic topic, EventIds ids, Func<string?, PlannedEvent?> decide) =>
+        PublishAsync(topic, ids, () => Task.FromResult<string?>(null), decide);
+
+    private async Task<Published> PublishAsync(Topic topic, EventIds ids, Func<Task<string?>> read, Func<string?, PlannedEvent?> decide)
     {
+        var eventId = ids.NextEventId();
+
         // A retry of a request whose first attempt reached Redis: answer with what it published, even
         // when the snapshot has moved on since (say, the alert it retracted is gone now).
-        if (await bus.GetPublishedAsync(topic, eventId) is { } earlier)
+        if (ids.AreDerived && await bus.GetPublishedAsync(topic, eventId) is { } earlier)
         {
             return new Published(earlier, NotFound: false);
         }

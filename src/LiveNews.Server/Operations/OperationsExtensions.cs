@@ -8,8 +8,9 @@ namespace LiveNews.Server.Operations;
 /// <summary>What every deployment needs: problem details, health, metrics and traces, the OpenAPI document, the clock.</summary>
 internal static class OperationsExtensions
 {
-    public static IServiceCollection AddOperations(this IServiceCollection services)
+    public static IServiceCollection AddOperations(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddLiveNewsRateLimiting(configuration);
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();
         services.AddOpenApi();
@@ -36,6 +37,7 @@ internal static class OperationsExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseCors();
         return app;
     }
 

@@ -9,4 +9,8 @@ public sealed class RealtimeOptions
 
     [Range(1, 1000, ErrorMessage = "Realtime:MaxTopicsPerConnection must be between 1 and 1000.")]
     public int MaxTopicsPerConnection { get; set; } = 32;
+
+    /// <summary>Largest message a client may send to the hub; larger ones close the connection.</summary>
+    [Range(1024, 1024 * 1024, ErrorMessage = "Realtime:MaximumReceiveMessageSize must be between 1024 and 1048576.")]
+    public int MaximumReceiveMessageSize { get; set; } = 32 * 1024;
 }

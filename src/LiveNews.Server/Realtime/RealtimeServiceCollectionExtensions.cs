@@ -1,4 +1,7 @@
 using LiveNews.Server.Bus;
+using LiveNews.Server.Operations;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace LiveNews.Server.Realtime;
 
@@ -10,14 +13,16 @@ internal static class RealtimeServiceCollectionExtensions
             .Bind(configuration.GetSection(RealtimeOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSignalR();
+        services.AddSignalR(hub => hub.AddFilter<HubInvocationLimit>());
+        services.AddOptions<HubOptions>().Configure<IOptions<RealtimeOptions>>((hub, realtime) =>
+            hub.MaximumReceiveMessageSize = realtime.Value.MaximumReceiveMessageSize);
         services.AddSingleton<IEventSink, HubEventSink>();
         return services;
     }
 
     public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHub<LiveHub>("/hubs/live");
+        endpoints.MapHub<LiveHub>("/hubs/live").RequireRateLimiting(RateLimiting.Connections);
         return endpoints;
     }
 }

@@ -1,4 +1,5 @@
 using LiveNews.Server.Editors;
+using LiveNews.Server.Operations;
 using LiveNews.Server.Social.Adapters;
 using Microsoft.Extensions.Options;
 
@@ -34,10 +35,11 @@ internal static class SocialServiceCollectionExtensions
     public static IEndpointRouteBuilder MapSocial(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api");
-        api.MapGroup("").WithTags("Readers").AllowAnonymous().MapShareLinks();
+        api.MapGroup("").WithTags("Readers").AllowAnonymous().RequireRateLimiting(RateLimiting.Public).MapShareLinks();
         api.MapGroup("")
             .WithTags("Social")
             .RequireAuthorization(EditorScopes.Share)
+            .RequireRateLimiting(RateLimiting.Editor)
             .AddEndpointFilter<Idempotency>()
             .MapShares();
         return endpoints;

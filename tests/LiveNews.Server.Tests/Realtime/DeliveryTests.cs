@@ -289,3 +289,6 @@ public sealed class RedisDeliveryTests(RedisFixture redis) : DeliveryTests<Redis
 
 [Collection("garnet")]
 public sealed class GarnetDeliveryTests(GarnetFixture garnet) : DeliveryTests<GarnetFixture>(garnet), IClassFixture<GarnetFixture>;
+
+[Collection("cluster")]
+public sealed class RedisClusterDeliveryTests(RedisClusterFixture cluster) : DeliveryTests<RedisClusterFixture>(cluster), IClassFixture<RedisClusterFixture>;

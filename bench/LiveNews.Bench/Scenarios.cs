@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+
+namespace LiveNews.Bench;
+
+/// <summary>One measured run against one system (LiveNews or the baseline hub).</summary>
+internal sealed record RunResult(
+    string Scenario, string System, int Subscribers, int Events, long Expected, long Delivered, long Gaps, long Duplicates,
+    double Seconds, double DeliveriesPerSecond, double P50Ms, double P99Ms, double MaxMs, double ServerCpuSeconds, double RssPerConnectionKb)
+{
+    public long Lost => Expected - Delivered;
+
+    public double CpuPer100k => Delivered == 0 ? 0 : ServerCpuSeconds / Delivered * 100_000;
+}
+
+internal sealed record ApiResult(int Publishes, double Seconds, double PerSecond, double P50Ms, double P99Ms, int Failures);
+
+internal sealed record ResumeResult(int Subscribers, int Missed, int Recovered, long Gaps, double Seconds);
+
+/// <summary>The scenarios of bench/README.md. Each starts fresh servers so runs do not share state.</summary>
+internal static class Scenarios
+{
+    private const int PayloadBytes = 200;
+
+    public static async Task<RunResult> BroadcastAsync(string scenario, bool baseline, int subscribers, int events, double eventsPerSecond, int publishConcurrency)
+    {
+        await using var servers = await Servers.StartAsync(withBaseline: baseline);
+        var process = baseline ? servers.Baseline : servers.LiveNews;
+        var hub = baseline ? new Uri(servers.BaselineUrl, "/hubs/baseline") : new Uri(servers.LiveNewsUrl, "/hubs/live");
+        await using var pool = new SubscriberPool { Ordered = !baseline };
+        var rssBefore = process.RssBytes();
+        await pool.ConnectAsync(hub, subscribers, _ => baseline
+            ? "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Join\",\"arguments\":[\"breaking\"]}"
+            : "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}");
+        GC.Collect();
+        await Task.Delay(500);
+        var rssPerConnection = (process.RssBytes() - rssBefore) / 1024.0 / Math.Max(1, subscribers);
+
+        var expected = (long)subscribers * events;
+        pool.ResetCounters(expected);
+        using var http = new HttpClient { BaseAddress = baseline ? servers.BaselineUrl : servers.LiveNewsUrl };
+        http.DefaultRequestHeaders.Add("X-Api-Key", Servers.ApiKey);
+        var path = baseline ? "/publish" : "/api/breaking";
+        var cpuBefore = process.CpuSeconds();
+        var start = Stopwatch.GetTimestamp();
+        await PublishAsync(http, path, events, eventsPerSecond, publishConcurrency);
+        var drainTimeout = TimeSpan.FromSeconds(Math.Max(30, events / Math.Max(1, eventsPerSecond) + 30));
+        await pool.WaitForAsync(() => pool.Received >= expected, drainTimeout);
+        var end = pool.LastReceiveTimestamp;
+        var cpu = process.CpuSeconds() - cpuBefore;
+        var seconds = Math.Max(1e-6, (end - start) / (double)Stopwatch.Frequency);
+        var (p50, p99, max) = pool.LatencyMs();
+        return new RunResult(scenario, baseline ? "baseline hub" : "LiveNews", subscribers, events, expected, pool.Received, pool.Gaps, pool.Duplicates,
+            seconds, pool.Received / seconds, p50, p99, max, cpu, rssPerConnection);
+    }
+
+    public static async Task<RunResult> IdleMemoryAsync(int subscribers)
+    {
+        await using var servers = await Servers.StartAsync(withBaseline: false);
+        await using var pool = new SubscriberPool();
+        await Task.Delay(1000);
+        var before = servers.LiveNews.RssBytes();
+        await pool.ConnectAsync(new Uri(servers.LiveNewsUrl, "/hubs/live"), subscribers,
+            _ => "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}");
+        await Task.Delay(3000);
+        var after = servers.LiveNews.RssBytes();
+        return new RunResult("memory", "LiveNews", subscribers, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (after - before) / 1024.0 / subscribers);
+    }
+
+    public static async Task<ApiResult> EditorApiAsync(TimeSpan duration, int concurrency)
+    {
+        await using var servers = await Servers.StartAsync(withBaseline: false);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { BaseAddress = servers.LiveNewsUrl };
+        http.DefaultRequestHeaders.Add("X-Api-Key", Servers.ApiKey);
+        await PublishAsync(http, "/api/breaking", 200, 0, concurrency); // warm-up
+        var latencies = new List<double>[concurrency];
+        var failures = 0;
+        var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var start = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
+        {
+            latencies[worker] = [];
+            while (Stopwatch.GetTimestamp() < stopAt)
+            {
+                var t = Stopwatch.GetTimestamp();
+                using var response = await http.PostAsJsonAsync("/api/breaking", new { headline = Headline(t) });
+                latencies[worker].Add((Stopwatch.GetTimestamp() - t) * 1000.0 / Stopwatch.Frequency);
+                if (!response.IsSuccessStatusCode)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        }));
+        var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        return new ApiResult(all.Length, seconds, all.Length / seconds, all[all.Length / 2], all[(int)(all.Length * 0.99)], failures);
+    }
+
+    public static async Task<ResumeResult> ResumeStormAsync(int subscribers, int missed)
+    {
+        await using var servers = await Servers.StartAsync(withBaseline: false);
+        var hub = new Uri(servers.LiveNewsUrl, "/hubs/live");
+        await using var pool = new SubscriberPool();
+        await pool.ConnectAsync(hub, subscribers, _ => "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}");
+        using var http = new HttpClient { BaseAddress = servers.LiveNewsUrl };
+        http.DefaultRequestHeaders.Add("X-Api-Key", Servers.ApiKey);
+        await PublishAsync(http, "/api/breaking", 5, 0, 1);
+        await pool.WaitForAsync(() => pool.Subscribers.All(s => s.LastSeq == 5), TimeSpan.FromSeconds(60));
+
+        foreach (var subscriber in pool.Subscribers)
+        {
+            subscriber.Abort();
+        }
+
+        await PublishAsync(http, "/api/breaking", missed, 0, 1);
+        var ws = new UriBuilder(hub) { Scheme = "ws" }.Uri;
+        var start = Stopwatch.GetTimestamp();
+        using var gate = new SemaphoreSlim(256);
+        await Task.WhenAll(pool.Subscribers.Select(async s =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                await s.ResumeAsync(ws, "breaking");
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+        var recovered = pool.Subscribers.Count(s => s.Recovered == true && s.ResumedEvents == missed && s.LastSeq == 5 + missed);
+        return new ResumeResult(subscribers, missed, recovered, pool.Gaps, seconds);
+    }
+
+    /// <summary>Publishes <paramref name="events"/> events of about 200 bytes, as fast as allowed or paced.</summary>
+    private static async Task PublishAsync(HttpClient http, string path, int events, double perSecond, int concurrency)
+    {
+        var next = 0;
+        var start = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) <= events)
+            {
+                if (perSecond > 0)
+                {
+                    var due = start + (long)((i - 1) / perSecond * Stopwatch.Frequency);
+                    var wait = (due - Stopwatch.GetTimestamp()) * 1000.0 / Stopwatch.Frequency;
+                    if (wait > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(wait));
+                    }
+                }
+
+                using var response = await http.PostAsJsonAsync(path, new { headline = Headline(Stopwatch.GetTimestamp()) });
+                response.EnsureSuccessStatusCode();
+            }
+        }));
+    }
+
+    /// <summary>A headline that starts with the send timestamp, padded so the event data is about 200 bytes.</summary>
+    private static string Headline(long timestamp)
+    {
+        var text = new StringBuilder($"t={timestamp} ");
+        text.Append('x', Math.Max(0, PayloadBytes - 60 - text.Length));
+        return text.ToString();
+    }
+}
