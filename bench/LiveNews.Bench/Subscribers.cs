@@ -135,28 +135,20 @@ internal sealed class SubscriberPool : IAsyncDisposable
 
         public Task Completion => _loop;
 
-        public async Task ConnectAsync(Uri ws, string subscribeFrame)
-        {
-            _socket = new ClientWebSocket();
-            _socket.Options.KeepAliveInterval = TimeSpan.Zero;
-            await _socket.ConnectAsync(ws, CancellationToken.None);
-            await _socket.SendAsync(Handshake, WebSocketMessageType.Text, true, CancellationToken.None);
-            await _socket.SendAsync(Encoding.UTF8.GetBytes(subscribeFrame + "\u001e"), WebSocketMessageType.Text, true, CancellationToken.None);
-            _loop = Task.Run(ReceiveLoopAsync);
-            await _subscribed.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        }
+        public Task ConnectAsync(Uri ws, string subscribeFrame) => OpenAsync(ws, subscribeFrame, _subscribed);
 
         /// <summary>Reconnects and subscribes again with this subscriber's last position.</summary>
         public Task ResumeAsync(Uri ws, string topic)
         {
             Recovered = null;
             _subscribedAgain = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return ResumeCoreAsync(ws, $"{{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{{\"topic\":\"{topic}\",\"epoch\":\"{Epoch}\",\"seq\":{LastSeq}}}]]}}");
+            return OpenAsync(ws, $"{{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{{\"topic\":\"{topic}\",\"epoch\":\"{Epoch}\",\"seq\":{LastSeq}}}]]}}", _subscribedAgain);
         }
 
         private TaskCompletionSource? _subscribedAgain;
 
-        private async Task ResumeCoreAsync(Uri ws, string frame)
+        /// <summary>Connects, handshakes, sends the subscribe frame and waits for its answer.</summary>
+        private async Task OpenAsync(Uri ws, string frame, TaskCompletionSource answered)
         {
             _socket = new ClientWebSocket();
             _socket.Options.KeepAliveInterval = TimeSpan.Zero;
@@ -164,7 +156,7 @@ internal sealed class SubscriberPool : IAsyncDisposable
             await _socket.SendAsync(Handshake, WebSocketMessageType.Text, true, CancellationToken.None);
             await _socket.SendAsync(Encoding.UTF8.GetBytes(frame + "\u001e"), WebSocketMessageType.Text, true, CancellationToken.None);
             _loop = Task.Run(ReceiveLoopAsync);
-            await _subscribedAgain!.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await answered.Task.WaitAsync(TimeSpan.FromSeconds(60));
         }
 
         public void Abort() => _socket.Abort();

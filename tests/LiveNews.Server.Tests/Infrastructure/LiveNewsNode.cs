@@ -126,6 +126,38 @@ internal static class HttpExtensions
     public static Task<HttpResponseMessage> PutJsonAsync(this HttpClient client, string path, object body, string? idempotencyKey = null) =>
         client.SendJsonAsync(HttpMethod.Put, path, body, idempotencyKey);
 
+    /// <summary>What a CMS does: retry with the same Idempotency-Key until the API accepts the request (bounded).</summary>
+    public static async Task PostUntilAcceptedAsync(this HttpClient client, string path, object body, string idempotencyKey, int seconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            try
+            {
+                var response = await client.PostJsonAsync(path, body, idempotencyKey);
+                if (response.StatusCode == System.Net.HttpStatusCode.Created)
+                {
+                    return;
+                }
+
+                if ((int)response.StatusCode is >= 400 and < 500 and not (409 or 429))
+                {
+                    throw new InvalidOperationException($"{path} refused: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{path} ({idempotencyKey}) was not accepted within {seconds} s.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     public static Task<HttpResponseMessage> SendJsonAsync(this HttpClient client, HttpMethod method, string path, object body, string? idempotencyKey = null)
     {
         var request = new HttpRequestMessage(method, path)

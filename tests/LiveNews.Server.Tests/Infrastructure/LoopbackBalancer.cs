@@ -41,8 +41,9 @@ public sealed class LoopbackBalancer : IAsyncDisposable
         {
             if (_pairs.TryRemove(id, out var pair))
             {
-                pair.Client.Client.Close(0);
-                pair.Backend.Client.Close(0);
+                // The pair may be closing by itself at the same moment: its sockets can be gone already.
+                pair.Client.Client?.Close(0);
+                pair.Backend.Client?.Close(0);
             }
         }
 
@@ -98,11 +99,10 @@ public sealed class LoopbackBalancer : IAsyncDisposable
             var up = PumpAsync(client.GetStream(), backend.GetStream());
             var down = PumpAsync(backend.GetStream(), client.GetStream());
             await Task.WhenAny(up, down);
-            client.Client.Close(0);
-            backend.Client.Close(0);
+            _pairs.TryRemove(id, out _);
+            client.Client?.Close(0);
+            backend.Client?.Close(0);
         }
-
-        _pairs.TryRemove(id, out _);
     }
 
     private async Task<TcpClient?> ConnectToABackendAsync()

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using LiveNews.Client;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http.Connections;
@@ -98,8 +97,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
                 faults.Add($"{stopwatch.Elapsed.TotalSeconds:0.0}s node A back, {dropped} client connections cut");
             }
 
-            await PublishUntilAcceptedAsync(editor, "/api/breaking", new { headline = $"Alert {i}" }, $"chaos-b-{i}");
-            await PublishUntilAcceptedAsync(editor, "/api/articles/chaos/entries", new { text = $"Entry {i}" }, $"chaos-e-{i}");
+            await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"chaos-b-{i}");
+            await editor.PostUntilAcceptedAsync("/api/articles/chaos/entries", new { text = $"Entry {i}" }, $"chaos-e-{i}");
         }
 
         var published = stopwatch.Elapsed;
@@ -138,32 +137,6 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         ["RateLimits:ConnectionsPerMinute"] = "100000",
         ["RateLimits:HubInvocationsPerMinute"] = "100000",
     };
-
-    private static async Task PublishUntilAcceptedAsync(HttpClient editor, string path, object body, string key)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                var response = await editor.PostJsonAsync(path, body, idempotencyKey: key);
-                if (response.StatusCode == HttpStatusCode.Created)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{path} ({key}) was not accepted within 60 s.");
-            }
-
-            await Task.Delay(50);
-        }
-    }
 
     private T Track<T>(T disposable)
         where T : IAsyncDisposable

@@ -93,15 +93,8 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
             Content = JsonContent.Create(new { repo = session.Did, collection = "app.bsky.feed.post", rkey, record = Record(request, time.GetUtcNow()) }),
         };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.AccessJwt);
-        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
-        if (failure is not null)
+        return await HttpOutcomes.ExchangeAsync(http, message, (response, body) =>
         {
-            return failure;
-        }
-
-        using (response)
-        {
-            var body = await response!.Content.ReadAsStringAsync(cancellationToken);
             var url = $"https://bsky.app/profile/{session.Did}/post/{rkey}";
             if (response.IsSuccessStatusCode)
             {
@@ -121,7 +114,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
             }
 
             return HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "ratelimit-reset", time.GetUtcNow()));
-        }
+        }, cancellationToken);
     }
 
     private async Task<(Session?, PostOutcome?)> SessionAsync(HttpClient http, ShareRequest request, bool refresh, CancellationToken cancellationToken)

@@ -28,15 +28,8 @@ internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapte
                 ["access_token"] = request.Account.AccessToken!,
             }),
         };
-        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
-        if (failure is not null)
+        return await HttpOutcomes.ExchangeAsync(http, message, (response, body) =>
         {
-            return failure;
-        }
-
-        using (response)
-        {
-            var body = await response!.Content.ReadAsStringAsync(cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 using var json = JsonDocument.Parse(body);
@@ -54,7 +47,7 @@ internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapte
                 1 or 2 => PostOutcome.Transient(reason),
                 _ => (int)response.StatusCode >= 500 ? PostOutcome.Transient(reason) : PostOutcome.Rejected(reason),
             };
-        }
+        }, cancellationToken);
     }
 
     private static (int Code, string Message) GraphError(string body)

@@ -23,6 +23,21 @@ internal static class HttpOutcomes
         }
     }
 
+    /// <summary>Sends, then hands the answer and its body to <paramref name="read"/>; transport failures become outcomes.</summary>
+    public static async Task<PostOutcome> ExchangeAsync(HttpClient http, HttpRequestMessage request, Func<HttpResponseMessage, string, PostOutcome> read, CancellationToken cancellationToken)
+    {
+        var (response, failure) = await SendAsync(http, request, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        using (response)
+        {
+            return read(response!, await response!.Content.ReadAsStringAsync(cancellationToken));
+        }
+    }
+
     /// <summary>The default reading of a status code, for answers a network has no finer words for.</summary>
     public static PostOutcome FromStatus(HttpResponseMessage response, string body, TimeSpan? retryAfter = null)
     {

@@ -29,15 +29,8 @@ internal sealed class LinkedInAdapter(IHttpClientFactory clients, TimeProvider t
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Account.AccessToken);
         message.Headers.Add("LinkedIn-Version", request.Account.ApiVersion ?? "202411");
         message.Headers.Add("X-Restli-Protocol-Version", "2.0.0");
-        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
-        if (failure is not null)
+        return await HttpOutcomes.ExchangeAsync(http, message, (response, text) =>
         {
-            return failure;
-        }
-
-        using (response)
-        {
-            var text = await response!.Content.ReadAsStringAsync(cancellationToken);
             if (response.IsSuccessStatusCode && response.Headers.TryGetValues("x-restli-id", out var ids))
             {
                 var id = ids.First();
@@ -47,6 +40,6 @@ internal sealed class LinkedInAdapter(IHttpClientFactory clients, TimeProvider t
             return (int)response.StatusCode == 422 && text.Contains("duplicate", StringComparison.OrdinalIgnoreCase)
                 ? new PostOutcome(OutcomeKind.AlreadyPosted, "LinkedIn reports a duplicate post")
                 : HttpOutcomes.FromStatus(response, text, HttpOutcomes.RetryAfter(response) ?? HttpOutcomes.UntilReset(response, "x-ratelimit-reset", time.GetUtcNow()));
-        }
+        }, cancellationToken);
     }
 }

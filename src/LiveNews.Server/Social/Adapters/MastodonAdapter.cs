@@ -29,15 +29,8 @@ internal sealed class MastodonAdapter(IHttpClientFactory clients, TimeProvider t
         };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Account.AccessToken);
         message.Headers.Add("Idempotency-Key", request.Job.IdempotencyKey);
-        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
-        if (failure is not null)
+        return await HttpOutcomes.ExchangeAsync(http, message, (response, body) =>
         {
-            return failure;
-        }
-
-        using (response)
-        {
-            var body = await response!.Content.ReadAsStringAsync(cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 using var json = JsonDocument.Parse(body);
@@ -47,7 +40,7 @@ internal sealed class MastodonAdapter(IHttpClientFactory clients, TimeProvider t
             return (int)response.StatusCode == 422
                 ? PostOutcome.Rejected($"422 {HttpOutcomes.Clip(body)}")
                 : HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "X-RateLimit-Reset", time.GetUtcNow()));
-        }
+        }, cancellationToken);
     }
 
     private async Task<(int, int)> LimitsAsync(HttpClient http, ShareRequest request, CancellationToken cancellationToken)

@@ -31,15 +31,8 @@ internal sealed class WebhookAdapter(IHttpClientFactory clients) : IShareAdapter
         }
 
         using var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(body) };
-        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
-        if (failure is not null)
+        return await HttpOutcomes.ExchangeAsync(http, message, (response, text) =>
         {
-            return failure;
-        }
-
-        using (response)
-        {
-            var text = await response!.Content.ReadAsStringAsync(cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 if (kind == "discord")
@@ -68,6 +61,6 @@ internal sealed class WebhookAdapter(IHttpClientFactory clients) : IShareAdapter
             return response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone
                 ? PostOutcome.Auth($"{(int)response.StatusCode} webhook is gone: {HttpOutcomes.Clip(text)}")
                 : HttpOutcomes.FromStatus(response, text, retryAfter);
-        }
+        }, cancellationToken);
     }
 }

@@ -21,15 +21,8 @@ internal sealed class XAdapter(IHttpClientFactory clients, TimeProvider time) : 
         var text = ShareText.WithLink(request.Text, request.Link, 280, ShareText.XWeighted, linkWeight: 23);
         using var message = new HttpRequestMessage(HttpMethod.Post, request.Endpoint(Network, "/2/tweets")) { Content = JsonContent.Create(new { text }) };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Account.AccessToken);
-        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
-        if (failure is not null)
+        return await HttpOutcomes.ExchangeAsync(http, message, (response, body) =>
         {
-            return failure;
-        }
-
-        using (response)
-        {
-            var body = await response!.Content.ReadAsStringAsync(cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 using var json = JsonDocument.Parse(body);
@@ -43,6 +36,6 @@ internal sealed class XAdapter(IHttpClientFactory clients, TimeProvider time) : 
             }
 
             return HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "x-rate-limit-reset", time.GetUtcNow()));
-        }
+        }, cancellationToken);
     }
 }
