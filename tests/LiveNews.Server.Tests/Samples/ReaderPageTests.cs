@@ -94,6 +94,29 @@ public sealed class ReaderPageTests(RedisFixture redis, BrowserFixture browser) 
         await Assertions.Expect(page.Locator("#entries .entry-text").First).ToHaveTextAsync("<img src=x onerror=alert(1)> First count");
     }
 
+    [Fact]
+    public async Task ArticlePage_ReaderScrolledAway_NewEntriesWaitBehindTheButton()
+    {
+        using var editor = _node.Editor();
+        (await editor.PutJsonAsync("/api/articles/marathon", new { headline = "Marathon live", url = "https://news.example/marathon" })).EnsureSuccessStatusCode();
+        for (var i = 1; i <= 25; i++)
+        {
+            await PostEntryAsync(editor, "marathon", $"Kilometre {i}: the leaders pass the {i}th marker.");
+        }
+
+        var page = await OpenAsync("/?article=marathon");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(25);
+        await page.EvaluateAsync("() => window.scrollTo(0, document.body.scrollHeight)");
+        await PostEntryAsync(editor, "marathon", "Finish: a new course record.");
+
+        await Assertions.Expect(page.Locator("#new-updates")).ToHaveTextAsync("1 new update");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(25);
+        await page.ClickAsync("#new-updates");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(26);
+        await Assertions.Expect(page.Locator("#entries .entry-text").First).ToHaveTextAsync("Finish: a new course record.");
+        await Assertions.Expect(page.Locator("#new-updates")).ToBeHiddenAsync();
+    }
+
     private async Task<IPage> OpenAsync(string path)
     {
         var page = await _context.NewPageAsync();
