@@ -1,4 +1,3 @@
-using System.Globalization;
 using LiveNews.Server.Operations;
 using LiveNews.Server.Store;
 using Microsoft.Extensions.Options;
@@ -50,7 +49,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             NewEpoch(),
             request.EventId,
             request.Type,
-            time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+            UtcTimestampConverter.ToText(time.GetUtcNow()),
             request.DataJson,
             _options.HistoryLength,
             (long)Math.Ceiling(_options.HistoryTimeToLive.TotalSeconds),

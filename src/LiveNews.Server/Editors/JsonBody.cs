@@ -15,6 +15,7 @@ internal sealed class JsonBody(IOptions<EditorApiOptions> options)
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         MaxDepth = 8,
+        Converters = { new Bus.UtcTimestampConverter() },
     };
 
     public async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpRequest request)
