@@ -136,34 +136,52 @@ internal sealed class ChildProcess : IAsyncDisposable
         typeof(ChildProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
 }
 
-/// <summary>The systems under test: Redis, a LiveNews node on it, and the baseline hub.</summary>
+/// <summary>
+/// One system under test, started alone so nothing else runs beside it: a LiveNews node on its own
+/// redis-server, or the baseline hub.
+/// </summary>
 internal sealed class Servers : IAsyncDisposable
 {
     public const string ApiKey = "bench-editor-key-0123456789";
 
-    private readonly string _redisDir = Directory.CreateTempSubdirectory("livenews-bench-").FullName;
+    private readonly string? _redisDir;
+    private readonly ChildProcess? _redis;
 
-    public ChildProcess Redis { get; private set; } = null!;
-
-    public ChildProcess LiveNews { get; private set; } = null!;
-
-    public ChildProcess Baseline { get; private set; } = null!;
-
-    public Uri LiveNewsUrl { get; private set; } = null!;
-
-    public Uri BaselineUrl { get; private set; } = null!;
-
-    public static async Task<Servers> StartAsync(bool withBaseline)
+    private Servers(string name, ChildProcess process, Uri url, string hubPath, string publishPath, string subscribeFrame, ChildProcess? redis = null, string? redisDir = null)
     {
-        var servers = new Servers();
-        var root = ChildProcess.RepositoryRoot();
-        var configuration = ChildProcess.Configuration();
-        var redisPort = ChildProcess.FreePort();
-        servers.Redis = ChildProcess.Start("redis-server", ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", servers._redisDir, "--save", "", "--appendonly", "no", "--loglevel", "warning"]);
+        Name = name;
+        Process = process;
+        Url = url;
+        HubUrl = new Uri(url, hubPath);
+        PublishPath = publishPath;
+        SubscribeFrame = subscribeFrame;
+        _redis = redis;
+        _redisDir = redisDir;
+    }
 
-        var livePort = ChildProcess.FreePort();
-        servers.LiveNewsUrl = new Uri($"http://127.0.0.1:{livePort}");
-        servers.LiveNews = ChildProcess.Start("dotnet", [Path.Combine(root, "src", "LiveNews.Server", "bin", configuration, "net10.0", "LiveNews.Server.dll"), "--urls", servers.LiveNewsUrl.ToString()], new Dictionary<string, string>
+    public string Name { get; }
+
+    /// <summary>The server whose CPU and memory are measured.</summary>
+    public ChildProcess Process { get; }
+
+    public Uri Url { get; }
+
+    public Uri HubUrl { get; }
+
+    public string PublishPath { get; }
+
+    /// <summary>The SignalR JSON frame that subscribes a connection to <c>breaking</c>.</summary>
+    public string SubscribeFrame { get; }
+
+    public bool IsBaseline => _redis is null;
+
+    public static async Task<Servers> StartLiveNewsAsync()
+    {
+        var redisDir = Directory.CreateTempSubdirectory("livenews-bench-").FullName;
+        var redisPort = ChildProcess.FreePort();
+        var redis = ChildProcess.Start("redis-server", ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", redisDir, "--save", "", "--appendonly", "no", "--loglevel", "warning"]);
+        var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}");
+        var server = ChildProcess.Start("dotnet", [ServerDll("src", "LiveNews.Server"), "--urls", url.ToString()], new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["Redis__Configuration"] = $"127.0.0.1:{redisPort}",
@@ -178,29 +196,31 @@ internal sealed class Servers : IAsyncDisposable
             ["RateLimits__ConnectionsPerMinute"] = "1000000000",
             ["RateLimits__HubInvocationsPerMinute"] = "1000000000",
         });
-        await ChildProcess.WaitForHttpAsync(new Uri(servers.LiveNewsUrl, "/health/ready"), TimeSpan.FromSeconds(60));
+        await ChildProcess.WaitForHttpAsync(new Uri(url, "/health/ready"), TimeSpan.FromSeconds(60));
+        return new Servers("LiveNews", server, url, "/hubs/live", "/api/breaking",
+            "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}", redis, redisDir);
+    }
 
-        if (withBaseline)
-        {
-            var basePort = ChildProcess.FreePort();
-            servers.BaselineUrl = new Uri($"http://127.0.0.1:{basePort}");
-            servers.Baseline = ChildProcess.Start("dotnet", [Path.Combine(root, "bench", "LiveNews.Bench.Baseline", "bin", configuration, "net10.0", "LiveNews.Bench.Baseline.dll"), "--urls", servers.BaselineUrl.ToString()],
-                new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
-            await ChildProcess.WaitForHttpAsync(new Uri(servers.BaselineUrl, "/health"), TimeSpan.FromSeconds(60));
-        }
-
-        return servers;
+    public static async Task<Servers> StartBaselineAsync()
+    {
+        var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}");
+        var server = ChildProcess.Start("dotnet", [ServerDll("bench", "LiveNews.Bench.Baseline"), "--urls", url.ToString()],
+            new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        await ChildProcess.WaitForHttpAsync(new Uri(url, "/health"), TimeSpan.FromSeconds(60));
+        return new Servers("baseline hub", server, url, "/hubs/baseline", "/publish",
+            "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Join\",\"arguments\":[\"breaking\"]}");
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (Baseline is not null)
+        await Process.DisposeAsync();
+        if (_redis is not null)
         {
-            await Baseline.DisposeAsync();
+            await _redis.DisposeAsync();
+            Directory.Delete(_redisDir!, recursive: true);
         }
-
-        await LiveNews.DisposeAsync();
-        await Redis.DisposeAsync();
-        Directory.Delete(_redisDir, recursive: true);
     }
+
+    private static string ServerDll(string folder, string project) =>
+        Path.Combine(ChildProcess.RepositoryRoot(), folder, project, "bin", ChildProcess.Configuration(), "net10.0", project + ".dll");
 }

@@ -25,54 +25,47 @@ internal static class Scenarios
 
     public static async Task<RunResult> BroadcastAsync(string scenario, bool baseline, int subscribers, int events, double eventsPerSecond, int publishConcurrency)
     {
-        await using var servers = await Servers.StartAsync(withBaseline: baseline);
-        var process = baseline ? servers.Baseline : servers.LiveNews;
-        var hub = baseline ? new Uri(servers.BaselineUrl, "/hubs/baseline") : new Uri(servers.LiveNewsUrl, "/hubs/live");
-        await using var pool = new SubscriberPool { Ordered = !baseline };
+        await using var servers = baseline ? await Servers.StartBaselineAsync() : await Servers.StartLiveNewsAsync();
+        var process = servers.Process;
+        await using var pool = new SubscriberPool { Ordered = !servers.IsBaseline };
         var rssBefore = process.RssBytes();
-        await pool.ConnectAsync(hub, subscribers, _ => baseline
-            ? "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Join\",\"arguments\":[\"breaking\"]}"
-            : "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}");
+        await pool.ConnectAsync(servers.HubUrl, subscribers, _ => servers.SubscribeFrame);
         GC.Collect();
         await Task.Delay(500);
         var rssPerConnection = (process.RssBytes() - rssBefore) / 1024.0 / Math.Max(1, subscribers);
 
         var expected = (long)subscribers * events;
         pool.ResetCounters(expected);
-        using var http = new HttpClient { BaseAddress = baseline ? servers.BaselineUrl : servers.LiveNewsUrl };
-        http.DefaultRequestHeaders.Add("X-Api-Key", Servers.ApiKey);
-        var path = baseline ? "/publish" : "/api/breaking";
+        using var http = Editor(servers);
         var cpuBefore = process.CpuSeconds();
         var start = Stopwatch.GetTimestamp();
-        await PublishAsync(http, path, events, eventsPerSecond, publishConcurrency);
+        await PublishAsync(http, servers.PublishPath, events, eventsPerSecond, publishConcurrency);
         var drainTimeout = TimeSpan.FromSeconds(Math.Max(30, events / Math.Max(1, eventsPerSecond) + 30));
         await pool.WaitForAsync(() => pool.Received >= expected, drainTimeout);
         var end = pool.LastReceiveTimestamp;
         var cpu = process.CpuSeconds() - cpuBefore;
         var seconds = Math.Max(1e-6, (end - start) / (double)Stopwatch.Frequency);
         var (p50, p99, max) = pool.LatencyMs();
-        return new RunResult(scenario, baseline ? "baseline hub" : "LiveNews", subscribers, events, expected, pool.Received, pool.Gaps, pool.Duplicates,
+        return new RunResult(scenario, servers.Name, subscribers, events, expected, pool.Received, pool.Gaps, pool.Duplicates,
             seconds, pool.Received / seconds, p50, p99, max, cpu, rssPerConnection);
     }
 
     public static async Task<RunResult> IdleMemoryAsync(int subscribers)
     {
-        await using var servers = await Servers.StartAsync(withBaseline: false);
+        await using var servers = await Servers.StartLiveNewsAsync();
         await using var pool = new SubscriberPool();
         await Task.Delay(1000);
-        var before = servers.LiveNews.RssBytes();
-        await pool.ConnectAsync(new Uri(servers.LiveNewsUrl, "/hubs/live"), subscribers,
-            _ => "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}");
+        var before = servers.Process.RssBytes();
+        await pool.ConnectAsync(servers.HubUrl, subscribers, _ => servers.SubscribeFrame);
         await Task.Delay(3000);
-        var after = servers.LiveNews.RssBytes();
+        var after = servers.Process.RssBytes();
         return new RunResult("memory", "LiveNews", subscribers, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (after - before) / 1024.0 / subscribers);
     }
 
     public static async Task<ApiResult> EditorApiAsync(TimeSpan duration, int concurrency)
     {
-        await using var servers = await Servers.StartAsync(withBaseline: false);
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { BaseAddress = servers.LiveNewsUrl };
-        http.DefaultRequestHeaders.Add("X-Api-Key", Servers.ApiKey);
+        await using var servers = await Servers.StartLiveNewsAsync();
+        using var http = Editor(servers, new SocketsHttpHandler { MaxConnectionsPerServer = concurrency });
         await PublishAsync(http, "/api/breaking", 200, 0, concurrency); // warm-up
         var latencies = new List<double>[concurrency];
         var failures = 0;
@@ -99,12 +92,11 @@ internal static class Scenarios
 
     public static async Task<ResumeResult> ResumeStormAsync(int subscribers, int missed)
     {
-        await using var servers = await Servers.StartAsync(withBaseline: false);
-        var hub = new Uri(servers.LiveNewsUrl, "/hubs/live");
+        await using var servers = await Servers.StartLiveNewsAsync();
+        var hub = servers.HubUrl;
         await using var pool = new SubscriberPool();
-        await pool.ConnectAsync(hub, subscribers, _ => "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}");
-        using var http = new HttpClient { BaseAddress = servers.LiveNewsUrl };
-        http.DefaultRequestHeaders.Add("X-Api-Key", Servers.ApiKey);
+        await pool.ConnectAsync(hub, subscribers, _ => servers.SubscribeFrame);
+        using var http = Editor(servers);
         await PublishAsync(http, "/api/breaking", 5, 0, 1);
         await pool.WaitForAsync(() => pool.Subscribers.All(s => s.LastSeq == 5), TimeSpan.FromSeconds(60));
 
@@ -132,6 +124,14 @@ internal static class Scenarios
         var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
         var recovered = pool.Subscribers.Count(s => s.Recovered == true && s.ResumedEvents == missed && s.LastSeq == 5 + missed);
         return new ResumeResult(subscribers, missed, recovered, pool.Gaps, seconds);
+    }
+
+    private static HttpClient Editor(Servers servers, HttpMessageHandler? handler = null)
+    {
+        var http = handler is null ? new HttpClient() : new HttpClient(handler);
+        http.BaseAddress = servers.Url;
+        http.DefaultRequestHeaders.Add("X-Api-Key", Servers.ApiKey);
+        return http;
     }
 
     /// <summary>Publishes <paramref name="events"/> events of about 200 bytes, as fast as allowed or paced.</summary>
