@@ -2,12 +2,12 @@ using System.Text.Json;
 
 namespace LiveNews.Server.Bus;
 
-/// <summary>The position-bearing head of an envelope: what a node needs to order and dedupe it.</summary>
-internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Epoch)
+/// <summary>The head of an envelope: what a node needs to order, dedupe and time it.</summary>
+internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Epoch, DateTimeOffset At)
 {
     /// <summary>
-    /// Reads <c>topic</c>, <c>seq</c> and <c>epoch</c>, which the publish script writes first, without
-    /// parsing the whole event.
+    /// Reads <c>topic</c>, <c>seq</c>, <c>epoch</c> and <c>at</c>, which the publish script writes before
+    /// <c>data</c>, without parsing the event's data.
     /// </summary>
     public static bool TryRead(ReadOnlySpan<byte> envelope, out EnvelopeHeader header)
     {
@@ -24,66 +24,34 @@ internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Ep
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("topic"u8))
+                if (reader.ValueTextEquals("data"u8))
                 {
-                    reader.Read();
-                    topic = reader.GetString();
-                }
-                else if (reader.ValueTextEquals("seq"u8))
-                {
-                    reader.Read();
-                    seq = reader.GetInt64();
-                }
-                else if (reader.ValueTextEquals("epoch"u8))
-                {
-                    reader.Read();
-                    epoch = reader.GetString();
-                }
-                else
-                {
-                    break;
+                    return false;
                 }
 
-                if (topic is not null && epoch is not null && seq >= 0)
+                var name = reader.ValueTextEquals("topic"u8) ? 1 : reader.ValueTextEquals("seq"u8) ? 2 : reader.ValueTextEquals("epoch"u8) ? 3 : reader.ValueTextEquals("at"u8) ? 4 : 0;
+                reader.Read();
+                switch (name)
                 {
-                    header = new EnvelopeHeader(topic, seq, epoch);
-                    return true;
+                    case 1:
+                        topic = reader.GetString();
+                        break;
+                    case 2:
+                        seq = reader.GetInt64();
+                        break;
+                    case 3:
+                        epoch = reader.GetString();
+                        break;
+                    case 4 when topic is not null && epoch is not null && seq >= 0:
+                        header = new EnvelopeHeader(topic, seq, epoch, reader.GetDateTimeOffset());
+                        return true;
                 }
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
         {
         }
 
         return false;
-    }
-
-    /// <summary>The publication time of a stored envelope (its <c>at</c>).</summary>
-    public static DateTimeOffset? ReadAt(ReadOnlySpan<byte> envelope)
-    {
-        var reader = new Utf8JsonReader(envelope);
-        try
-        {
-            reader.Read();
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isAt = reader.ValueTextEquals("at"u8);
-                reader.Read();
-                if (isAt)
-                {
-                    return reader.GetDateTimeOffset();
-                }
-
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        catch (FormatException)
-        {
-        }
-
-        return null;
     }
 }

@@ -22,13 +22,14 @@ internal enum PublishStatus
 internal sealed record PublishResult(PublishStatus Status, RawJson? Envelope);
 
 /// <summary>A snapshot item as stored, with its expiry if it has one.</summary>
-internal readonly record struct SnapshotItem(string Json, DateTimeOffset? ExpiresAt);
+internal readonly record struct SnapshotItem(byte[] Json, DateTimeOffset? ExpiresAt);
 
 /// <summary>
 /// What a read of a topic returned: its position, the events after the asked position (when history still
 /// holds all of them) and the snapshot (when asked).
 /// </summary>
-internal sealed record TopicRead(string Epoch, long Seq, bool HistoryFound, IReadOnlyList<RawJson> Events, string? State, IReadOnlyList<SnapshotItem> Items);
+/// <remarks>State and items stay UTF-8 as Redis returned them: the snapshot writes them verbatim.</remarks>
+internal sealed record TopicRead(string Epoch, long Seq, bool HistoryFound, IReadOnlyList<RawJson> Events, byte[]? State, IReadOnlyList<SnapshotItem> Items);
 
 /// <summary>Publishes events and reads topics, each as one atomic script on the topic's slot.</summary>
 internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusOptions> options, TimeProvider time, LiveNewsMetrics metrics)
@@ -104,18 +105,18 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             events = [];
         }
 
-        string? state = null;
+        byte[]? state = null;
         var items = new List<SnapshotItem>();
         if (withSnapshot)
         {
-            var stateValue = (string?)result[4];
-            state = string.IsNullOrEmpty(stateValue) ? null : stateValue;
+            var stateValue = (byte[]?)result[4];
+            state = stateValue is { Length: > 0 } ? stateValue : null;
             var itemValues = (RedisResult[])result[5]!;
             var expiries = (RedisResult[])result[6]!;
             for (var i = 0; i < itemValues.Length; i++)
             {
-                var json = (string?)itemValues[i];
-                if (string.IsNullOrEmpty(json))
+                var json = (byte[]?)itemValues[i];
+                if (json is not { Length: > 0 })
                 {
                     continue;
                 }
@@ -150,11 +151,8 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         return [.. ids.Select(id => (string)id!)];
     }
 
-    private bool IsOlderThanHistory(RawJson oldestMissed)
-    {
-        var at = EnvelopeHeader.ReadAt(oldestMissed.Utf8);
-        return at is null || at < time.GetUtcNow() - _options.HistoryTimeToLive;
-    }
+    private bool IsOlderThanHistory(RawJson oldestMissed) =>
+        !EnvelopeHeader.TryRead(oldestMissed.Utf8, out var header) || header.At < time.GetUtcNow() - _options.HistoryTimeToLive;
 
     private static string NewEpoch() => Guid.NewGuid().ToString("N")[..16];
 }

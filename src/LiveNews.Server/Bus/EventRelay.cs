@@ -177,7 +177,7 @@ internal sealed class EventRelay(
             return;
         }
 
-        await DeliverAsync(cursor, header.Seq, new RawJson(delivery.Envelope));
+        await DeliverAsync(cursor, header, new RawJson(delivery.Envelope));
     }
 
     /// <summary>Relays, in order, every event after the cursor that history holds.</summary>
@@ -205,7 +205,7 @@ internal sealed class EventRelay(
             {
                 if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq > cursor.LastSeq)
                 {
-                    await DeliverAsync(cursor, header.Seq, envelope);
+                    await DeliverAsync(cursor, header, envelope);
                 }
             }
 
@@ -221,10 +221,10 @@ internal sealed class EventRelay(
         }
     }
 
-    private async Task DeliverAsync(Cursor cursor, long seq, RawJson envelope)
+    private async Task DeliverAsync(Cursor cursor, EnvelopeHeader header, RawJson envelope)
     {
-        cursor.LastSeq = seq;
-        metrics.Relayed(EnvelopeHeader.ReadAt(envelope.Utf8), time.GetUtcNow());
+        cursor.LastSeq = header.Seq;
+        metrics.Relayed(header.At, time.GetUtcNow());
         try
         {
             // Measured: awaiting each group send is as fast as overlapping them (bench/RESULTS.md), and simpler.

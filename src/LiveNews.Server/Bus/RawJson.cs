@@ -11,13 +11,7 @@ namespace LiveNews.Server.Bus;
 [JsonConverter(typeof(RawJsonConverter))]
 internal sealed class RawJson(byte[] utf8)
 {
-    public static RawJson Null { get; } = new("null"u8.ToArray());
-
     public byte[] Utf8 { get; } = utf8;
-
-    public static RawJson FromString(string json) => new(Encoding.UTF8.GetBytes(json));
-
-    public JsonElement ToElement() => JsonDocument.Parse(Utf8).RootElement.Clone();
 
     public override string ToString() => Encoding.UTF8.GetString(Utf8);
 

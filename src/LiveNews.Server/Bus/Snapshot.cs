@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 
 namespace LiveNews.Server.Bus;
@@ -50,7 +49,7 @@ internal static class Snapshot
                         continue;
                     }
 
-                    writer.WriteRawValue(Encoding.UTF8.GetBytes(item.Json), skipInputValidation: true);
+                    writer.WriteRawValue(item.Json, skipInputValidation: true);
                 }
 
                 writer.WriteEndArray();

@@ -48,13 +48,10 @@ internal sealed class LiveNewsMetrics : IDisposable
 
     public void Published(string topicKind) => _published.Add(1, new KeyValuePair<string, object?>("topic", topicKind));
 
-    public void Relayed(DateTimeOffset? publishedAt, DateTimeOffset now)
+    public void Relayed(DateTimeOffset publishedAt, DateTimeOffset now)
     {
         _relayed.Add(1);
-        if (publishedAt is { } at)
-        {
-            _lag.Record(Math.Max(0, (now - at).TotalMilliseconds));
-        }
+        _lag.Record(Math.Max(0, (now - publishedAt).TotalMilliseconds));
     }
 
     public void GapFilled(int events) => _gapsFilled.Add(events);
