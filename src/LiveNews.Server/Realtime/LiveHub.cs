@@ -42,7 +42,7 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
             }
 
             topics[i] = topic.Value;
-            if (!subscribed.Contains(topic.Value.Name))
+            if (!subscribed.Contains(topic.Value))
             {
                 added.Add(topic.Value.Name);
             }
@@ -60,7 +60,7 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
             var topic = topics[i];
             try
             {
-                if (subscribed.Add(topic.Name))
+                if (subscribed.Add(topic))
                 {
                     // Join first, then read: an event published after the read reaches this connection;
                     // one published before it is part of the answer (clients drop seqs they have).
@@ -87,7 +87,7 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
         var subscribed = SubscribedTopics();
         foreach (var name in topics ?? [])
         {
-            if (Topic.TryParse(name, out var topic, out _) && subscribed.Remove(topic.Value.Name))
+            if (Topic.TryParse(name, out var topic, out _) && subscribed.Remove(topic.Value))
             {
                 await Groups.RemoveFromGroupAsync(Context.ConnectionId, topic.Value.Name);
                 relay.Release(topic.Value);
@@ -105,13 +105,10 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         metrics.ConnectionClosed();
-        foreach (var name in SubscribedTopics())
+        foreach (var topic in SubscribedTopics())
         {
-            if (Topic.TryParse(name, out var topic, out _))
-            {
-                relay.Release(topic.Value);
-                metrics.Subscribed(topic.Value.Kind.ToString(), -1);
-            }
+            relay.Release(topic);
+            metrics.Subscribed(topic.Kind.ToString(), -1);
         }
 
         return Task.CompletedTask;
@@ -134,14 +131,14 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
         return new SubscribeResult(topic.Name, fresh.Epoch, fresh.Seq, Recovered: false, Snapshot.Write(topic, fresh, time.GetUtcNow()), []);
     }
 
-    private HashSet<string> SubscribedTopics()
+    private HashSet<Topic> SubscribedTopics()
     {
-        if (Context.Items.TryGetValue(TopicsKey, out var value) && value is HashSet<string> topics)
+        if (Context.Items.TryGetValue(TopicsKey, out var value) && value is HashSet<Topic> topics)
         {
             return topics;
         }
 
-        topics = new HashSet<string>(StringComparer.Ordinal);
+        topics = [];
         Context.Items[TopicsKey] = topics;
         return topics;
     }
