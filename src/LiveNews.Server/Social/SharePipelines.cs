@@ -56,16 +56,20 @@ internal sealed class SharePipelines : IDisposable
     internal static void Configure(ResiliencePipelineBuilder<PostOutcome> builder, ShareResilienceOptions options, bool safeAfterUnknown, RateLimiter limiter, TimeProvider time, Action<bool>? breakerChanged = null)
     {
         builder.TimeProvider = time;
-        builder
-            .AddRetry(new RetryStrategyOptions<PostOutcome>
+        if (options.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<PostOutcome>
             {
-                MaxRetryAttempts = Math.Max(1, options.MaxRetries),
+                MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = options.BaseDelay,
-                ShouldHandle = args => ValueTask.FromResult(options.MaxRetries > 0 && IsRetryable(args.Outcome, safeAfterUnknown, options.MaxInProcessWait)),
+                ShouldHandle = args => ValueTask.FromResult(IsRetryable(args.Outcome, safeAfterUnknown, options.MaxInProcessWait)),
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result?.RetryAfter),
-            })
+            });
+        }
+
+        builder
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<PostOutcome>
             {
                 FailureRatio = options.BreakerFailureRatio,

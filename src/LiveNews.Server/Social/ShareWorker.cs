@@ -77,7 +77,7 @@ internal sealed class ShareWorker(
         var article = await shares.PublishedArticleAsync(job.ArticleId);
         if (account is null || article is null || !_adapters.TryGetValue(job.Network, out var adapter))
         {
-            await FinishAsync(job with { State = ShareStates.Dead, Reason = account is null ? "the account is no longer configured" : "the article is no longer published" }, token, null);
+            await FinishAsync(job with { State = ShareStates.Dead, Reason = account is null ? "the account is no longer configured" : "the article is no longer published" }, token);
             return;
         }
 
@@ -91,7 +91,7 @@ internal sealed class ShareWorker(
         await shares.ReportAsync(posting);
         var request = new ShareRequest(posting, article, account, ShareLinks.Tagged(article.Url, options.Value.UtmParameters, account.Network));
         var outcome = await PostAsync(adapter, request, cancellationToken);
-        await FinishAsync(Apply(posting, outcome, adapter, account), token, outcome);
+        await FinishAsync(Apply(posting, outcome, adapter, account), token);
     }
 
     private async Task<PostOutcome> PostAsync(IShareAdapter adapter, ShareRequest request, CancellationToken cancellationToken)
@@ -148,7 +148,7 @@ internal sealed class ShareWorker(
         }
     }
 
-    private async Task FinishAsync(ShareJob job, string token, PostOutcome? outcome)
+    private async Task FinishAsync(ShareJob job, string token)
     {
         var nextDue = job.State == ShareStates.Failed ? job.NextAttemptAt : null;
         if (!await store.SaveAsync(job, token, nextDue, release: true))

@@ -15,6 +15,8 @@ namespace LiveNews.Server.Social.Adapters;
 internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider time) : IShareAdapter
 {
     private const int MaxGraphemes = 300;
+    private const string ExpiredToken = "ExpiredToken";
+    private const string InvalidToken = "InvalidToken";
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
 
     public string Network => Networks.Bluesky;
@@ -31,7 +33,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
         }
 
         var outcome = await CreateRecordAsync(http, request, session!, cancellationToken);
-        if (outcome.Kind == OutcomeKind.Auth && outcome.Reason?.Contains("ExpiredToken", StringComparison.Ordinal) == true)
+        if (outcome.Kind == OutcomeKind.Auth && outcome.Reason is ExpiredToken or InvalidToken)
         {
             (session, failure) = await SessionAsync(http, request, refresh: true, cancellationToken);
             outcome = failure ?? await CreateRecordAsync(http, request, session!, cancellationToken);
@@ -108,7 +110,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
                 return new PostOutcome(OutcomeKind.AlreadyPosted, RemoteId: $"at://{session.Did}/app.bsky.feed.post/{rkey}", RemoteUrl: url);
             }
 
-            if (error is "ExpiredToken" or "InvalidToken")
+            if (error is ExpiredToken or InvalidToken)
             {
                 return PostOutcome.Auth(error); // PostAsync refreshes the session and tries once more.
             }
