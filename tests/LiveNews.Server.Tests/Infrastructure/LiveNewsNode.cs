@@ -21,7 +21,8 @@ namespace LiveNews.Server.Tests.Infrastructure;
 public sealed class LiveNewsNode : WebApplicationFactory<Program>
 {
     public const string EditorKey = "test-editor-key-0123456789";
-    public const string ReaderOnlyKey = "test-share-only-key-0123456789";
+    /// <summary>A key with the share scope only: it may not publish.</summary>
+    public const string ShareOnlyKey = "test-share-only-key-0123456789";
 
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _time;
@@ -40,7 +41,7 @@ public sealed class LiveNewsNode : WebApplicationFactory<Program>
             ["Auth:ApiKeys:0:Scopes:0"] = "publish",
             ["Auth:ApiKeys:0:Scopes:1"] = "share",
             ["Auth:ApiKeys:1:Name"] = "test-sharer",
-            ["Auth:ApiKeys:1:Key"] = ReaderOnlyKey,
+            ["Auth:ApiKeys:1:Key"] = ShareOnlyKey,
             ["Auth:ApiKeys:1:Scopes:0"] = "share",
             ["Newsroom:ExpirySweepInterval"] = "00:00:00.100",
         };

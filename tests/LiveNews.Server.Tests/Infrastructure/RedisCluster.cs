@@ -31,9 +31,10 @@ public sealed class RedisClusterFixture : IStoreFixture, IAsyncLifetime
             _processes.Add(server);
         }
 
-        foreach (var port in _ports)
+        for (var i = 0; i < _ports.Length; i++)
         {
-            await WaitForPingAsync(port);
+            var server = _processes[i];
+            await RedisServer.WaitForPingAsync($"127.0.0.1:{_ports[i]}", () => !server.HasExited);
         }
 
         using var create = Start("redis-cli", ["--cluster", "create", .. _ports.Select(p => $"127.0.0.1:{p}"), "--cluster-replicas", "0", "--cluster-yes"]);
@@ -83,7 +84,7 @@ public sealed class RedisClusterFixture : IStoreFixture, IAsyncLifetime
 
     private static Process Start(string file, params string[] args)
     {
-        var path = new[] { "/usr/bin", "/usr/local/bin" }.Select(d => Path.Combine(d, file)).FirstOrDefault(File.Exists)
+        var path = RedisServer.FindBinary(file)
             ?? throw new InvalidOperationException($"{file} was not found. Install redis-server (it brings redis-cli) or run the README's test command, which does.");
         var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args)
@@ -92,23 +93,5 @@ public sealed class RedisClusterFixture : IStoreFixture, IAsyncLifetime
         }
 
         return Process.Start(start)!;
-    }
-
-    private static async Task WaitForPingAsync(int port)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            try
-            {
-                using var probe = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { $"127.0.0.1:{port}" }, ConnectTimeout = 500 });
-                await probe.GetDatabase().PingAsync();
-                return;
-            }
-            catch (RedisConnectionException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
-        }
     }
 }

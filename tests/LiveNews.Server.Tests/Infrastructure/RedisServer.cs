@@ -61,7 +61,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     private async Task LaunchAsync()
     {
-        var binary = FindBinary()
+        var binary = FindBinary("redis-server")
             ?? throw new InvalidOperationException("redis-server was not found on PATH. Install it (apt-get install -y redis-server) or run the README's test command, which does.");
         var start = new ProcessStartInfo(binary)
         {
@@ -87,26 +87,32 @@ public sealed class RedisServer : IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
+        await WaitForPingAsync(Configuration, () => !_process.HasExited);
+    }
+
+    /// <summary>Waits until a Redis at <paramref name="configuration"/> answers PING, while it is still starting.</summary>
+    internal static async Task WaitForPingAsync(string configuration, Func<bool> starting)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
             try
             {
-                using var probe = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { Configuration }, ConnectTimeout = 500, AbortOnConnectFail = true });
+                using var probe = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { configuration }, ConnectTimeout = 500, AbortOnConnectFail = true });
                 await probe.GetDatabase().PingAsync();
                 return;
             }
-            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && starting())
             {
                 await Task.Delay(50);
             }
         }
     }
 
-    private static string? FindBinary() =>
+    internal static string? FindBinary(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
             .Append("/usr/bin").Append("/usr/local/bin")
-            .Select(dir => Path.Combine(dir, "redis-server"))
+            .Select(dir => Path.Combine(dir, name))
             .FirstOrDefault(File.Exists);
 
     internal static int FreePort()

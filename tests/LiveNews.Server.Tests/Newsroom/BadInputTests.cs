@@ -82,7 +82,7 @@ public sealed class BadInputTests(RedisFixture redis) : IClassFixture<RedisFixtu
     [Theory]
     [InlineData(null, HttpStatusCode.Unauthorized)]
     [InlineData("wrong-key-wrong-key-wrong-key", HttpStatusCode.Unauthorized)]
-    [InlineData(LiveNewsNode.ReaderOnlyKey, HttpStatusCode.Forbidden)]
+    [InlineData(LiveNewsNode.ShareOnlyKey, HttpStatusCode.Forbidden)]
     public async Task EditorWrite_WithoutPublishScope_IsRefusedAndPublishesNothing(string? key, HttpStatusCode expected)
     {
         using var client = key is null ? _node.Anonymous() : _node.Editor(key);

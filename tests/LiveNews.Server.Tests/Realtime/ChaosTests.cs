@@ -17,7 +17,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly string[] Topics = ["breaking", "article:chaos"];
     private readonly string _prefix = Eventually.Prefix();
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly Owned _owned = new();
     private RedisServer _redis = null!;
 
     private static int Subscribers => int.TryParse(Environment.GetEnvironmentVariable("LIVENEWS_CHAOS_SUBSCRIBERS"), out var n) ? n : 60;
@@ -28,10 +28,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            await disposable.DisposeAsync();
-        }
+        await _owned.DisposeAsync();
 
         await _redis.DisposeAsync();
     }
@@ -139,9 +136,5 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     };
 
     private T Track<T>(T disposable)
-        where T : IAsyncDisposable
-    {
-        _disposables.Add(disposable);
-        return disposable;
-    }
+        where T : IAsyncDisposable => _owned.Add(disposable);
 }

@@ -16,16 +16,13 @@ public abstract class DeliveryTests<TStore>(TStore store) : IAsyncLifetime
     where TStore : IStoreFixture
 {
     private readonly string _prefix = Eventually.Prefix();
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly Owned _owned = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            await disposable.DisposeAsync();
-        }
+        await _owned.DisposeAsync();
     }
 
     [Fact]
@@ -269,16 +266,12 @@ public abstract class DeliveryTests<TStore>(TStore store) : IAsyncLifetime
     protected LiveNewsNode Node(Dictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var node = new LiveNewsNode(store.Configuration, _prefix, settings, time);
-        _disposables.Add(node);
+        _owned.Add(node);
         return node;
     }
 
     protected T Track<T>(T disposable)
-        where T : IAsyncDisposable
-    {
-        _disposables.Add(disposable);
-        return disposable;
-    }
+        where T : IAsyncDisposable => _owned.Add(disposable);
 
     internal static async Task<JsonElement[]> SubscribeAsync(HubConnection connection, params object[] requests) =>
         await Eventually.WithinAsync(connection.InvokeAsync<JsonElement[]>("Subscribe", requests), "Subscribe");

@@ -8,17 +8,14 @@ namespace LiveNews.Server.Tests.Realtime;
 public sealed class FaultToleranceTests : IAsyncLifetime
 {
     private readonly string _prefix = Eventually.Prefix();
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly Owned _owned = new();
     private RedisServer _redis = null!;
 
     public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
 
     public async Task DisposeAsync()
     {
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            await disposable.DisposeAsync();
-        }
+        await _owned.DisposeAsync();
 
         await _redis.DisposeAsync();
     }
@@ -104,9 +101,5 @@ public sealed class FaultToleranceTests : IAsyncLifetime
     }
 
     private T Track<T>(T disposable)
-        where T : IAsyncDisposable
-    {
-        _disposables.Add(disposable);
-        return disposable;
-    }
+        where T : IAsyncDisposable => _owned.Add(disposable);
 }
