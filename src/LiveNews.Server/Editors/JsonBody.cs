@@ -10,13 +10,7 @@ namespace LiveNews.Server.Editors;
 /// </summary>
 internal sealed class JsonBody(IOptions<EditorApiOptions> options)
 {
-    public static readonly JsonSerializerOptions Serializer = new(JsonSerializerDefaults.Web)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        MaxDepth = 8,
-        Converters = { new Bus.UtcTimestampConverter() },
-    };
+    private static JsonSerializerOptions Serializer => Bus.LiveNewsJson.Requests;
 
     public async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpRequest request)
         where T : class

@@ -46,7 +46,7 @@ internal static class ArticlesApi
         var ids = EventIds.For(http);
         var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
         {
-            var previous = current is null ? null : JsonSerializer.Deserialize<Article>(current, JsonBody.Serializer);
+            var previous = current is null ? null : LiveNewsJson.Deserialize<Article>(current);
             var article = new Article(id, headline, summary, url, imageUrl, section, request.PublishedAt?.ToUniversalTime() ?? previous?.PublishedAt ?? now, now);
             var json = Publisher.Serialize(article);
             return new PlannedEvent(previous is null ? "article.published" : "article.updated", json, SnapshotChange.SetState(json, current));

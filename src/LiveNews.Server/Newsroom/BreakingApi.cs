@@ -57,7 +57,7 @@ internal static class BreakingApi
                 return null;
             }
 
-            var previous = JsonSerializer.Deserialize<BreakingAlert>(current, JsonBody.Serializer)!;
+            var previous = LiveNewsJson.Deserialize<BreakingAlert>(current)!;
             var alert = previous with { Headline = request!.Headline!, Url = request.Url, ExpiresAt = request.ExpiresAt, UpdatedAt = now };
             var json = Publisher.Serialize(alert);
             return new PlannedEvent("breaking.updated", json, SnapshotChange.Upsert(id, json, previous.PublishedAt.ToUnixTimeMilliseconds(), alert.ExpiresAt, current));

@@ -63,7 +63,7 @@ internal static class EntriesApi
                 return null;
             }
 
-            var previous = JsonSerializer.Deserialize<Entry>(current, JsonBody.Serializer)!;
+            var previous = LiveNewsJson.Deserialize<Entry>(current)!;
             var contentChanged = (request!.Text is not null && request.Text != previous.Text) || (request.Kind is not null && request.Kind != previous.Kind);
             var entry = previous with
             {

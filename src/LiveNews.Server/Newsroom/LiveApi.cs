@@ -33,7 +33,7 @@ internal static class LiveApi
         var now = time.GetUtcNow();
         var published = await publisher.ChangeStateAsync(Topic.Live, EventIds.For(http), current =>
         {
-            var previous = current is null ? null : JsonSerializer.Deserialize<LiveStatus>(current, JsonBody.Serializer);
+            var previous = current is null ? null : LiveNewsJson.Deserialize<LiveStatus>(current);
             var status = new LiveStatus(title, streamUrl, posterUrl, previous?.StartedAt ?? now, now);
             var json = Publisher.Serialize(status);
             return new PlannedEvent(previous is null ? "live.started" : "live.updated", json, SnapshotChange.SetState(json, current));
@@ -50,7 +50,7 @@ internal static class LiveApi
                 return null;
             }
 
-            var status = JsonSerializer.Deserialize<LiveStatus>(current, JsonBody.Serializer)!;
+            var status = LiveNewsJson.Deserialize<LiveStatus>(current)!;
             return new PlannedEvent("live.ended", Publisher.Serialize(new LiveEnded(status.StartedAt, time.GetUtcNow())), SnapshotChange.ClearState(current));
         });
         return published.NotFound

@@ -18,7 +18,7 @@ internal sealed class Publisher(EventBus bus)
 {
     private const int Attempts = 8;
 
-    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, JsonBody.Serializer);
+    public static string Serialize<T>(T value) => LiveNewsJson.Serialize(value);
 
     /// <summary>
     /// Builds the event from the current state (null when the topic has none) and publishes it, unless

@@ -24,7 +24,7 @@ internal sealed class ShareService(ShareStore store, EventBus bus, IOptions<Soci
     public async Task<Article?> PublishedArticleAsync(string articleId)
     {
         var json = await bus.GetStateAsync(Topic.Article(articleId));
-        return json is null ? null : JsonSerializer.Deserialize<Article>(json, JsonBody.Serializer);
+        return json is null ? null : LiveNewsJson.Deserialize<Article>(json);
     }
 
     /// <summary>
@@ -92,7 +92,7 @@ internal sealed class ShareService(ShareStore store, EventBus bus, IOptions<Soci
     {
         SocialLog.JobChanged(logger, job.Id, job.ArticleId, job.Account, job.Network, job.State, job.Attempts, job.Reason);
         metrics.ShareChanged(job.Account, job.State);
-        var json = JsonSerializer.Serialize(ShareJobView.Of(job), JsonBody.Serializer);
+        var json = LiveNewsJson.Serialize(ShareJobView.Of(job));
         await bus.PublishAsync(new PublishRequest(Topic.Newsroom, $"share.{job.State}", json,
             SnapshotChange.Put(job.Id, json, job.CreatedAt.ToUnixTimeMilliseconds()), Guid.NewGuid().ToString("N")));
     }

@@ -55,9 +55,9 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
 
     private IDatabase Db => store.Database;
 
-    public static string Serialize(ShareJob job) => JsonSerializer.Serialize(job, JsonBody.Serializer);
+    public static string Serialize(ShareJob job) => LiveNewsJson.Serialize(job);
 
-    public static ShareJob Deserialize(string json) => JsonSerializer.Deserialize<ShareJob>(json, JsonBody.Serializer)!;
+    public static ShareJob Deserialize(string json) => LiveNewsJson.Deserialize<ShareJob>(json)!;
 
     /// <summary>Stores a new job, due now. Returns the job as stored: an existing one with this id wins.</summary>
     public async Task<ShareJob> CreateAsync(ShareJob job)

@@ -8,6 +8,7 @@ internal static class StoreServiceCollectionExtensions
             .Bind(configuration.GetSection(StoreOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<DataPathOptions>().Bind(configuration.GetSection(DataPathOptions.SectionName));
         services.AddSingleton<RedisStore>();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         return services;
