@@ -201,8 +201,9 @@ public sealed class LiveNewsClient : IAsyncDisposable
             }
 
             state.Subscribing = Math.Max(0, state.Subscribing - 1);
-            if (result.Recovered && result.Epoch == state.Epoch)
+            if (result.Recovered && (result.Epoch == state.Epoch || IsEmptyTopic(state)))
             {
+                state.Epoch = result.Epoch;
                 foreach (var envelope in result.Events)
                 {
                     Deliver(state, TopicEvent.Parse(envelope));
@@ -256,6 +257,11 @@ public sealed class LiveNewsClient : IAsyncDisposable
 
     private void Handle(TopicState state, TopicEvent e)
     {
+        if (IsEmptyTopic(state) && e.Seq == 1)
+        {
+            state.Epoch = e.Epoch; // The topic's first event brings the epoch its history starts with.
+        }
+
         if (e.Epoch == state.Epoch && e.Seq <= state.Seq)
         {
             return; // Seen already (part of the snapshot or of a replay).
@@ -288,6 +294,9 @@ public sealed class LiveNewsClient : IAsyncDisposable
             await ClearSubscribingAsync([new SubscribeRequest(state.Topic)]);
         }
     }
+
+    // Nothing was ever published on the topic when it was read: the server had no epoch to give ("").
+    private static bool IsEmptyTopic(TopicState state) => state.Epoch == "" && state.Seq == 0;
 
     private static void Deliver(TopicState state, TopicEvent e)
     {

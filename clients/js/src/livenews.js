@@ -151,7 +151,8 @@ export class LiveNewsClient {
   apply(state, result) {
     state.subscribing = Math.max(0, state.subscribing - 1);
     if (this.topics.get(state.topic) !== state) return;
-    if (result.recovered && result.epoch === state.epoch) {
+    if (result.recovered && (result.epoch === state.epoch || isEmptyTopic(state))) {
+      state.epoch = result.epoch;
       for (const event of result.events) this.deliver(state, event);
     } else {
       const startedOver = state.epoch !== null;
@@ -184,6 +185,8 @@ export class LiveNewsClient {
    * @param {Envelope} event
    */
   handle(state, event) {
+    // The topic's first event brings the epoch its history starts with.
+    if (isEmptyTopic(state) && event.seq === 1) state.epoch = event.epoch;
     if (event.epoch === state.epoch && event.seq <= state.seq) return; // seen already
     if (event.epoch === state.epoch && event.seq === state.seq + 1) {
       this.deliver(state, event);
@@ -315,3 +318,11 @@ function buildConnection(url, accessTokenFactory, headers) {
 
 /** @param {number} ms */
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Nothing was ever published on the topic when it was read: the server had no epoch to give ("").
+ * @param {{ epoch: string | null, seq: number }} state
+ */
+function isEmptyTopic(state) {
+  return state.epoch === "" && state.seq === 0;
+}
