@@ -234,13 +234,14 @@ internal static class BusScripts
         local more = false
         while true do
           if #pending == 0 then
-            local batch = redis.call('ZREVRANGEBYSCORE', KEYS[5], max, '-inf', 'WITHSCORES', 'LIMIT', offset, 100)
+            -- Integers formatted as such: Lua 5.4 (Garnet) would send 2.0 for a division's result.
+            local batch = redis.call('ZREVRANGEBYSCORE', KEYS[5], max, '-inf', 'WITHSCORES', 'LIMIT', string.format('%d', offset), 100)
             if #batch == 0 then break end
             offset = offset + #batch / 2
             for i = 1, #batch, 2 do pending[#pending + 1] = {batch[i], batch[i + 1]} end
           end
-          local candidate = table.remove(pending, 1)
           if #page == limit or (field ~= '' and looked >= budget) then more = true; break end
+          local candidate = table.remove(pending, 1)
           looked = looked + 1
           local json = redis.call('HGET', KEYS[4], candidate[1])
           local keep = json ~= false
