@@ -20,8 +20,7 @@ var app = builder.Build();
 
 app.UseOperations();
 app.UseBrowserClientAndSamples();
-app.UseAuthentication();
-app.UseAuthorization();
+app.UseEditors();
 app.UseRateLimiter();
 
 app.MapOperations();

@@ -44,6 +44,8 @@ internal sealed class ApiKeyAuthenticationHandler(
         var claims = new List<Claim> { new(ClaimTypes.Name, match.Name) };
         claims.AddRange(match.Scopes.Select(scope => new Claim(EditorScopes.ClaimType, scope)));
         var identity = new ClaimsIdentity(claims, SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        // A key is checked again at least this often on long-lived connections: a removed key stops working there too.
+        var properties = new AuthenticationProperties { ExpiresUtc = TimeProvider.GetUtcNow() + authOptions.CurrentValue.ApiKeyRecheckInterval };
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), properties, SchemeName)));
     }
 }

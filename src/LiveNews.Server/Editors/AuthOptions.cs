@@ -10,6 +10,12 @@ public sealed class AuthOptions
 
     /// <summary>Bearer tokens for editors; unset means API keys only.</summary>
     public JwtOptions Jwt { get; set; } = new();
+
+    /// <summary>
+    /// How long an API-key sign-in lasts on a hub connection before the connection closes and the client
+    /// signs in again: a key removed from configuration stops reading <c>newsroom</c> within this time.
+    /// </summary>
+    public TimeSpan ApiKeyRecheckInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 public sealed class ApiKeyOptions

@@ -10,6 +10,11 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
     {
         var failures = new List<string>();
         var names = new HashSet<string>(StringComparer.Ordinal);
+        if (options.ApiKeyRecheckInterval < TimeSpan.FromSeconds(10) || options.ApiKeyRecheckInterval > TimeSpan.FromDays(1))
+        {
+            failures.Add("Auth:ApiKeyRecheckInterval must be between 10 seconds and 1 day.");
+        }
+
         for (var i = 0; i < options.ApiKeys.Count; i++)
         {
             var key = options.ApiKeys[i];

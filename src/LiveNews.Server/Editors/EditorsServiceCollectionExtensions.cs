@@ -24,6 +24,7 @@ internal static class EditorsServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<JsonBody>();
+        services.AddSingleton<FailedSignIns>();
         services.AddSingleton<Idempotency>();
         var jwt = section.GetSection("Jwt").Get<JwtOptions>() ?? new JwtOptions();
 
@@ -77,5 +78,14 @@ internal static class EditorsServiceCollectionExtensions
             .AddPolicy(EditorScopes.Publish, policy => policy.RequireAuthenticatedUser().RequireAssertion(c => EditorScopes.HasScope(c.User, EditorScopes.Publish)))
             .AddPolicy(EditorScopes.Share, policy => policy.RequireAuthenticatedUser().RequireAssertion(c => EditorScopes.HasScope(c.User, EditorScopes.Share)));
         return services;
+    }
+
+    /// <summary>Failed sign-ins limited per address, then who the caller is and what it may do.</summary>
+    public static WebApplication UseEditors(this WebApplication app)
+    {
+        app.UseMiddleware<FailedSignIns>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
     }
 }

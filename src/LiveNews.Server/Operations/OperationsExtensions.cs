@@ -35,6 +35,8 @@ internal static class OperationsExtensions
 
     public static WebApplication UseOperations(this WebApplication app)
     {
+        // First: everything after sees the client's own address when a trusted proxy reports it.
+        app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors();

@@ -26,6 +26,26 @@ public sealed class RateLimitOptions
     [Range(1, int.MaxValue, ErrorMessage = "RateLimits:HubInvocationsPerMinute must be positive.")]
     public int HubInvocationsPerMinute { get; set; } = 120;
 
+    /// <summary>Hub connections open at once per client address (IPv6: per /64).</summary>
+    [Range(1, int.MaxValue, ErrorMessage = "RateLimits:ConnectionsPerAddress must be positive.")]
+    public int ConnectionsPerAddress { get; set; } = 100;
+
+    /// <summary>
+    /// Failed editor sign-ins (bad API key or token) per client address; past it, every request with
+    /// credentials from that address is refused until the minute has passed.
+    /// </summary>
+    [Range(1, int.MaxValue, ErrorMessage = "RateLimits:FailedSignInsPerMinute must be positive.")]
+    public int FailedSignInsPerMinute { get; set; } = 10;
+
+    /// <summary>
+    /// Proxies (load balancers, CDN edges) whose <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are
+    /// believed, as IP addresses. Nobody is trusted by default: limits then count the socket's address.
+    /// </summary>
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>The same as networks in CIDR notation (<c>10.0.0.0/8</c>), for balancers with changing addresses.</summary>
+    public List<string> KnownNetworks { get; set; } = [];
+
     /// <summary>Browser origins allowed to call the API and the hub; empty allows same-origin pages only.</summary>
     public List<string> AllowedOrigins { get; set; } = [];
 }

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Net;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
@@ -19,7 +21,28 @@ internal static class RateLimiting
         services.AddOptions<RateLimitOptions>()
             .Bind(configuration.GetSection(RateLimitOptions.SectionName))
             .ValidateDataAnnotations()
+            .Validate(o => o.KnownProxies.All(p => IPAddress.TryParse(p, out _)), "RateLimits:KnownProxies must be IP addresses (10.0.0.5, ::1).")
+            .Validate(o => o.KnownNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), "RateLimits:KnownNetworks must be networks in CIDR notation (10.0.0.0/8).")
             .ValidateOnStart();
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<RateLimitOptions>>((forwarded, limits) =>
+        {
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // Trust nobody unless configured (ASP.NET Core trusts loopback by default); then believe every
+            // hop a trusted proxy reports, however many (a CDN in front of a balancer).
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            forwarded.ForwardLimit = null;
+            foreach (var proxy in limits.Value.KnownProxies)
+            {
+                forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+
+            foreach (var network in limits.Value.KnownNetworks)
+            {
+                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+        });
+
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -36,9 +59,19 @@ internal static class RateLimiting
                 });
             };
             limiter.AddPolicy(Editor, context => Window(context, o => o.EditorRequestsPerMinute,
-                context.User.FindFirstValue(ClaimTypes.Name) ?? context.User.FindFirstValue("sub") ?? Address(context)));
-            limiter.AddPolicy(Public, context => Window(context, o => o.PublicRequestsPerMinute, Address(context)));
-            limiter.AddPolicy(Connections, context => Window(context, o => o.ConnectionsPerMinute, Address(context)));
+                context.User.FindFirstValue(ClaimTypes.Name) ?? context.User.FindFirstValue("sub") ?? ClientAddress.Of(context)));
+            limiter.AddPolicy(Public, context => Window(context, o => o.PublicRequestsPerMinute, ClientAddress.Of(context)));
+            limiter.AddPolicy(Connections, context => Window(context, o => o.ConnectionsPerMinute, ClientAddress.Of(context)));
+
+            // Open hub connections per address: a WebSocket request holds its permit while it is open.
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                context.Request.Path.StartsWithSegments(HubPath)
+                    ? RateLimitPartition.GetConcurrencyLimiter(ClientAddress.Of(context), _ => new ConcurrencyLimiterOptions
+                    {
+                        PermitLimit = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.ConnectionsPerAddress,
+                        QueueLimit = 0,
+                    })
+                    : RateLimitPartition.GetNoLimiter(""));
         });
         services.AddCors(cors => cors.AddDefaultPolicy(policy =>
         {
@@ -50,6 +83,9 @@ internal static class RateLimiting
         }));
         return services;
     }
+
+    /// <summary>Where the hub is mapped; connections there count against <c>RateLimits:ConnectionsPerAddress</c>.</summary>
+    public const string HubPath = "/hubs";
 
     private static RateLimitPartition<string> Window(HttpContext context, Func<RateLimitOptions, int> limit, string key)
     {
@@ -63,7 +99,6 @@ internal static class RateLimiting
         });
     }
 
-    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 }
 
 /// <summary>Limits hub invocations per connection; a refused call fails with a hub error, the connection stays.</summary>

@@ -26,7 +26,10 @@ internal static class RealtimeServiceCollectionExtensions
 
     public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHub<LiveHub>("/hubs/live").RequireRateLimiting(RateLimiting.Connections);
+        // An editor's connection ends when its sign-in does (token expiry, or the API key's recheck), so
+        // rights are checked when they are used; the client reconnects and signs in again.
+        endpoints.MapHub<LiveHub>(RateLimiting.HubPath + "/live", hub => hub.CloseOnAuthenticationExpiration = true)
+            .RequireRateLimiting(RateLimiting.Connections);
         return endpoints;
     }
 }

@@ -27,6 +27,29 @@ public sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A server with a port and a folder, not started yet (for a node that starts before its Redis).</summary>
+    public static RedisServer NotStarted() => new(FreePort());
+
+    /// <summary>Starts a server made with <see cref="NotStarted"/>, or one that was killed, on its port and files.</summary>
+    public Task StartAgainAsync() => LaunchAsync();
+
+    /// <summary>Pauses every client's commands for <paramref name="duration"/> (<c>CLIENT PAUSE ... ALL</c>): Redis is slow.</summary>
+    public async Task PauseAsync(TimeSpan duration)
+    {
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", ((long)duration.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture), "ALL");
+    }
+
+    /// <summary>How many scripts the server ran so far (<c>EVAL</c> and <c>EVALSHA</c>): every topic read and publish is one.</summary>
+    public async Task<long> ScriptCallsAsync()
+    {
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
+        var info = (string)(await admin.GetDatabase().ExecuteAsync("INFO", "commandstats"))!;
+        return info.Split('\n')
+            .Where(line => line.StartsWith("cmdstat_eval", StringComparison.Ordinal))
+            .Sum(line => long.Parse(line.Split("calls=")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Kills the server without warning (SIGKILL) and starts it again on the same port and files.</summary>
     public async Task RestartAsync()
     {

@@ -1,0 +1,238 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using LiveNews.Server.Bus;
+using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LiveNews.Server.Tests.Realtime;
+
+/// <summary>
+/// The edges of the delivery promise against a real redis-server each test owns: subscribes that cost one
+/// read per topic whatever is sent, that fail whole and leave nothing behind, reads shared in a storm, a
+/// reader that stops reading, and a node that starts before its Redis.
+/// </summary>
+[Collection("redis")]
+public sealed class DeliveryEdgeTests : IAsyncLifetime
+{
+    private readonly string _prefix = Eventually.Prefix();
+    private readonly Owned _owned = new();
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _owned.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Subscribe_OneTopicRepeated1500Times_IsRefusedWithoutAnyRedisRead()
+    {
+        var node = Node();
+        var connection = Track(await node.ConnectAsync());
+        var requests = Enumerable.Repeat(new { topic = "latest" }, 1500).ToArray();
+        Assert.True(Encoding.UTF8.GetByteCount(JsonSerializer.Serialize(requests)) < 32 * 1024);
+        var scriptsBefore = await _redis.ScriptCallsAsync();
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => connection.InvokeAsync<JsonElement[]>("Subscribe", requests));
+        var repeated = await Assert.ThrowsAsync<HubException>(() => connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "live" }, new { topic = "live" } }));
+
+        Assert.Contains("at most 32", refused.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("twice", repeated.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(LiveHubWords.Unavailable, repeated.Message, StringComparison.Ordinal);
+        Assert.Equal(scriptsBefore, await _redis.ScriptCallsAsync());
+        var results = await connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "latest" }, new { topic = "live" } });
+        Assert.Equal(2, results.Length);
+    }
+
+    [Fact]
+    public async Task Subscribe_StoreKilled_FailsLeavingEverythingAsBefore_RetryWorksAndOtherReadersKeepReceiving()
+    {
+        var node = Node();
+        var relay = node.Services.GetRequiredService<EventRelay>();
+        var reader = Track(await node.ClientAsync());
+        var updates = new ChannelReaderOf(await reader.SubscribeChannelAsync("breaking"));
+        Assert.Equal(1, relay.ReferencesOf(Topic.Breaking));
+
+        _redis.Kill();
+        var second = Track(await node.ConnectAsync());
+        var failed = await Assert.ThrowsAsync<HubException>(() => second.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "breaking" }, new { topic = "article:fresh" } }));
+        Assert.Contains(LiveHubWords.Unavailable, failed.Message, StringComparison.Ordinal);
+        Assert.Equal(1, relay.ReferencesOf(Topic.Breaking));
+        Assert.Equal(0, relay.ReferencesOf(Topic.Article("fresh")));
+
+        await _redis.StartAgainAsync();
+        var results = await Eventually.WithinAsync(RetryUntilSubscribedAsync(second, "breaking"), "the retried subscribe");
+        Assert.Equal("breaking", results[0].GetProperty("topic").GetString());
+        Assert.Equal(2, relay.ReferencesOf(Topic.Breaking));
+
+        // The second connection leaves: the first keeps the topic served, and receives every event.
+        await second.DisposeAsync();
+        await Eventually.TrueAsync(() => relay.ReferencesOf(Topic.Breaking) == 1, "the second reader's reference released");
+        using var editor = node.Editor();
+        for (var i = 1; i <= 5; i++)
+        {
+            await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"After {i}" }, $"after-{i}");
+        }
+
+        var events = await updates.EventsUntilAsync(5);
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => $"After {i}"), events.Select(e => e.Data.GetProperty("headline").GetString()));
+    }
+
+    [Fact]
+    public async Task Subscribe_StorePausedWhileFiftyReadersArrive_TheyShareAFewReads()
+    {
+        var node = Node();
+        var first = Track(await node.ConnectAsync());
+        await first.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "latest" } });
+        var readers = new List<HubConnection>();
+        for (var i = 0; i < 50; i++)
+        {
+            readers.Add(Track(await node.ConnectAsync()));
+        }
+
+        var scriptsBefore = await _redis.ScriptCallsAsync();
+        await _redis.PauseAsync(TimeSpan.FromSeconds(2));
+        var answers = await Task.WhenAll(readers.Select(r => r.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "latest" } })));
+
+        Assert.All(answers, a => Assert.False(a[0].GetProperty("recovered").GetBoolean()));
+        var reads = await _redis.ScriptCallsAsync() - scriptsBefore;
+        // One read runs, the others wait for the next; a subscriber that arrives only after that one started
+        // (a busy machine) waits for one more. Without sharing it would be 50.
+        Assert.True(reads is >= 1 and < 10, $"{reads} reads for 50 subscribers");
+    }
+
+    [Fact]
+    public async Task SlowReader_StopsReadingItsSocket_IsDisconnectedAndOtherReadersGetEveryEvent()
+    {
+        var logs = new CapturedLogs();
+        var node = Node(new() { ["Realtime:MaxBufferedBytesPerConnection"] = "65536", ["RateLimits:EditorRequestsPerMinute"] = "100000" }, logs);
+        using var editor = node.Editor();
+        (await editor.PutJsonAsync("/api/articles/flood", new { headline = "Flood", url = "https://news.example/flood" })).EnsureSuccessStatusCode();
+        var reader = Track(await node.ClientAsync());
+        var updates = new ChannelReaderOf(await reader.SubscribeChannelAsync("article:flood"));
+        using var stalled = await StalledReader.SubscribeAsync(node, "article:flood");
+
+        // Far more than the kernel's socket buffers (4 MB here) and the connection's bound can hold.
+        const int Entries = 700;
+        var text = new string('x', 9_900);
+        for (var i = 1; i <= Entries; i++)
+        {
+            (await editor.PostJsonAsync("/api/articles/flood/entries", new { text = $"{i} {text}" })).EnsureSuccessStatusCode();
+        }
+
+        var events = await updates.EventsUntilAsync(Entries, seconds: 60);
+        Assert.Equal(Enumerable.Range(2, Entries).Select(i => (long)i), events.Select(e => e.Seq));
+        await Eventually.TrueAsync(() => logs.Lines.Any(line => line.Contains("[303]", StringComparison.Ordinal)), "the stalled reader to be disconnected");
+    }
+
+    [Fact]
+    public async Task Node_StartedWhileRedisIsDown_IsLiveNotReady_ThenServesOnceRedisComes()
+    {
+        var redis = RedisServer.NotStarted();
+        await using var _ = redis;
+        var node = Track(new LiveNewsNode(redis.Configuration, _prefix));
+        using var http = node.Anonymous();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health/ready")).StatusCode);
+
+        await redis.StartAgainAsync();
+        await Eventually.TrueAsync(async () => (await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK, "the node to be ready", seconds: 30);
+        var client = Track(await node.ClientAsync());
+        var updates = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "Redis is here" })).EnsureSuccessStatusCode();
+        Assert.Equal("Redis is here", (await updates.EventsUntilAsync(1))[0].Data.GetProperty("headline").GetString());
+    }
+
+    private static async Task<JsonElement[]> RetryUntilSubscribedAsync(HubConnection connection, string topic)
+    {
+        while (true)
+        {
+            try
+            {
+                return await connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic } });
+            }
+            catch (HubException ex) when (ex.Message.Contains(LiveHubWords.Unavailable, StringComparison.Ordinal))
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    private LiveNewsNode Node(Dictionary<string, string?>? settings = null, CapturedLogs? logs = null) =>
+        Track(new LiveNewsNode(_redis.Configuration, _prefix, settings, logs: logs));
+
+    private T Track<T>(T disposable)
+        where T : IAsyncDisposable => _owned.Add(disposable);
+
+    /// <summary>The word the hub uses for failures worth retrying (refusals never use it).</summary>
+    private static class LiveHubWords
+    {
+        public const string Unavailable = "unavailable";
+    }
+
+    /// <summary>
+    /// A reader that subscribes over a raw WebSocket with a small receive buffer, then never reads again:
+    /// what a frozen tab or a client on a dead network looks like to the server.
+    /// </summary>
+    private sealed class StalledReader : IDisposable
+    {
+        private readonly TcpClient _tcp;
+        private readonly WebSocket _socket;
+
+        private StalledReader(TcpClient tcp, WebSocket socket)
+        {
+            _tcp = tcp;
+            _socket = socket;
+        }
+
+        public static async Task<StalledReader> SubscribeAsync(LiveNewsNode node, string topic)
+        {
+            var tcp = new TcpClient { ReceiveBufferSize = 4096 };
+            await tcp.ConnectAsync(IPAddress.Loopback, node.BaseAddress.Port);
+            var stream = tcp.GetStream();
+            var key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
+            var upgrade = $"GET /hubs/live HTTP/1.1\r\nHost: 127.0.0.1:{node.BaseAddress.Port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(upgrade));
+            var head = new StringBuilder();
+            var one = new byte[1];
+            while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+            {
+                await stream.ReadExactlyAsync(one);
+                head.Append((char)one[0]);
+            }
+
+            Assert.StartsWith("HTTP/1.1 101", head.ToString(), StringComparison.Ordinal);
+            var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = Timeout.InfiniteTimeSpan });
+            await socket.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+            var subscribe = $"{{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{{\"topic\":\"{topic}\"}}]]}}\u001e";
+            await socket.SendAsync(Encoding.UTF8.GetBytes(subscribe), WebSocketMessageType.Text, true, CancellationToken.None);
+
+            // Read until the subscribe's completion, then stop reading for good.
+            var received = new StringBuilder();
+            var buffer = new byte[4096];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            while (!received.ToString().Contains("\"type\":3", StringComparison.Ordinal))
+            {
+                var result = await socket.ReceiveAsync(buffer, timeout.Token);
+                received.Append(Encoding.UTF8.GetString(buffer, 0, result.Count));
+            }
+
+            Assert.DoesNotContain("\"error\"", received.ToString(), StringComparison.Ordinal);
+            return new StalledReader(tcp, socket);
+        }
+
+        public void Dispose()
+        {
+            _socket.Abort();
+            _tcp.Dispose();
+        }
+    }
+}
