@@ -26,11 +26,14 @@ internal static class RateLimiting
             .ValidateOnStart();
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<RateLimitOptions>>((forwarded, limits) =>
         {
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-            // Trust nobody unless configured (ASP.NET Core trusts loopback by default); then believe every
-            // hop a trusted proxy reports, however many (a CDN in front of a balancer).
+            // ASP.NET Core trusts loopback by default, and every peer once both lists are empty: start from
+            // nothing, and read no forwarded header at all unless a proxy or network is configured.
             forwarded.KnownProxies.Clear();
             forwarded.KnownIPNetworks.Clear();
+            var trusted = limits.Value.KnownProxies.Count + limits.Value.KnownNetworks.Count > 0;
+            forwarded.ForwardedHeaders = trusted ? ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto : ForwardedHeaders.None;
+
+            // Every hop a trusted proxy reports is believed, however many (a CDN in front of a balancer).
             forwarded.ForwardLimit = null;
             foreach (var proxy in limits.Value.KnownProxies)
             {

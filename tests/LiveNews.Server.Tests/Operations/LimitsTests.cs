@@ -69,7 +69,8 @@ public sealed class LimitsTests(RedisFixture redis) : IClassFixture<RedisFixture
         await using var first = await node.ConnectAsync();
         await using var second = await node.ConnectAsync();
 
-        await Assert.ThrowsAnyAsync<Exception>(() => node.ConnectAsync());
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => node.ConnectAsync(o => o.SkipNegotiation = false));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.Equal(HubConnectionState.Connected, first.State);
     }
 
@@ -87,6 +88,7 @@ public sealed class LimitsTests(RedisFixture redis) : IClassFixture<RedisFixture
         Assert.True(oversized.Closed, "an oversized message closes its connection");
         Assert.True(garbage.Closed, "a frame that is not JSON closes its connection");
         Assert.True(deep.Closed, "deeply nested JSON closes its connection");
+        Assert.All(new[] { oversized, garbage, deep, wrongTypes }, r => Assert.False(r.TimedOut, "the server answered or closed, it did not hang"));
         Assert.Contains("error", wrongTypes.Text, StringComparison.Ordinal);
         var ok = await bystander.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "breaking" } });
         Assert.Equal(0, ok[0].GetProperty("seq").GetInt64());
@@ -127,7 +129,7 @@ public sealed class LimitsTests(RedisFixture redis) : IClassFixture<RedisFixture
     private LiveNewsNode Node(Dictionary<string, string?> settings) => new(redis.Configuration, Eventually.Prefix(), settings);
 
     /// <summary>Speaks the SignalR JSON protocol by hand, to send what no client library would.</summary>
-    private static async Task<(bool Closed, string Text)> RawAsync(LiveNewsNode node, string frame)
+    private static async Task<(bool Closed, bool TimedOut, string Text)> RawAsync(LiveNewsNode node, string frame)
     {
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(new Uri(new UriBuilder(node.HubUrl) { Scheme = "ws" }.Uri.ToString()), CancellationToken.None);
@@ -143,17 +145,21 @@ public sealed class LimitsTests(RedisFixture redis) : IClassFixture<RedisFixture
                 var result = await socket.ReceiveAsync(buffer, timeout.Token);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    return (true, received.ToString());
+                    return (true, false, received.ToString());
                 }
 
                 received.Append(Encoding.UTF8.GetString(buffer, 0, result.Count));
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            return (true, received.ToString());
+            return (false, true, received.ToString());
+        }
+        catch (WebSocketException)
+        {
+            return (true, false, received.ToString());
         }
 
-        return (received.ToString().Contains("\"type\":7", StringComparison.Ordinal), received.ToString());
+        return (received.ToString().Contains("\"type\":7", StringComparison.Ordinal), false, received.ToString());
     }
 }
