@@ -45,6 +45,8 @@ class FakeConnection {
     if (method !== "Subscribe") return undefined;
     const requests = args[0];
     this.subscribeCalls.push(requests);
+    // A client asking again and again: fail the call, which ends the loop, and the test with it.
+    if (this.subscribeCalls.length > 100) throw new Error("More than 100 subscribe calls: the client is looping.");
     const respond = () => {
       const refusal = requests.find((r) => this.refused.has(r.topic));
       if (refusal) throw hubError(this.refused.get(refusal.topic));
