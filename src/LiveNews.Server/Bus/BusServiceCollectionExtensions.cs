@@ -9,6 +9,7 @@ internal static class BusServiceCollectionExtensions
             .Bind(configuration.GetSection(BusOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<SnapshotOptions>();
         services.AddSingleton<RedisNames>();
         services.AddSingleton<EventBus>();
         services.AddSingleton<EventRelay>();

@@ -17,6 +17,12 @@ internal enum PublishStatus
 
     /// <summary>The snapshot was not as expected; nothing was published.</summary>
     PreconditionFailed,
+
+    /// <summary>The topic holds as many items as it may; nothing was published, nothing dropped.</summary>
+    Full,
+
+    /// <summary>The topic's state the change needs is absent (an entry for an unpublished article).</summary>
+    Missing,
 }
 
 internal sealed record PublishResult(PublishStatus Status, RawJson? Envelope);
@@ -29,19 +35,33 @@ internal readonly record struct SnapshotItem(byte[] Json, DateTimeOffset? Expire
 /// holds all of them) and the snapshot (when asked).
 /// </summary>
 /// <remarks>State and items stay UTF-8 as Redis returned them: the snapshot writes them verbatim.</remarks>
-internal sealed record TopicRead(string Epoch, long Seq, bool HistoryFound, IReadOnlyList<RawJson> Events, byte[]? State, IReadOnlyList<SnapshotItem> Items);
+/// <remarks>
+/// A topic nothing was published on has epoch <c>""</c> and seq 0: reads write nothing, so its epoch comes
+/// with its first event (seq 1). <c>More</c>: the snapshot left out older items (page back for them).
+/// </remarks>
+internal sealed record TopicRead(string Epoch, long Seq, bool HistoryFound, IReadOnlyList<RawJson> Events, byte[]? State, IReadOnlyList<SnapshotItem> Items, bool More = false);
+
+/// <summary>Where a page of items starts: after this item (its score, when the caller knows it).</summary>
+internal readonly record struct PageCursor(string ItemId, string? Score);
+
+/// <summary>One page of a topic's items, newest first, and the cursor of the next page (null at the end).</summary>
+internal sealed record TopicPage(string Epoch, long Seq, bool HasState, IReadOnlyList<byte[]> Items, PageCursor? Next);
 
 /// <summary>Publishes events and reads topics, each as one atomic script on the topic's slot.</summary>
-internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusOptions> options, TimeProvider time, LiveNewsMetrics metrics)
+internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusOptions> options, IOptions<SnapshotOptions> snapshots, TimeProvider time, LiveNewsMetrics metrics)
 {
+    /// <summary>Items a page that filters on a field looks at, at most, before it answers (perhaps short) with a cursor.</summary>
+    private const int MatchBudget = 1000;
+
     private readonly BusOptions _options = options.Value;
+    private readonly SnapshotOptions _snapshots = snapshots.Value;
 
     public async Task<PublishResult> PublishAsync(PublishRequest request)
     {
         using var activity = LiveNewsMetrics.Tracing.StartActivity("livenews.publish");
         activity?.SetTag("livenews.topic", request.Topic.Name);
         activity?.SetTag("livenews.event.type", request.Type);
-        var keys = names.TopicKeys(request.Topic);
+        var keys = names.Topic(request.Topic).All;
         var change = request.Change;
         RedisKey[] allKeys = [.. keys, names.EventId(request.Topic, request.EventId)];
         RedisValue[] args =
@@ -59,10 +79,15 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             change.ScoreArgument,
             change.Json ?? "",
             change.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0,
-            request.Topic.MaxSnapshotItems,
+            _snapshots.Ceiling(request.Topic),
             change.PreconditionArgument,
             change.Expected ?? "",
             request.Topic.Name,
+            _snapshots.Trim(request.Topic),
+            change.PinArgument,
+            change.RequiresState ? "1" : "0",
+            change.TakedownArgument,
+            change.PurgesItems ? "1" : "0",
         ];
 
         var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Publish, allKeys, args))!;
@@ -71,13 +96,16 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             metrics.Published(request.Topic.Kind.ToString());
         }
 
-        activity?.SetTag("livenews.outcome", (int)result[0] switch { 1 => "published", 2 => "replayed", _ => "precondition-failed" });
-        return (int)result[0] switch
+        var status = (int)result[0] switch
         {
-            1 => new PublishResult(PublishStatus.Published, new RawJson((byte[])result[1]!)),
-            2 => new PublishResult(PublishStatus.Replayed, new RawJson((byte[])result[1]!)),
-            _ => new PublishResult(PublishStatus.PreconditionFailed, null),
+            1 => PublishStatus.Published,
+            2 => PublishStatus.Replayed,
+            3 => PublishStatus.Full,
+            4 => PublishStatus.Missing,
+            _ => PublishStatus.PreconditionFailed,
         };
+        activity?.SetTag("livenews.outcome", status.ToString());
+        return new PublishResult(status, status is PublishStatus.Published or PublishStatus.Replayed ? new RawJson((byte[])result[1]!) : null);
     }
 
     /// <summary>
@@ -86,8 +114,8 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     /// </summary>
     public async Task<TopicRead> ReadAsync(Topic topic, long? afterSeq, bool withSnapshot)
     {
-        RedisValue[] args = [afterSeq ?? -1, withSnapshot ? "1" : "0", NewEpoch()];
-        var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Read, names.TopicKeys(topic), args))!;
+        RedisValue[] args = [afterSeq ?? -1, withSnapshot ? "1" : "0", _snapshots.SnapshotWindow(topic)];
+        var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Read, names.Topic(topic).All, args))!;
 
         var epoch = (string)result[0]!;
         var seq = (long)result[1];
@@ -126,7 +154,39 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             }
         }
 
-        return new TopicRead(epoch, seq, found, events, state, items);
+        return new TopicRead(epoch, seq, found, events, state, items, More: (int)result[7] == 1);
+    }
+
+    /// <summary>
+    /// One page of the topic's items, newest first, after <paramref name="after"/> (null: the first page).
+    /// With <paramref name="match"/>, only items whose string field equals the value (case-insensitive).
+    /// Null when the cursor names no item the topic has or had.
+    /// </summary>
+    public async Task<TopicPage?> PageAsync(Topic topic, PageCursor? after, int limit, (string Field, string Value)? match = null)
+    {
+        RedisValue[] args =
+        [
+            after?.ItemId ?? "",
+            after?.Score ?? "",
+            limit,
+            match?.Field ?? "",
+            match?.Value.ToLowerInvariant() ?? "",
+            MatchBudget,
+        ];
+        var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Page, names.Topic(topic).All, args))!;
+        if (result.Length == 1)
+        {
+            return null;
+        }
+
+        var items = ((RedisResult[])result[3]!).Select(item => (byte[])item!).ToArray();
+        var nextId = (string?)result[4];
+        return new TopicPage(
+            (string)result[0]!,
+            (long)result[1],
+            (int)result[2] == 1,
+            items,
+            string.IsNullOrEmpty(nextId) ? null : new PageCursor(nextId, (string?)result[5]));
     }
 
     /// <summary>The envelope published under <paramref name="eventId"/>, if it was (within the history's time-to-live).</summary>
@@ -138,16 +198,16 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
 
     /// <summary>The topic's single state as stored (null when it has none).</summary>
     public async Task<string?> GetStateAsync(Topic topic) =>
-        await store.Database.StringGetAsync(names.TopicKeys(topic)[2]);
+        await store.Database.StringGetAsync(names.Topic(topic).State);
 
     /// <summary>One snapshot item as stored (null when absent).</summary>
     public async Task<string?> GetItemAsync(Topic topic, string itemId) =>
-        await store.Database.HashGetAsync(names.TopicKeys(topic)[3], itemId);
+        await store.Database.HashGetAsync(names.Topic(topic).Items, itemId);
 
     /// <summary>Ids of items whose expiry is at or before <paramref name="now"/>.</summary>
     public async Task<string[]> GetExpiredItemIdsAsync(Topic topic, DateTimeOffset now)
     {
-        var ids = await store.Database.SortedSetRangeByScoreAsync(names.TopicKeys(topic)[5], 1, now.ToUnixTimeMilliseconds());
+        var ids = await store.Database.SortedSetRangeByScoreAsync(names.Topic(topic).Expiry, 1, now.ToUnixTimeMilliseconds());
         return [.. ids.Select(id => (string)id!)];
     }
 

@@ -158,6 +158,12 @@ internal sealed class EventRelay(
             return; // No client of this node listens; the snapshot covers whoever subscribes next.
         }
 
+        if (header.Epoch != cursor.Epoch && cursor.LastSeq == 0 && header.Seq == 1)
+        {
+            // The topic's first event: its history starts here, with the epoch it got with it.
+            cursor.Epoch = header.Epoch;
+        }
+
         if (header.Epoch != cursor.Epoch)
         {
             // Redis lost the topic's history: pass the new epoch on so clients start over.

@@ -18,20 +18,8 @@ internal sealed class RedisNames(RedisStore store)
 
     public string EventsChannelName(Topic topic) => $"{_prefix}:events:{topic.Name}";
 
-    /// <summary>The keys of a topic in the order the bus scripts expect them.</summary>
-    public RedisKey[] TopicKeys(Topic topic)
-    {
-        var tag = $"{_prefix}:{{{topic.Name}}}:";
-        return
-        [
-            tag + "meta",     // hash: seq, epoch
-            tag + "history",  // list of envelopes, newest first
-            tag + "state",    // string: the topic's single state (live status, article)
-            tag + "items",    // hash: item id -> item JSON
-            tag + "order",    // sorted set: item id by snapshot order
-            tag + "expiry",   // sorted set: item id by expiry (unix ms)
-        ];
-    }
+    /// <summary>The keys of a topic, named; <see cref="TopicKeys.All"/> is the order the bus scripts take them in.</summary>
+    public TopicKeys Topic(Topic topic) => new($"{_prefix}:{{{topic.Name}}}:");
 
     /// <summary>Marks an event id as published, so a retried publish returns the first envelope.</summary>
     public RedisKey EventId(Topic topic, string eventId) => $"{_prefix}:{{{topic.Name}}}:event:{eventId}";
@@ -51,4 +39,35 @@ internal sealed class RedisNames(RedisStore store)
 
     /// <summary>The stored answer of an editor request, per caller and <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string caller, string key) => $"{_prefix}:idempotency:{caller}:{key}";
+}
+
+/// <summary>The keys of one topic, all under its hash tag. What bounds each one is said beside it.</summary>
+internal readonly struct TopicKeys(string tag)
+{
+    /// <summary>Hash: <c>seq</c>, <c>epoch</c>. One per topic published to; an unpublished article's expires with its history.</summary>
+    public RedisKey Meta => tag + "meta";
+
+    /// <summary>List of envelopes, newest first: capped at <c>Bus:HistoryLength</c>, expires after <c>Bus:HistoryTimeToLive</c>.</summary>
+    public RedisKey History => tag + "history";
+
+    /// <summary>String: the topic's single state (live status, article); removed when it ends.</summary>
+    public RedisKey State => tag + "state";
+
+    /// <summary>Hash: item id to JSON. Removed with the item; capped by a ceiling that refuses, or by a trim (newsroom).</summary>
+    public RedisKey Items => tag + "items";
+
+    /// <summary>Sorted set: item id by snapshot and paging order; follows <see cref="Items"/>.</summary>
+    public RedisKey Order => tag + "order";
+
+    /// <summary>Sorted set: item id by expiry (unix ms); follows <see cref="Items"/>.</summary>
+    public RedisKey Expiry => tag + "expiry";
+
+    /// <summary>Sorted set: pinned item ids by their order score; follows <see cref="Items"/>.</summary>
+    public RedisKey Pins => tag + "pins";
+
+    /// <summary>Sorted set: ids of removed entries by their last order score, so a paging cursor naming one
+    /// still has a place; removed with the article.</summary>
+    public RedisKey Removed => tag + "removed";
+
+    public RedisKey[] All => [Meta, History, State, Items, Order, Expiry, Pins, Removed];
 }

@@ -6,7 +6,7 @@ namespace LiveNews.Server.Bus;
 /// <summary>
 /// Turns a topic's stored state and items into the snapshot clients receive, named for what the topic
 /// carries: <c>{status}</c> for live, <c>{alerts}</c> for breaking, <c>{articles}</c> for latest,
-/// <c>{article, entries}</c> for an article, <c>{shares}</c> for the newsroom.
+/// <c>{article, entries, more}</c> for an article (pinned entries, then the newest; <c>more</c> when older ones exist), <c>{shares}</c> for the newsroom.
 /// </summary>
 internal static class Snapshot
 {
@@ -53,6 +53,10 @@ internal static class Snapshot
                 }
 
                 writer.WriteEndArray();
+                if (topic.Kind == TopicKind.Article)
+                {
+                    writer.WriteBoolean("more", read.More);
+                }
             }
 
             writer.WriteEndObject();

@@ -11,6 +11,19 @@ internal enum SnapshotOperation
     RemoveItem,
 }
 
+/// <summary>Which events of the history a removal turns into tombstones (<c>{ id, removed: true }</c>).</summary>
+internal enum Takedown
+{
+    /// <summary>History keeps the item's text (an alert that merely expired).</summary>
+    None,
+
+    /// <summary>Every event that carried the removed item.</summary>
+    Item,
+
+    /// <summary>Every event of the topic (an unpublished article, with its entries).</summary>
+    All,
+}
+
 internal enum Precondition
 {
     None,
@@ -36,6 +49,25 @@ internal sealed record SnapshotChange
 
     public double Score { get; init; }
 
+    /// <summary>Order the item by the seq of the event that first added it (live-blog entries): unique and
+    /// stable, so paging by it returns every item exactly once.</summary>
+    public bool ScoreBySeq { get; init; }
+
+    /// <summary>True pins the item, false unpins it, null leaves it as it is.</summary>
+    public bool? Pinned { get; init; }
+
+    /// <summary>Refuse the change when the topic has no state (entries of an article that is not published).</summary>
+    public bool RequiresState { get; init; }
+
+    /// <summary>What a removal takes out of the history too.</summary>
+    public Takedown Takedown { get; init; }
+
+    /// <summary>On a removal: keep the item's place so a paging cursor that names it still works.</summary>
+    public bool KeepsCursor { get; init; }
+
+    /// <summary>On clearing the state: remove every item with it.</summary>
+    public bool PurgesItems { get; init; }
+
     public DateTimeOffset? ExpiresAt { get; init; }
 
     public Precondition Precondition { get; init; }
@@ -48,6 +80,10 @@ internal sealed record SnapshotChange
 
     public static SnapshotChange ClearState(string expected) =>
         new() { Operation = SnapshotOperation.ClearState, Precondition = Precondition.Equals, Expected = expected };
+
+    /// <summary>Takes the topic down: its state, every item and every event's text in history.</summary>
+    public static SnapshotChange TakeDown(string expected) =>
+        ClearState(expected) with { PurgesItems = true, Takedown = Takedown.All };
 
     public static SnapshotChange Upsert(string itemId, string json, double score, DateTimeOffset? expiresAt, string? expected) =>
         new()
@@ -65,8 +101,9 @@ internal sealed record SnapshotChange
     public static SnapshotChange Put(string itemId, string json, double score) =>
         new() { Operation = SnapshotOperation.UpsertItem, ItemId = itemId, Json = json, Score = score };
 
-    public static SnapshotChange Remove(string itemId, string expected) =>
-        new() { Operation = SnapshotOperation.RemoveItem, ItemId = itemId, Precondition = Precondition.Equals, Expected = expected };
+    /// <summary>Removes an item; with <paramref name="takedown"/>, its text leaves the history too.</summary>
+    public static SnapshotChange Remove(string itemId, string expected, Takedown takedown = Takedown.None) =>
+        new() { Operation = SnapshotOperation.RemoveItem, ItemId = itemId, Precondition = Precondition.Equals, Expected = expected, Takedown = takedown };
 
     internal string OperationArgument => Operation switch
     {
@@ -85,7 +122,16 @@ internal sealed record SnapshotChange
         _ => "any",
     };
 
-    internal string ScoreArgument => Score.ToString("R", CultureInfo.InvariantCulture);
+    internal string ScoreArgument => (Operation, ScoreBySeq, KeepsCursor) switch
+    {
+        (SnapshotOperation.UpsertItem, true, _) => "seq",
+        (SnapshotOperation.RemoveItem, _, true) => "cursor",
+        _ => Score.ToString("R", CultureInfo.InvariantCulture),
+    };
+
+    internal string PinArgument => Pinned switch { true => "1", false => "0", null => "" };
+
+    internal string TakedownArgument => Takedown switch { Takedown.Item => "item", Takedown.All => "all", _ => "" };
 
     private static Precondition Expect(string? expected) => expected is null ? Precondition.Absent : Precondition.Equals;
 }

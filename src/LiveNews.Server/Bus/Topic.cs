@@ -14,7 +14,7 @@ internal enum TopicKind
 /// <summary>A validated topic name: <c>live</c>, <c>breaking</c>, <c>latest</c>, <c>newsroom</c> or <c>article:{id}</c>.</summary>
 internal readonly record struct Topic
 {
-    public const int MaxArticleIdLength = 128;
+    public const int MaxArticleIdLength = Slug.MaxLength;
     private const string ArticlePrefix = "article:";
 
     private Topic(string name, TopicKind kind)
@@ -71,33 +71,8 @@ internal readonly record struct Topic
         return false;
     }
 
-    public static bool IsValidArticleId(ReadOnlySpan<char> id)
-    {
-        if (id.IsEmpty || id.Length > MaxArticleIdLength)
-        {
-            return false;
-        }
-
-        foreach (var c in id)
-        {
-            if (!(c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>How many items the topic's snapshot keeps (0: no items, only state).</summary>
-    public int MaxSnapshotItems => Kind switch
-    {
-        TopicKind.Breaking => 20,
-        TopicKind.Latest => 50,
-        TopicKind.Article => 100,
-        TopicKind.Newsroom => 200,
-        _ => 0,
-    };
+    /// <summary>Article ids follow the <see cref="Slug"/> rule.</summary>
+    public static bool IsValidArticleId(ReadOnlySpan<char> id) => Slug.IsValid(id);
 
     public override string ToString() => Name;
 

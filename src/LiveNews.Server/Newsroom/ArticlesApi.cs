@@ -1,6 +1,7 @@
 using LiveNews.Server.Editors;
 using System.Text.Json;
 using LiveNews.Server.Bus;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LiveNews.Server.Newsroom;
 
@@ -74,17 +75,17 @@ internal static class ArticlesApi
         var ids = EventIds.For(http);
         var data = Publisher.Serialize(new Removed(id));
         var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
-            current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.ClearState(current)));
+            current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.TakeDown(current)));
         if (onArticle.NotFound)
         {
             return NotFound();
         }
 
         var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids, current =>
-            current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.Remove(id, current)));
+            current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.Remove(id, current, Takedown.Item)));
         return TypedResults.Ok(new WriteResult(id, onLatest.NotFound ? [onArticle.Envelope!] : [onArticle.Envelope!, onLatest.Envelope!]));
     }
 
-    internal static IResult NotFound() =>
+    internal static ProblemHttpResult NotFound() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such article", detail: "No published article has this id.");
 }

@@ -33,7 +33,12 @@ internal static class BreakingApi
             var json = Publisher.Serialize(alert);
             return new PlannedEvent("breaking.published", json, SnapshotChange.Upsert(id, json, now.ToUnixTimeMilliseconds(), alert.ExpiresAt, current));
         });
-        return TypedResults.Created($"/api/breaking/{id}", new WriteResult(id, [published.Envelope!]));
+        return published.Full
+            ? TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Too many active alerts",
+                detail: "Retract or let expire an alert before pushing another. Nothing was published.")
+            : TypedResults.Created($"/api/breaking/{id}", new WriteResult(id, [published.Envelope!]));
     }
 
     private static async Task<IResult> UpdateAsync(string id, HttpContext http, JsonBody body, Publisher publisher, TimeProvider time)
@@ -73,7 +78,7 @@ internal static class BreakingApi
         }
 
         var published = await publisher.ChangeItemAsync(Topic.Breaking, id, EventIds.For(http), current =>
-            current is null ? null : new PlannedEvent("breaking.retracted", Publisher.Serialize(new Removed(id)), SnapshotChange.Remove(id, current)));
+            current is null ? null : new PlannedEvent("breaking.retracted", Publisher.Serialize(new Removed(id)), SnapshotChange.Remove(id, current, Takedown.Item)));
         return published.NotFound ? NotFound(id) : TypedResults.Ok(new WriteResult(id, [published.Envelope!]));
     }
 

@@ -9,9 +9,6 @@ internal static class EntriesApi
 {
     private const int MaxTextLength = 10_000;
 
-    // Pinned entries sort above every unpinned one; within each group, newest first.
-    private const double PinnedOffset = 1e13;
-
     private static readonly string[] Kinds = ["entry", "update", "correction"];
 
     public static void MapEntries(this RouteGroupBuilder editors)
@@ -37,9 +34,19 @@ internal static class EntriesApi
         var published = await publisher.CreateItemAsync(Topic.Article(id), ids, current =>
         {
             var json = Publisher.Serialize(entry);
-            return new PlannedEvent("entry.posted", json, SnapshotChange.Upsert(entryId, json, Score(entry), null, current));
+            return new PlannedEvent("entry.posted", json, Change(entry, json, current));
         });
-        return TypedResults.Created($"/api/articles/{id}/entries/{entryId}", new WriteResult(entryId, [published.Envelope!]));
+        if (published.NotFound)
+        {
+            return ArticlesApi.NotFound();
+        }
+
+        return published.Full
+            ? TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Too many entries",
+                detail: "The article holds as many entries as it may (Newsroom:MaxEntriesPerArticle). Nothing was posted and no entry was dropped.")
+            : TypedResults.Created($"/api/articles/{id}/entries/{entryId}", new WriteResult(entryId, [published.Envelope!]));
     }
 
     private static async Task<IResult> EditAsync(string id, string entryId, HttpContext http, JsonBody body, Publisher publisher, TimeProvider time)
@@ -74,7 +81,7 @@ internal static class EntriesApi
             };
             var type = contentChanged ? "entry.edited" : entry.Pinned != previous.Pinned ? (entry.Pinned ? "entry.pinned" : "entry.unpinned") : "entry.edited";
             var json = Publisher.Serialize(entry);
-            return new PlannedEvent(type, json, SnapshotChange.Upsert(entryId, json, Score(entry), null, current));
+            return new PlannedEvent(type, json, Change(entry, json, current));
         });
         return published.NotFound ? NotFound() : TypedResults.Ok(new WriteResult(entryId, [published.Envelope!]));
     }
@@ -87,7 +94,7 @@ internal static class EntriesApi
         }
 
         var published = await publisher.ChangeItemAsync(Topic.Article(id), entryId, EventIds.For(http), current =>
-            current is null ? null : new PlannedEvent("entry.deleted", Publisher.Serialize(new Removed(entryId)), SnapshotChange.Remove(entryId, current)));
+            current is null ? null : new PlannedEvent("entry.deleted", Publisher.Serialize(new Removed(entryId)), SnapshotChange.Remove(entryId, current, Takedown.Item) with { KeepsCursor = true }));
         return published.NotFound ? NotFound() : TypedResults.Ok(new WriteResult(entryId, [published.Envelope!]));
     }
 
@@ -116,7 +123,10 @@ internal static class EntriesApi
         return check.IsValid ? (request with { Text = text }, null) : (null, TypedResults.ValidationProblem(check.Errors));
     }
 
-    private static double Score(Entry entry) => entry.PostedAt.ToUnixTimeMilliseconds() + (entry.Pinned ? PinnedOffset : 0);
+    // Entries keep the place of the event that posted them (its seq): unique, in posting order, unchanged by
+    // edits and pins, so snapshots and pages agree and a page walk meets every entry once.
+    private static SnapshotChange Change(Entry entry, string json, string? current) =>
+        SnapshotChange.Upsert(entry.Id, json, 0, null, current) with { ScoreBySeq = true, Pinned = entry.Pinned, RequiresState = true };
 
     private static IResult NotFound() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such entry", detail: "The article has no entry with this id.");

@@ -10,4 +10,12 @@ public sealed class NewsroomOptions
     /// <summary>How often each node looks for breaking alerts past their expiry.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00", ErrorMessage = "Newsroom:ExpirySweepInterval must be between 50 ms and 10 minutes.")]
     public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Entries one article may hold. A new entry beyond it is refused with 409; none is ever dropped.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Newsroom:MaxEntriesPerArticle must be between 1 and 1000000.")]
+    public int MaxEntriesPerArticle { get; set; } = 10_000;
+
+    /// <summary>Newest unpinned entries in an article's snapshot; pinned ones come on top, older ones are paged.</summary>
+    [Range(1, 500, ErrorMessage = "Newsroom:SnapshotEntries must be between 1 and 500.")]
+    public int SnapshotEntries { get; set; } = 50;
 }

@@ -1,5 +1,7 @@
+using LiveNews.Server.Bus;
 using LiveNews.Server.Editors;
 using LiveNews.Server.Operations;
+using Microsoft.Extensions.Options;
 
 namespace LiveNews.Server.Newsroom;
 
@@ -11,6 +13,11 @@ internal static class NewsroomServiceCollectionExtensions
             .Bind(configuration.GetSection(NewsroomOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<SnapshotOptions>().Configure<IOptions<NewsroomOptions>>((snapshots, newsroom) =>
+        {
+            snapshots.ArticleEntries = newsroom.Value.SnapshotEntries;
+            snapshots.MaxEntriesPerArticle = newsroom.Value.MaxEntriesPerArticle;
+        });
         services.AddExceptionHandler<NewsroomExceptionHandler>();
         services.AddSingleton<Publisher>();
         services.AddSingleton<BreakingExpiry>();
@@ -22,7 +29,7 @@ internal static class NewsroomServiceCollectionExtensions
     public static IEndpointRouteBuilder MapNewsroom(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api");
-        api.MapGroup("").WithTags("Readers").AllowAnonymous().RequireRateLimiting(RateLimiting.Public).MapTopics();
+        api.MapGroup("").WithTags("Readers").AllowAnonymous().RequireRateLimiting(RateLimiting.Public).MapReads();
 
         var editors = api.MapGroup("")
             .WithTags("Newsroom")

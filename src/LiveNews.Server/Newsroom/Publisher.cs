@@ -5,9 +5,12 @@ using LiveNews.Server.Bus;
 namespace LiveNews.Server.Newsroom;
 
 /// <summary>The result of a read-modify-publish: the envelope, or why nothing was published.</summary>
-internal readonly record struct Published(RawJson? Envelope, bool NotFound)
+internal readonly record struct Published(RawJson? Envelope, bool NotFound, bool Full = false)
 {
     public static Published Missing => new(null, NotFound: true);
+
+    /// <summary>The topic holds as many items as it may: nothing was published (the caller answers 409).</summary>
+    public static Published AtCeiling => new(null, NotFound: false, Full: true);
 }
 
 /// <summary>
@@ -55,9 +58,14 @@ internal sealed class Publisher(EventBus bus)
             }
 
             var result = await bus.PublishAsync(new PublishRequest(topic, planned.Type, planned.DataJson, planned.Change, eventId));
-            if (result.Status != PublishStatus.PreconditionFailed)
+            switch (result.Status)
             {
-                return new Published(result.Envelope, NotFound: false);
+                case PublishStatus.Published or PublishStatus.Replayed:
+                    return new Published(result.Envelope, NotFound: false);
+                case PublishStatus.Missing:
+                    return Published.Missing;
+                case PublishStatus.Full:
+                    return Published.AtCeiling;
             }
         }
 

@@ -6,8 +6,12 @@ namespace LiveNews.Server.Newsroom;
 /// <summary><c>GET /api/topics/{topic}</c>: a topic's snapshot over plain HTTP, for server-side rendering.</summary>
 internal static class TopicsApi
 {
-    public static void MapTopics(this RouteGroupBuilder readers) =>
+    /// <summary>Every public read of the newsroom's content: topic snapshots and the paged entries and articles.</summary>
+    public static void MapReads(this RouteGroupBuilder readers)
+    {
         readers.MapGet("/topics/{topic}", GetAsync).WithName("GetTopic");
+        readers.MapPaging();
+    }
 
     private static async Task<IResult> GetAsync(string topic, HttpContext http, EventBus bus, TimeProvider time)
     {

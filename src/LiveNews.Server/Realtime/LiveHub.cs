@@ -119,7 +119,8 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
         if (request.Epoch is not null && request.Seq is { } seq)
         {
             var resumed = await bus.ReadAsync(topic, seq, withSnapshot: false);
-            var recovered = resumed.HistoryFound && resumed.Epoch == request.Epoch;
+            // A position in a topic nothing was published on yet ("" at 0) resumes into whatever history began since.
+            var recovered = resumed.HistoryFound && (resumed.Epoch == request.Epoch || (request.Epoch.Length == 0 && seq == 0));
             metrics.Resumed(recovered);
             if (recovered)
             {

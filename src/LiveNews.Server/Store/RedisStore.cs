@@ -8,15 +8,23 @@ internal sealed class RedisStore : IDisposable
 {
     private readonly EmbeddedGarnet? _embedded;
 
-    public RedisStore(IOptions<StoreOptions> options, ILogger<RedisStore> logger)
+    public RedisStore(IOptions<StoreOptions> options, IOptions<DataPathOptions> data, IHostEnvironment environment, ILogger<RedisStore> logger)
     {
         var settings = options.Value;
         string configuration;
         if (settings.UsesEmbeddedStore)
         {
-            _embedded = new EmbeddedGarnet();
+            var dataPath = data.Value.Resolve(environment);
+            _embedded = new EmbeddedGarnet(dataPath);
             configuration = _embedded.Configuration;
-            StoreLog.UsingEmbeddedStore(logger, configuration);
+            if (dataPath is null)
+            {
+                StoreLog.UsingEmbeddedStoreInMemory(logger, configuration);
+            }
+            else
+            {
+                StoreLog.UsingEmbeddedStore(logger, configuration, dataPath);
+            }
         }
         else
         {

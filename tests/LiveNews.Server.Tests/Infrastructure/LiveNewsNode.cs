@@ -36,6 +36,7 @@ public sealed class LiveNewsNode : WebApplicationFactory<Program>
         {
             ["Redis:Configuration"] = storeConfiguration,
             ["Redis:KeyPrefix"] = keyPrefix,
+            ["Store:DataPath"] = "", // an embedded store in tests lives in memory unless a test gives it a folder
             ["Auth:ApiKeys:0:Name"] = "test-editor",
             ["Auth:ApiKeys:0:Key"] = EditorKey,
             ["Auth:ApiKeys:0:Scopes:0"] = "publish",

@@ -1,0 +1,416 @@
+using System.Net;
+using System.Text.Json;
+using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+using StackExchange.Redis;
+
+namespace LiveNews.Server.Tests.Newsroom;
+
+/// <summary>
+/// What the newsroom keeps and what it gives back: every entry kept and paged, All Articles, takedowns that
+/// leave no text in any public read, reads that write nothing. Runs against redis-server and the embedded store.
+/// </summary>
+public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
+    where TStore : IStoreFixture
+{
+    private readonly string _prefix = Eventually.Prefix();
+    private readonly Owned _owned = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _owned.DisposeAsync();
+
+    [Fact]
+    public async Task Entries_ThousandWithTwentyPinned_AllPagedInOrderAndSnapshotHoldsPinnedAndNewest()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "marathon");
+        var posted = new List<string>();
+        for (var i = 1; i <= 1000; i++)
+        {
+            posted.Add(await PostEntryAsync(editor, "marathon", $"Entry {i}", pinned: i % 50 == 0));
+        }
+
+        var pages = await WalkEntriesAsync(node.Anonymous(), "marathon", limit: 100);
+        Assert.Equal(Enumerable.Reverse(posted), pages.Select(e => e.GetProperty("id").GetString()));
+        Assert.Equal(20, pages.Count(e => e.GetProperty("pinned").GetBoolean()));
+
+        var snapshot = (await ReadTopicAsync(node.Anonymous(), "article:marathon")).GetProperty("snapshot");
+        var entries = snapshot.GetProperty("entries").EnumerateArray().ToArray();
+        var pinned = entries.TakeWhile(e => e.GetProperty("pinned").GetBoolean()).Select(e => e.GetProperty("text").GetString());
+        Assert.Equal(Enumerable.Range(1, 20).Reverse().Select(i => $"Entry {i * 50}"), pinned);
+        var newest = entries.Skip(20).Select(e => e.GetProperty("text").GetString());
+        Assert.Equal(Enumerable.Range(1, 1000).Reverse().Where(i => i % 50 != 0).Take(50).Select(i => $"Entry {i}"), newest);
+        Assert.True(snapshot.GetProperty("more").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Entries_AtTheCeiling_NewOneRefusedWith409AndNoneDropped()
+    {
+        var node = Node(new() { ["Newsroom:MaxEntriesPerArticle"] = "5" });
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "capped");
+        for (var i = 1; i <= 5; i++)
+        {
+            await PostEntryAsync(editor, "capped", $"Kept {i}", pinned: i <= 3);
+        }
+
+        var refused = await editor.PostJsonAsync("/api/articles/capped/entries", new { text = "One too many" });
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("Newsroom:MaxEntriesPerArticle", await refused.Content.ReadAsStringAsync());
+
+        var entries = await WalkEntriesAsync(node.Anonymous(), "capped", limit: 2);
+        Assert.Equal(Enumerable.Range(1, 5).Reverse().Select(i => $"Kept {i}"), entries.Select(e => e.GetProperty("text").GetString()));
+        var snapshot = (await ReadTopicAsync(node.Anonymous(), "article:capped")).GetProperty("snapshot");
+        Assert.Equal(5, snapshot.GetProperty("entries").GetArrayLength());
+        Assert.False(snapshot.GetProperty("more").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Entries_PagedWhileEditorsPost_EveryEarlierEntryExactlyOnce()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "busy");
+        var before = new List<string>();
+        for (var i = 1; i <= 120; i++)
+        {
+            before.Add(await PostEntryAsync(editor, "busy", $"Early {i}"));
+        }
+
+        using var reader = node.Anonymous();
+        var seen = new List<string>();
+        string? next = null;
+        var late = 0;
+        do
+        {
+            // Between every two pages, more entries arrive above the first page, and one is pinned.
+            await PostEntryAsync(editor, "busy", $"Late {++late}", pinned: late % 3 == 0);
+            var page = await GetJsonAsync(reader, $"/api/articles/busy/entries?limit=7{(next is null ? "" : "&before=" + next)}");
+            seen.AddRange(page.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("id").GetString()!));
+            next = page.GetProperty("next").GetString();
+        }
+        while (next is not null);
+
+        Assert.Equal(seen.Count, seen.Distinct().Count());
+        Assert.Equal(Enumerable.Reverse(before), seen.Where(before.Contains));
+    }
+
+    [Fact]
+    public async Task Entries_CursorOfADeletedEntry_StillLeadsToTheRest()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "cursor");
+        var ids = new List<string>();
+        for (var i = 1; i <= 6; i++)
+        {
+            ids.Add(await PostEntryAsync(editor, "cursor", $"Step {i}"));
+        }
+
+        using var reader = node.Anonymous();
+        var first = await GetJsonAsync(reader, "/api/articles/cursor/entries?limit=3");
+        var next = first.GetProperty("next").GetString()!;
+        Assert.Equal(ids[3], next);
+        (await editor.DeleteAsync($"/api/articles/cursor/entries/{next}")).EnsureSuccessStatusCode();
+
+        var second = await GetJsonAsync(reader, $"/api/articles/cursor/entries?limit=3&before={next}");
+        Assert.Equal(["Step 3", "Step 2", "Step 1"], second.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("text").GetString()));
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("next").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("limit=0")]
+    [InlineData("limit=101")]
+    [InlineData("before=Not_An_Id")]
+    [InlineData("before=e-0000000000000000")]
+    public async Task Entries_BadQuery_Is400NamingTheField(string query)
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "queries");
+        var response = await node.Anonymous().GetAsync($"/api/articles/queries/entries?{query}");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(query.Split('=')[0], await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Entries_Unchanged_AnswersNotModifiedToItsETag()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "etag");
+        await PostEntryAsync(editor, "etag", "First");
+        using var reader = node.Anonymous();
+        var first = await reader.GetAsync("/api/articles/etag/entries");
+        var etag = first.Headers.ETag!;
+        Assert.Contains("public", first.Headers.CacheControl!.ToString());
+
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/api/articles/etag/entries");
+        again.Headers.IfNoneMatch.Add(etag);
+        Assert.Equal(HttpStatusCode.NotModified, (await reader.SendAsync(again)).StatusCode);
+
+        await PostEntryAsync(editor, "etag", "Second");
+        using var changed = new HttpRequestMessage(HttpMethod.Get, "/api/articles/etag/entries");
+        changed.Headers.IfNoneMatch.Add(etag);
+        var answer = await reader.SendAsync(changed);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.NotEqual(etag, answer.Headers.ETag);
+    }
+
+    [Fact]
+    public async Task Articles_MoreThanTheLatestFifty_AllPagedNewestFirstAndBySection()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        var start = DateTimeOffset.Parse("2026-11-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        for (var i = 1; i <= 130; i++)
+        {
+            // Pairs share a publication time: the cursor must still tell them apart.
+            var publishedAt = start.AddMinutes(i / 2);
+            await PublishArticleAsync(editor, $"story-{i}", section: i % 4 == 0 ? "Sport" : "World", publishedAt: publishedAt);
+        }
+
+        using var reader = node.Anonymous();
+        var all = await WalkArticlesAsync(reader, "limit=17");
+        Assert.Equal(130, all.Count);
+        Assert.Equal(130, all.Distinct().Count());
+        Assert.Equal(50, (await ReadTopicAsync(reader, "latest")).GetProperty("snapshot").GetProperty("articles").GetArrayLength());
+
+        var sport = await WalkArticlesAsync(reader, "limit=5&section=sport");
+        Assert.Equal(Enumerable.Range(1, 130).Where(i => i % 4 == 0).Select(i => $"story-{i}").Order(), sport.Order());
+
+        (await editor.DeleteAsync("/api/articles/story-64")).EnsureSuccessStatusCode();
+        Assert.DoesNotContain("story-64", await WalkArticlesAsync(reader, "limit=100"));
+    }
+
+    [Fact]
+    public async Task Unpublish_Article_NoPublicReadNorResumeFromZeroReturnsItsText()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "embargoed", headline: "SECRET-HEADLINE leaked early");
+        await PostEntryAsync(editor, "embargoed", "SECRET-ENTRY one");
+        await PostEntryAsync(editor, "embargoed", "SECRET-ENTRY two", pinned: true);
+
+        var response = await editor.DeleteAsync("/api/articles/embargoed");
+        response.EnsureSuccessStatusCode();
+
+        await AssertGoneEverywhereAsync(node, "SECRET", "embargoed", ["article:embargoed", "latest"]);
+        Assert.Equal(HttpStatusCode.NotFound, (await node.Anonymous().GetAsync("/api/articles/embargoed/entries")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await node.Anonymous().GetAsync("/api/articles/embargoed/share-links")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await editor.PostJsonAsync("/api/articles/embargoed/entries", new { text = "after" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Retract_Alert_NoPublicReadNorResumeFromZeroReturnsItsText()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        var kept = await editor.PostJsonAsync("/api/breaking", new { headline = "Kept alert" });
+        var pushed = await editor.PostJsonAsync("/api/breaking", new { headline = "WRONG-ALERT about a death" });
+        var id = JsonDocument.Parse(await pushed.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+        (await editor.PutJsonAsync($"/api/breaking/{id}", new { headline = "WRONG-ALERT updated" })).EnsureSuccessStatusCode();
+
+        (await editor.DeleteAsync($"/api/breaking/{id}")).EnsureSuccessStatusCode();
+
+        await AssertGoneEverywhereAsync(node, "WRONG-ALERT", null, ["breaking"]);
+        var resumed = await ResumeFromZeroAsync(node, "breaking");
+        Assert.Contains(resumed, e => e.GetProperty("data").GetProperty("headline").GetString() == "Kept alert");
+        Assert.Equal(["breaking.published", "breaking.published", "breaking.updated", "breaking.retracted"], resumed.Select(e => e.GetProperty("type").GetString()));
+        Assert.Equal([1L, 2, 3, 4], resumed.Select(e => e.GetProperty("seq").GetInt64()));
+        Assert.True(resumed[1].GetProperty("data").GetProperty("removed").GetBoolean());
+        Assert.Equal(id, resumed[1].GetProperty("data").GetProperty("id").GetString());
+        kept.EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task Delete_Entry_NoPublicReadNorResumeFromZeroReturnsItsText()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "blog");
+        await PostEntryAsync(editor, "blog", "Fine entry");
+        var wrong = await PostEntryAsync(editor, "blog", "LIBEL-TEXT about a person");
+        (await editor.PutJsonAsync($"/api/articles/blog/entries/{wrong}", new { text = "LIBEL-TEXT edited", pinned = true })).EnsureSuccessStatusCode();
+
+        (await editor.DeleteAsync($"/api/articles/blog/entries/{wrong}")).EnsureSuccessStatusCode();
+
+        await AssertGoneEverywhereAsync(node, "LIBEL-TEXT", "blog", ["article:blog"]);
+        var entries = await WalkEntriesAsync(node.Anonymous(), "blog", limit: 10);
+        Assert.Equal(["Fine entry"], entries.Select(e => e.GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Reads_OfUnknownTopics_WriteNothingAndFirstPublishStillReachesTheSubscriber()
+    {
+        var node = Node(new() { ["RateLimits:PublicRequestsPerMinute"] = "100000" });
+        var redis = await ConnectionMultiplexer.ConnectAsync(store.Configuration + ",allowAdmin=true");
+        await using var _ = redis;
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        using (var editor = node.Editor())
+        {
+            await PublishArticleAsync(editor, "known");
+        }
+
+        var keysBefore = await server.DatabaseSizeAsync();
+        using var reader = node.Anonymous();
+        var connection = Track(await node.ConnectAsync());
+        for (var i = 0; i < 500; i++)
+        {
+            (await reader.GetAsync($"/api/topics/article:rnd{i}")).EnsureSuccessStatusCode();
+            Assert.Equal(HttpStatusCode.NotFound, (await reader.GetAsync($"/api/articles/rnd{i}/entries")).StatusCode);
+        }
+
+        for (var i = 0; i < 500; i += 25)
+        {
+            var requests = Enumerable.Range(i, 25).Select(n => new { topic = $"article:sub{n}" }).ToArray();
+            var results = await connection.InvokeAsync<JsonElement[]>("Subscribe", requests);
+            Assert.All(results, r => Assert.Equal(0, r.GetProperty("seq").GetInt64()));
+            await connection.InvokeAsync("Unsubscribe", requests.Select(r => r.topic).ToArray());
+        }
+
+        Assert.Equal(keysBefore, await server.DatabaseSizeAsync());
+
+        var client = Track(await node.ClientAsync());
+        var updates = new ChannelReaderOf(await client.SubscribeChannelAsync("article:fresh"));
+        using (var editor = node.Editor())
+        {
+            await PublishArticleAsync(editor, "fresh", headline: "Fresh story");
+        }
+
+        var first = Assert.Single(await updates.EventsUntilAsync(1));
+        Assert.Equal(1, first.Seq);
+        Assert.Equal("article.published", first.Type);
+    }
+
+    [Fact]
+    public async Task StoredDocuments_WithAFieldFromANewerVersion_StayReadableAndUpdatable()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "rolling", headline: "Before");
+        var entryId = await PostEntryAsync(editor, "rolling", "Entry before");
+
+        // What a newer node might have written: the same documents with a field this version does not know.
+        var redis = await ConnectionMultiplexer.ConnectAsync(store.Configuration);
+        await using var _ = redis;
+        var db = redis.GetDatabase();
+        var stateKey = $"{_prefix}:{{article:rolling}}:state";
+        var itemsKey = $"{_prefix}:{{article:rolling}}:items";
+        await db.StringSetAsync(stateKey, ((string)(await db.StringGetAsync(stateKey))!).TrimEnd('}') + ",\"futureField\":{\"x\":1}}");
+        await db.HashSetAsync(itemsKey, entryId, ((string)(await db.HashGetAsync(itemsKey, entryId))!).TrimEnd('}') + ",\"futureField\":[1,2]}");
+
+        (await editor.PutJsonAsync("/api/articles/rolling", new { headline = "After", url = "https://news.example/rolling" })).EnsureSuccessStatusCode();
+        (await editor.PutJsonAsync($"/api/articles/rolling/entries/{entryId}", new { text = "Entry after" })).EnsureSuccessStatusCode();
+        var snapshot = (await ReadTopicAsync(node.Anonymous(), "article:rolling")).GetProperty("snapshot");
+        Assert.Equal("After", snapshot.GetProperty("article").GetProperty("headline").GetString());
+        Assert.Equal("Entry after", snapshot.GetProperty("entries")[0].GetProperty("text").GetString());
+    }
+
+    private async Task AssertGoneEverywhereAsync(LiveNewsNode node, string text, string? articleId, string[] topics)
+    {
+        using var reader = node.Anonymous();
+        var answers = new List<string>();
+        foreach (var topic in topics.Concat(["latest", "breaking", "live"]).Distinct())
+        {
+            answers.Add(await reader.GetStringAsync($"/api/topics/{topic}"));
+            answers.AddRange((await ResumeFromZeroAsync(node, topic)).Select(e => e.GetRawText()));
+            answers.Add((await SubscribeAsync(node, new { topic })).GetRawText());
+        }
+
+        answers.Add(await reader.GetStringAsync("/api/articles?limit=100"));
+        if (articleId is not null)
+        {
+            answers.Add(await (await reader.GetAsync($"/api/articles/{articleId}/entries?limit=100")).Content.ReadAsStringAsync());
+            answers.Add(await (await reader.GetAsync($"/api/articles/{articleId}/share-links")).Content.ReadAsStringAsync());
+        }
+
+        Assert.All(answers, answer => Assert.DoesNotContain(text, answer, StringComparison.Ordinal));
+    }
+
+    private async Task<JsonElement[]> ResumeFromZeroAsync(LiveNewsNode node, string topic)
+    {
+        var snapshot = await SubscribeAsync(node, new { topic });
+        var result = await SubscribeAsync(node, new { topic, epoch = snapshot.GetProperty("epoch").GetString(), seq = 0 });
+        Assert.True(result.GetProperty("recovered").GetBoolean() || snapshot.GetProperty("seq").GetInt64() == 0);
+        return [.. result.GetProperty("events").EnumerateArray()];
+    }
+
+    private async Task<JsonElement> SubscribeAsync(LiveNewsNode node, object request)
+    {
+        var connection = Track(await node.ConnectAsync());
+        var results = await Eventually.WithinAsync(connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { request }), "Subscribe");
+        return results[0];
+    }
+
+    private static async Task<List<JsonElement>> WalkEntriesAsync(HttpClient reader, string articleId, int limit)
+    {
+        var all = new List<JsonElement>();
+        string? next = null;
+        do
+        {
+            var page = await GetJsonAsync(reader, $"/api/articles/{articleId}/entries?limit={limit}{(next is null ? "" : "&before=" + next)}");
+            var entries = page.GetProperty("entries").EnumerateArray().ToArray();
+            Assert.InRange(entries.Length, 1, limit);
+            all.AddRange(entries);
+            next = page.GetProperty("next").GetString();
+        }
+        while (next is not null);
+
+        return all;
+    }
+
+    private static async Task<List<string>> WalkArticlesAsync(HttpClient reader, string query)
+    {
+        var ids = new List<string>();
+        var times = new List<DateTimeOffset>();
+        string? next = null;
+        do
+        {
+            var page = await GetJsonAsync(reader, $"/api/articles?{query}{(next is null ? "" : "&before=" + Uri.EscapeDataString(next))}");
+            foreach (var article in page.GetProperty("articles").EnumerateArray())
+            {
+                ids.Add(article.GetProperty("id").GetString()!);
+                times.Add(article.GetProperty("publishedAt").GetDateTimeOffset());
+            }
+
+            next = page.GetProperty("next").GetString();
+        }
+        while (next is not null);
+
+        Assert.Equal(times.OrderDescending(), times);
+        return ids;
+    }
+
+    private static async Task<JsonElement> GetJsonAsync(HttpClient client, string path)
+    {
+        var response = await client.GetAsync(path);
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    }
+
+    private static Task<JsonElement> ReadTopicAsync(HttpClient client, string topic) => GetJsonAsync(client, $"/api/topics/{topic}");
+
+    private static async Task PublishArticleAsync(HttpClient editor, string id, string headline = "A story", string? section = null, DateTimeOffset? publishedAt = null) =>
+        (await editor.PutJsonAsync($"/api/articles/{id}", new { headline, url = $"https://news.example/{id}", section, publishedAt })).EnsureSuccessStatusCode();
+
+    private static async Task<string> PostEntryAsync(HttpClient editor, string articleId, string text, bool pinned = false)
+    {
+        var response = await editor.PostJsonAsync($"/api/articles/{articleId}/entries", new { text, pinned });
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+    }
+
+    private LiveNewsNode Node(Dictionary<string, string?>? settings = null) => Track(new LiveNewsNode(store.Configuration, _prefix, settings));
+
+    private T Track<T>(T disposable)
+        where T : IAsyncDisposable => _owned.Add(disposable);
+}
+
+[Collection("redis")]
+public sealed class RedisContentTests(RedisFixture redis) : ContentTests<RedisFixture>(redis), IClassFixture<RedisFixture>;
+
+[Collection("garnet")]
+public sealed class GarnetContentTests(GarnetFixture garnet) : ContentTests<GarnetFixture>(garnet), IClassFixture<GarnetFixture>;
