@@ -25,4 +25,7 @@ internal static partial class BusLog
 
     [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "Delivering an event of {Topic} to local clients failed")]
     public static partial void DeliveryFailed(ILogger logger, string topic, Exception exception);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "Subscribing to events failed; retrying in {Backoff}")]
+    public static partial void SubscribeFailed(ILogger logger, TimeSpan backoff, Exception exception);
 }

@@ -90,7 +90,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             change.PurgesItems ? "1" : "0",
         ];
 
-        var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Publish, allKeys, args))!;
+        var result = (RedisResult[])(await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.Publish, allKeys, args))!;
         if ((int)result[0] == 1)
         {
             metrics.Published(request.Topic.Kind.ToString());
@@ -115,7 +115,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     public async Task<TopicRead> ReadAsync(Topic topic, long? afterSeq, bool withSnapshot)
     {
         RedisValue[] args = [afterSeq ?? -1, withSnapshot ? "1" : "0", _snapshots.SnapshotWindow(topic)];
-        var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Read, names.Topic(topic).All, args))!;
+        var result = (RedisResult[])(await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.Read, names.Topic(topic).All, args))!;
 
         var epoch = (string)result[0]!;
         var seq = (long)result[1];
@@ -173,7 +173,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             match?.Value.ToLowerInvariant() ?? "",
             MatchBudget,
         ];
-        var result = (RedisResult[])(await store.Database.ScriptEvaluateAsync(BusScripts.Page, names.Topic(topic).All, args))!;
+        var result = (RedisResult[])(await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.Page, names.Topic(topic).All, args))!;
         if (result.Length == 1)
         {
             return null;
@@ -192,22 +192,22 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     /// <summary>The envelope published under <paramref name="eventId"/>, if it was (within the history's time-to-live).</summary>
     public async Task<RawJson?> GetPublishedAsync(Topic topic, string eventId)
     {
-        var value = await store.Database.StringGetAsync(names.EventId(topic, eventId));
+        var value = await (await store.GetDatabaseAsync()).StringGetAsync(names.EventId(topic, eventId));
         return value.IsNull ? null : new RawJson((byte[])value!);
     }
 
     /// <summary>The topic's single state as stored (null when it has none).</summary>
     public async Task<string?> GetStateAsync(Topic topic) =>
-        await store.Database.StringGetAsync(names.Topic(topic).State);
+        await (await store.GetDatabaseAsync()).StringGetAsync(names.Topic(topic).State);
 
     /// <summary>One snapshot item as stored (null when absent).</summary>
     public async Task<string?> GetItemAsync(Topic topic, string itemId) =>
-        await store.Database.HashGetAsync(names.Topic(topic).Items, itemId);
+        await (await store.GetDatabaseAsync()).HashGetAsync(names.Topic(topic).Items, itemId);
 
     /// <summary>Ids of items whose expiry is at or before <paramref name="now"/>.</summary>
     public async Task<string[]> GetExpiredItemIdsAsync(Topic topic, DateTimeOffset now)
     {
-        var ids = await store.Database.SortedSetRangeByScoreAsync(names.Topic(topic).Expiry, 1, now.ToUnixTimeMilliseconds());
+        var ids = await (await store.GetDatabaseAsync()).SortedSetRangeByScoreAsync(names.Topic(topic).Expiry, 1, now.ToUnixTimeMilliseconds());
         return [.. ids.Select(id => (string)id!)];
     }
 

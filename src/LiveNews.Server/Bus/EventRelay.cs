@@ -9,7 +9,8 @@ namespace LiveNews.Server.Bus;
 /// Relays every topic this node serves from Redis pub/sub to its clients, in seq order, once. Pub/sub is
 /// fire-and-forget, so the relay remembers the last seq it passed on per topic: a jump, or a Redis
 /// connection coming back, makes it fill the gap from history before relaying anything newer.
-/// All state is owned by one loop, which is what keeps per-topic order without locks.
+/// Each served topic has its own loop that owns its cursor: a slow history read of one topic delays only
+/// that topic, and handing an event to the sink never waits for a socket.
 /// </summary>
 internal sealed class EventRelay(
     RedisStore store,
@@ -20,68 +21,173 @@ internal sealed class EventRelay(
     LiveNewsMetrics metrics,
     ILogger<EventRelay> logger) : BackgroundService
 {
-    private static readonly TimeSpan SecondCatchUpDelay = TimeSpan.FromSeconds(1);
+    private readonly EventBus _bus = bus;
+    private readonly IEventSink _sink = sink;
+    private readonly TimeProvider _time = time;
+    private readonly LiveNewsMetrics _metrics = metrics;
+    private readonly ILogger<EventRelay> _logger = logger;
 
-    private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Dictionary<string, Cursor> _served = new(StringComparer.Ordinal);
+    private static readonly TimeSpan SecondCatchUpDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxSubscribeBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, TopicRelay> _served = new(StringComparer.Ordinal);
     private volatile bool _subscribed;
 
     /// <summary>True once the pattern subscription is in place and its connection is up.</summary>
-    public bool IsRelaying => _subscribed && store.Connection.IsConnected;
+    public bool IsRelaying => _subscribed && store.IsConnected;
 
-    /// <summary>Starts relaying <paramref name="topic"/> (counted: call <see cref="Release"/> once per call).</summary>
-    public Task ServeAsync(Topic topic)
+    /// <summary>
+    /// Starts relaying <paramref name="topic"/>, or counts one more reader of it. Succeeds once the topic's
+    /// head is known; the caller then holds one reference (call <see cref="Release"/> once). When it fails
+    /// (the store is away), the caller holds none and nothing changed.
+    /// </summary>
+    public async Task ServeAsync(Topic topic)
     {
-        var serve = new Serve(topic, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        _commands.Writer.TryWrite(serve);
-        return serve.Done.Task;
+        TopicRelay relay;
+        lock (_gate)
+        {
+            if (!_served.TryGetValue(topic.Name, out relay!))
+            {
+                relay = new TopicRelay(this, topic);
+                _served.Add(topic.Name, relay);
+                relay.Start();
+            }
+
+            relay.References++;
+        }
+
+        try
+        {
+            await relay.Ready;
+        }
+        catch
+        {
+            Release(relay);
+            throw;
+        }
     }
 
-    public void Release(Topic topic) => _commands.Writer.TryWrite(new ReleaseTopic(topic));
+    public void Release(Topic topic)
+    {
+        lock (_gate)
+        {
+            if (_served.TryGetValue(topic.Name, out var relay))
+            {
+                ReleaseLocked(relay);
+            }
+        }
+    }
+
+    /// <summary>Readers of this node counted per served topic (for tests and diagnostics).</summary>
+    internal int ReferencesOf(Topic topic)
+    {
+        lock (_gate)
+        {
+            return _served.TryGetValue(topic.Name, out var relay) ? relay.References : 0;
+        }
+    }
 
     /// <summary>Reads every served topic's head and relays what this node missed.</summary>
-    public void CatchUp() => _commands.Writer.TryWrite(new CatchUpAll());
+    public void CatchUp()
+    {
+        TopicRelay[] relays;
+        lock (_gate)
+        {
+            relays = [.. _served.Values];
+        }
+
+        BusLog.CatchingUp(_logger, relays.Length);
+        foreach (var relay in relays)
+        {
+            relay.Post(default);
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var subscriber = store.Connection.GetSubscriber();
-        var queue = await subscriber.SubscribeAsync(names.AllEvents);
-        _subscribed = true;
-        BusLog.Subscribed(logger, names.AllEvents.ToString());
+        var queue = await SubscribeUntilDoneAsync(stoppingToken);
+        if (queue is null)
+        {
+            return;
+        }
+
         store.Connection.ConnectionRestored += OnConnectionRestored;
-        using var pump = Task.Run(() => PumpAsync(queue, stoppingToken), CancellationToken.None);
         try
         {
-            await foreach (var command in _commands.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var message in queue.WithCancellation(stoppingToken))
             {
-                await RunAsync(command);
+                Dispatch(message);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        catch (ChannelClosedException)
+        {
+        }
         finally
         {
             store.Connection.ConnectionRestored -= OnConnectionRestored;
+            _subscribed = false;
             await queue.UnsubscribeAsync();
         }
     }
 
-    private async Task PumpAsync(ChannelMessageQueue queue, CancellationToken stoppingToken)
+    // A node started while Redis is away still starts: it reports not ready and subscribes once Redis is there.
+    private async Task<ChannelMessageQueue?> SubscribeUntilDoneAsync(CancellationToken stoppingToken)
     {
-        try
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!stoppingToken.IsCancellationRequested)
         {
-            await foreach (var message in queue.WithCancellation(stoppingToken))
+            try
             {
-                _commands.Writer.TryWrite(new Delivery((string?)message.Channel ?? "", (byte[])message.Message!));
+                var connection = await store.ConnectAsync(stoppingToken);
+                var queue = await connection.GetSubscriber().SubscribeAsync(names.AllEvents);
+                _subscribed = true;
+                BusLog.Subscribed(_logger, names.AllEvents.ToString());
+
+                // Events published while this node was not subscribed reach its topics from history.
+                CatchUp();
+                return queue;
             }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                BusLog.SubscribeFailed(_logger, backoff, ex);
+            }
+
+            try
+            {
+                await Task.Delay(backoff, _time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxSubscribeBackoff.Ticks));
         }
-        catch (OperationCanceledException)
+
+        return null;
+    }
+
+    private void Dispatch(ChannelMessage message)
+    {
+        var envelope = (byte[])message.Message!;
+        if (!EnvelopeHeader.TryRead(envelope, out var header))
         {
+            BusLog.NotAnEnvelope(_logger, message.Channel.ToString());
+            return;
         }
-        catch (ChannelClosedException)
+
+        TopicRelay? relay;
+        lock (_gate)
         {
+            _served.TryGetValue(header.Topic, out relay);
         }
+
+        // No client of this node listens when there is no relay; the snapshot covers whoever subscribes next.
+        relay?.Post(new Pending(header, envelope));
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
@@ -93,179 +199,197 @@ internal sealed class EventRelay(
 
         // Once now, and once after the pattern subscription is surely back, for an event published in between.
         CatchUp();
-        _ = Task.Delay(SecondCatchUpDelay, time).ContinueWith(_ => CatchUp(), TaskScheduler.Default);
+        _ = Task.Delay(SecondCatchUpDelay, _time).ContinueWith(_ => CatchUp(), TaskScheduler.Default);
     }
 
-    private async Task RunAsync(Command command)
+    private void Release(TopicRelay relay)
     {
-        switch (command)
+        lock (_gate)
         {
-            case Delivery delivery:
-                await RelayAsync(delivery);
-                break;
-            case Serve serve:
-                await StartServingAsync(serve);
-                break;
-            case ReleaseTopic release:
-                if (_served.TryGetValue(release.Topic.Name, out var cursor) && --cursor.References == 0)
-                {
-                    _served.Remove(release.Topic.Name);
-                }
-
-                break;
-            case CatchUpAll:
-                BusLog.CatchingUp(logger, _served.Count);
-                foreach (var served in _served.Values.ToArray())
-                {
-                    await FillAsync(served);
-                }
-
-                break;
+            ReleaseLocked(relay);
         }
     }
 
-    private async Task StartServingAsync(Serve serve)
+    private void ReleaseLocked(TopicRelay relay)
     {
-        if (_served.TryGetValue(serve.Topic.Name, out var cursor))
+        if (--relay.References > 0)
         {
-            cursor.References++;
-            serve.Done.SetResult();
             return;
         }
 
-        try
+        if (_served.TryGetValue(relay.Topic.Name, out var current) && current == relay)
         {
-            var head = await bus.ReadAsync(serve.Topic, afterSeq: null, withSnapshot: false);
-            _served[serve.Topic.Name] = new Cursor(serve.Topic, head.Epoch, head.Seq);
-            serve.Done.SetResult();
+            _served.Remove(relay.Topic.Name);
         }
-        catch (Exception ex)
-        {
-            serve.Done.SetException(ex);
-        }
+
+        relay.Stop();
     }
 
-    private async Task RelayAsync(Delivery delivery)
+    private void Forget(TopicRelay relay)
     {
-        if (!EnvelopeHeader.TryRead(delivery.Envelope, out var header))
+        lock (_gate)
         {
-            BusLog.NotAnEnvelope(logger, delivery.Channel);
-            return;
-        }
-
-        if (!_served.TryGetValue(header.Topic, out var cursor))
-        {
-            return; // No client of this node listens; the snapshot covers whoever subscribes next.
-        }
-
-        if (header.Epoch != cursor.Epoch && cursor.LastSeq == 0 && header.Seq == 1)
-        {
-            // The topic's first event: its history starts here, with the epoch it got with it.
-            cursor.Epoch = header.Epoch;
-        }
-
-        if (header.Epoch != cursor.Epoch)
-        {
-            // Redis lost the topic's history: pass the new epoch on so clients start over.
-            BusLog.EpochChanged(logger, header.Topic, cursor.Epoch, header.Epoch);
-            await FillAsync(cursor);
-            return;
-        }
-
-        if (header.Seq <= cursor.LastSeq)
-        {
-            return; // Already relayed while filling a gap.
-        }
-
-        if (header.Seq > cursor.LastSeq + 1)
-        {
-            await FillAsync(cursor);
-            return;
-        }
-
-        await DeliverAsync(cursor, header, new RawJson(delivery.Envelope));
-    }
-
-    /// <summary>Relays, in order, every event after the cursor that history holds.</summary>
-    private async Task FillAsync(Cursor cursor)
-    {
-        try
-        {
-            var read = await bus.ReadAsync(cursor.Topic, cursor.LastSeq, withSnapshot: false);
-            if (read.Epoch != cursor.Epoch)
+            if (_served.TryGetValue(relay.Topic.Name, out var current) && current == relay)
             {
-                cursor.Epoch = read.Epoch;
-                cursor.LastSeq = 0;
-                read = await bus.ReadAsync(cursor.Topic, 0, withSnapshot: false);
+                _served.Remove(relay.Topic.Name);
             }
-
-            if (!read.HistoryFound)
-            {
-                BusLog.GapBeyondHistory(logger, cursor.Topic.Name, cursor.LastSeq, read.Seq);
-                cursor.LastSeq = read.Seq;
-                return;
-            }
-
-            var afterSeq = cursor.LastSeq;
-            foreach (var envelope in read.Events)
-            {
-                if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq > cursor.LastSeq)
-                {
-                    await DeliverAsync(cursor, header, envelope);
-                }
-            }
-
-            if (read.Events.Count > 0)
-            {
-                BusLog.GapFilled(logger, cursor.Topic.Name, read.Events.Count, afterSeq);
-                metrics.GapFilled(read.Events.Count);
-            }
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            BusLog.RelayFailed(logger, cursor.Topic.Name, ex);
-        }
-    }
-
-    private async Task DeliverAsync(Cursor cursor, EnvelopeHeader header, RawJson envelope)
-    {
-        cursor.LastSeq = header.Seq;
-        metrics.Relayed(header.At, time.GetUtcNow());
-        try
-        {
-            // Measured: awaiting each group send is as fast as overlapping them (bench/RESULTS.md), and simpler.
-            await sink.DeliverAsync(cursor.Topic.Name, envelope);
-        }
-        catch (Exception ex)
-        {
-            BusLog.DeliveryFailed(logger, cursor.Topic.Name, ex);
         }
     }
 
     public override void Dispose()
     {
-        _commands.Writer.TryComplete();
+        lock (_gate)
+        {
+            foreach (var relay in _served.Values)
+            {
+                relay.Stop();
+            }
+
+            _served.Clear();
+        }
+
         base.Dispose();
     }
 
-    private sealed class Cursor(Topic topic, string epoch, long lastSeq)
+    /// <summary>An event to relay, or (no envelope) a request to catch up from history.</summary>
+    private readonly record struct Pending(EnvelopeHeader Header, byte[]? Envelope);
+
+    /// <summary>One served topic: its cursor, and the loop that alone moves it.</summary>
+    private sealed class TopicRelay(EventRelay owner, Topic topic)
     {
+        private readonly Channel<Pending> _inbox = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private string _epoch = "";
+        private long _lastSeq;
+
         public Topic Topic { get; } = topic;
 
-        public string Epoch { get; set; } = epoch;
+        /// <summary>Readers counted by the owner, under its lock.</summary>
+        public int References { get; set; }
 
-        public long LastSeq { get; set; } = lastSeq;
+        /// <summary>Completes once the topic's head is known; faults when it could not be read.</summary>
+        public Task Ready => _ready.Task;
 
-        public int References { get; set; } = 1;
+        public void Start() => _ = RunAsync();
+
+        public void Post(Pending pending) => _inbox.Writer.TryWrite(pending);
+
+        public void Stop() => _inbox.Writer.TryComplete();
+
+        private async Task RunAsync()
+        {
+            try
+            {
+                var head = await owner._bus.ReadAsync(Topic, afterSeq: null, withSnapshot: false);
+                (_epoch, _lastSeq) = (head.Epoch, head.Seq);
+            }
+            catch (Exception ex)
+            {
+                // Let the next reader start afresh; the ones waiting now fail and hold no reference.
+                owner.Forget(this);
+                Stop();
+                _ready.SetException(ex);
+                return;
+            }
+
+            _ready.SetResult();
+            await foreach (var pending in _inbox.Reader.ReadAllAsync())
+            {
+                try
+                {
+                    if (pending.Envelope is null)
+                    {
+                        await FillAsync();
+                    }
+                    else
+                    {
+                        await RelayAsync(pending.Header, pending.Envelope);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // The cursor stays where it was: the next event or reconnect fills from history.
+                    BusLog.RelayFailed(owner._logger, Topic.Name, ex);
+                }
+            }
+        }
+
+        private async Task RelayAsync(EnvelopeHeader header, byte[] envelope)
+        {
+            if (header.Epoch != _epoch && _lastSeq == 0 && header.Seq == 1)
+            {
+                // The topic's first event: its history starts here, with the epoch it got with it.
+                _epoch = header.Epoch;
+            }
+
+            if (header.Epoch != _epoch)
+            {
+                // Redis lost the topic's history: pass the new epoch on so clients start over.
+                BusLog.EpochChanged(owner._logger, Topic.Name, _epoch, header.Epoch);
+                await FillAsync();
+                return;
+            }
+
+            if (header.Seq <= _lastSeq)
+            {
+                return; // Already relayed while filling a gap.
+            }
+
+            if (header.Seq > _lastSeq + 1)
+            {
+                await FillAsync();
+                return;
+            }
+
+            Deliver(header, new RawJson(envelope));
+        }
+
+        /// <summary>Relays, in order, every event after the cursor that history holds.</summary>
+        private async Task FillAsync()
+        {
+            var read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
+            if (read.Epoch != _epoch)
+            {
+                _epoch = read.Epoch;
+                _lastSeq = 0;
+                read = await owner._bus.ReadAsync(Topic, 0, withSnapshot: false);
+            }
+
+            if (!read.HistoryFound)
+            {
+                BusLog.GapBeyondHistory(owner._logger, Topic.Name, _lastSeq, read.Seq);
+                _lastSeq = read.Seq;
+                return;
+            }
+
+            var afterSeq = _lastSeq;
+            foreach (var envelope in read.Events)
+            {
+                if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq > _lastSeq)
+                {
+                    Deliver(header, envelope);
+                }
+            }
+
+            if (read.Events.Count > 0)
+            {
+                BusLog.GapFilled(owner._logger, Topic.Name, read.Events.Count, afterSeq);
+                owner._metrics.GapFilled(read.Events.Count);
+            }
+        }
+
+        private void Deliver(EnvelopeHeader header, RawJson envelope)
+        {
+            _lastSeq = header.Seq;
+            owner._metrics.Relayed(header.At, owner._time.GetUtcNow());
+            try
+            {
+                owner._sink.Deliver(Topic.Name, envelope);
+            }
+            catch (Exception ex)
+            {
+                BusLog.DeliveryFailed(owner._logger, Topic.Name, ex);
+            }
+        }
     }
-
-    private abstract record Command;
-
-    private sealed record Delivery(string Channel, byte[] Envelope) : Command;
-
-    private sealed record Serve(Topic Topic, TaskCompletionSource Done) : Command;
-
-    private sealed record ReleaseTopic(Topic Topic) : Command;
-
-    private sealed record CatchUpAll : Command;
 }

@@ -38,7 +38,7 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<E
         var caller = http.User.FindFirstValue(ClaimTypes.Name) ?? http.User.FindFirstValue("sub") ?? "anonymous";
         var fingerprint = await FingerprintAsync(http.Request);
         var redisKey = names.Idempotency(Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(caller)), 0, 8), key);
-        var db = store.Database;
+        var db = await store.GetDatabaseAsync();
 
         var pending = JsonSerializer.Serialize(new StoredAnswer(fingerprint, Status: 0, null, null));
         if (!await db.StringSetAsync(redisKey, pending, ClaimTimeToLive, When.NotExists))

@@ -20,9 +20,9 @@ internal static class TopicsApi
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown topic", detail: error);
         }
 
-        if (!parsed.Value.IsPublic && !EditorScopes.IsEditor(http.User))
+        if (!TopicAccess.CanRead(http.User, parsed.Value))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Editors only", detail: $"Topic '{parsed.Value.Name}' is for editors only.");
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Editors only", detail: TopicAccess.Refusal(parsed.Value));
         }
 
         var read = await bus.ReadAsync(parsed.Value, afterSeq: null, withSnapshot: true);

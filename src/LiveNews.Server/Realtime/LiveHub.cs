@@ -10,20 +10,41 @@ namespace LiveNews.Server.Realtime;
 /// <c>/hubs/live</c>: readers subscribe to topics and receive <c>event(envelope)</c> pushes. A subscription
 /// answers with the snapshot, or with exactly the events missed since a given position.
 /// </summary>
-internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeOptions> options, TimeProvider time, LiveNewsMetrics metrics, ILogger<LiveHub> logger) : Hub
+internal sealed class LiveHub(
+    SharedReads reads,
+    EventRelay relay,
+    Subscribers subscribers,
+    IOptions<RealtimeOptions> options,
+    TimeProvider time,
+    LiveNewsMetrics metrics,
+    ILogger<LiveHub> logger) : Hub
 {
+    /// <summary>The word clients look for to tell a failure worth retrying from a refusal.</summary>
+    public const string Unavailable = "unavailable";
+
     private static readonly object TopicsKey = new();
 
+    /// <summary>
+    /// Subscribes to every topic asked, or to none: a call that fails leaves the connection exactly as it
+    /// was (pushes, relay counts, topics), so the client can retry it whole. Each topic is read once.
+    /// </summary>
     public async Task<SubscribeResult[]> Subscribe(SubscribeRequest[] requests)
     {
+        var max = options.Value.MaxTopicsPerConnection;
         if (requests is null || requests.Length == 0)
         {
             throw Refuse("Subscribe needs at least one topic.");
         }
 
+        if (requests.Length > max)
+        {
+            throw Refuse($"At most {max} topics per connection: {requests.Length} asked in one call.");
+        }
+
         var subscribed = SubscribedTopics();
         var topics = new Topic[requests.Length];
-        var added = new HashSet<string>(StringComparer.Ordinal);
+        var asked = new HashSet<Topic>();
+        var added = 0;
         for (var i = 0; i < requests.Length; i++)
         {
             if (requests[i] is null)
@@ -36,60 +57,79 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
                 throw Refuse(error);
             }
 
-            if (!topic.Value.IsPublic && !EditorScopes.IsEditor(Context.User))
+            if (!TopicAccess.CanRead(Context.User, topic.Value))
             {
-                throw Refuse($"Topic '{topic.Value.Name}' is for editors only.");
+                throw Refuse(TopicAccess.Refusal(topic.Value));
+            }
+
+            if (!asked.Add(topic.Value))
+            {
+                throw Refuse($"Topic '{topic.Value.Name}' is asked twice in one call: ask each topic once.");
             }
 
             topics[i] = topic.Value;
-            if (!subscribed.Contains(topic.Value))
-            {
-                added.Add(topic.Value.Name);
-            }
+            added += subscribed.ContainsKey(topic.Value) ? 0 : 1;
         }
 
-        var max = options.Value.MaxTopicsPerConnection;
-        if (subscribed.Count + added.Count > max)
+        if (subscribed.Count + added > max)
         {
-            throw Refuse($"At most {max} topics per connection: {subscribed.Count} subscribed, {added.Count} more asked.");
+            throw Refuse($"At most {max} topics per connection: {subscribed.Count} subscribed, {added} more asked.");
         }
 
-        var results = new SubscribeResult[requests.Length];
-        for (var i = 0; i < requests.Length; i++)
+        var joined = new List<(Topic Topic, long JoinedAt, bool Served)>();
+        try
         {
-            var topic = topics[i];
-            try
+            var results = new SubscribeResult[requests.Length];
+            for (var i = 0; i < requests.Length; i++)
             {
-                if (subscribed.Add(topic))
+                var topic = topics[i];
+                if (!subscribed.TryGetValue(topic, out var joinedAt))
                 {
                     // Join first, then read: an event published after the read reaches this connection;
                     // one published before it is part of the answer (clients drop seqs they have).
-                    await Groups.AddToGroupAsync(Context.ConnectionId, topic.Name);
+                    subscribers.Join(Context.ConnectionId, topic);
+                    joinedAt = reads.Now();
+                    joined.Add((topic, joinedAt, false));
                     await relay.ServeAsync(topic);
-                    metrics.Subscribed(topic.Kind.ToString(), 1);
+                    joined[^1] = (topic, joinedAt, true);
                 }
 
-                results[i] = await ReadAsync(topic, requests[i]);
-                RealtimeLog.Subscribed(logger, Context.ConnectionId, topic.Name, results[i].Recovered);
+                results[i] = await ReadAsync(topic, requests[i], joinedAt);
             }
-            catch (Exception ex) when (ex is not HubException)
-            {
-                RealtimeLog.SubscribeFailed(logger, Context.ConnectionId, topic.Name, ex);
-                throw new HubException($"Subscribing to '{topic.Name}' failed: the store is unavailable. Try again.");
-            }
-        }
 
-        return results;
+            foreach (var (topic, joinedAt, _) in joined)
+            {
+                subscribed[topic] = joinedAt;
+                metrics.Subscribed(topic.Kind.ToString(), 1);
+            }
+
+            RealtimeLog.Subscribed(logger, Context.ConnectionId, requests.Length);
+            return results;
+        }
+        catch (Exception ex) when (ex is not HubException)
+        {
+            foreach (var (topic, _, served) in joined)
+            {
+                subscribers.Leave(Context.ConnectionId, topic);
+                if (served)
+                {
+                    relay.Release(topic);
+                }
+            }
+
+            RealtimeLog.SubscribeFailed(logger, Context.ConnectionId, ex);
+            throw new HubException($"Subscribing failed: the store is {Unavailable}. Nothing changed; try again.");
+        }
     }
 
-    public async Task Unsubscribe(string[] topics)
+    public void Unsubscribe(string[] topics)
     {
         var subscribed = SubscribedTopics();
         foreach (var name in topics ?? [])
         {
             if (Topic.TryParse(name, out var topic, out _) && subscribed.Remove(topic.Value))
             {
-                await Groups.RemoveFromGroupAsync(Context.ConnectionId, topic.Value.Name);
+                subscribers.Leave(Context.ConnectionId, topic.Value);
                 relay.Release(topic.Value);
                 metrics.Subscribed(topic.Value.Kind.ToString(), -1);
             }
@@ -105,8 +145,9 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         metrics.ConnectionClosed();
-        foreach (var topic in SubscribedTopics())
+        foreach (var topic in SubscribedTopics().Keys)
         {
+            subscribers.Leave(Context.ConnectionId, topic);
             relay.Release(topic);
             metrics.Subscribed(topic.Kind.ToString(), -1);
         }
@@ -114,11 +155,12 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
         return Task.CompletedTask;
     }
 
-    private async Task<SubscribeResult> ReadAsync(Topic topic, SubscribeRequest request)
+    private async Task<SubscribeResult> ReadAsync(Topic topic, SubscribeRequest request, long joinedAt)
     {
         if (request.Epoch is not null && request.Seq is { } seq)
         {
-            var resumed = await bus.ReadAsync(topic, seq, withSnapshot: false);
+            var resumed = await reads.ReadAsync(topic, seq, joinedAt);
+
             // A position in a topic nothing was published on yet ("" at 0) resumes into whatever history began since.
             var recovered = resumed.HistoryFound && (resumed.Epoch == request.Epoch || (request.Epoch.Length == 0 && seq == 0));
             metrics.Resumed(recovered);
@@ -128,13 +170,14 @@ internal sealed class LiveHub(EventBus bus, EventRelay relay, IOptions<RealtimeO
             }
         }
 
-        var fresh = await bus.ReadAsync(topic, afterSeq: null, withSnapshot: true);
+        var fresh = await reads.ReadAsync(topic, afterSeq: null, joinedAt);
         return new SubscribeResult(topic.Name, fresh.Epoch, fresh.Seq, Recovered: false, Snapshot.Write(topic, fresh, time.GetUtcNow()), []);
     }
 
-    private HashSet<Topic> SubscribedTopics()
+    /// <summary>The connection's topics, each with the moment it joined their pushes.</summary>
+    private Dictionary<Topic, long> SubscribedTopics()
     {
-        if (Context.Items.TryGetValue(TopicsKey, out var value) && value is HashSet<Topic> topics)
+        if (Context.Items.TryGetValue(TopicsKey, out var value) && value is Dictionary<Topic, long> topics)
         {
             return topics;
         }

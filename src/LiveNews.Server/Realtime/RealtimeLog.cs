@@ -2,12 +2,16 @@ namespace LiveNews.Server.Realtime;
 
 internal static partial class RealtimeLog
 {
-    [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Connection {ConnectionId} subscribed to {Topic} (recovered: {Recovered})")]
-    public static partial void Subscribed(ILogger logger, string connectionId, string topic, bool recovered);
+    [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Connection {ConnectionId} subscribed to {Count} topics")]
+    public static partial void Subscribed(ILogger logger, string connectionId, int count);
 
-    [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Connection {ConnectionId} refused: {Reason}")]
+    // Debug: a misbehaving client must not be able to flood the logs while it stays within its rate limit.
+    [LoggerMessage(EventId = 301, Level = LogLevel.Debug, Message = "Connection {ConnectionId} refused: {Reason}")]
     public static partial void Refused(ILogger logger, string connectionId, string reason);
 
-    [LoggerMessage(EventId = 302, Level = LogLevel.Error, Message = "Subscribing connection {ConnectionId} to {Topic} failed")]
-    public static partial void SubscribeFailed(ILogger logger, string connectionId, string topic, Exception exception);
+    [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Subscribing connection {ConnectionId} failed; its subscriptions are as before")]
+    public static partial void SubscribeFailed(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Connection {ConnectionId} disconnected: it stopped reading and {Bytes} bytes were waiting for it (Realtime:MaxBufferedBytesPerConnection); it resumes from its position when it reconnects")]
+    public static partial void SlowReader(ILogger logger, string connectionId, long bytes);
 }

@@ -13,4 +13,11 @@ public sealed class RealtimeOptions
     /// <summary>Largest message a client may send to the hub; larger ones close the connection.</summary>
     [Range(1024, 1024 * 1024, ErrorMessage = "Realtime:MaximumReceiveMessageSize must be between 1024 and 1048576.")]
     public int MaximumReceiveMessageSize { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// Bytes of pushes that may wait for one connection that does not read them fast enough; over it the
+    /// connection is closed, and the client reconnects and resumes from its position.
+    /// </summary>
+    [Range(16 * 1024, 256 * 1024 * 1024, ErrorMessage = "Realtime:MaxBufferedBytesPerConnection must be between 16384 and 268435456.")]
+    public long MaxBufferedBytesPerConnection { get; set; } = 1024 * 1024;
 }

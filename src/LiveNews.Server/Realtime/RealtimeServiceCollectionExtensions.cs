@@ -16,7 +16,11 @@ internal static class RealtimeServiceCollectionExtensions
         services.AddSignalR(hub => hub.AddFilter<HubInvocationLimit>());
         services.AddOptions<HubOptions>().Configure<IOptions<RealtimeOptions>>((hub, realtime) =>
             hub.MaximumReceiveMessageSize = realtime.Value.MaximumReceiveMessageSize);
-        services.AddSingleton<IEventSink, HubEventSink>();
+        services.AddSingleton<Subscribers>();
+        services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<Subscribers>());
+        services.AddSingleton<SharedReads>();
+        services.AddSingleton<DefaultHubLifetimeManager<LiveHub>>();
+        services.AddSingleton<HubLifetimeManager<LiveHub>, LiveHubLifetimeManager>();
         return services;
     }
 

@@ -7,9 +7,14 @@ internal sealed class StoreHealthCheck(RedisStore store) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        if (!store.IsConnected)
+        {
+            return HealthCheckResult.Unhealthy("store not connected");
+        }
+
         try
         {
-            var latency = await store.Database.PingAsync();
+            var latency = await (await store.GetDatabaseAsync()).PingAsync();
             return HealthCheckResult.Healthy($"store answered in {latency.TotalMilliseconds:0.0} ms");
         }
         catch (Exception ex)

@@ -1,0 +1,106 @@
+using Microsoft.AspNetCore.SignalR;
+
+namespace LiveNews.Server.Realtime;
+
+/// <summary>
+/// What one connection still has to be sent, in order. Pushes are queued here instead of awaited by the
+/// relay, so no topic and no other reader waits for this connection's socket; a reader that stops reading
+/// is disconnected once <c>Realtime:MaxBufferedBytesPerConnection</c> are waiting, and resumes from its
+/// position when it reconnects.
+/// </summary>
+internal sealed class ConnectionOutbox(HubConnectionContext connection, long maxBufferedBytes, Action<ConnectionOutbox, long> overflowed)
+{
+    private readonly Queue<(SerializedHubMessage Message, int Size)> _queue = new();
+    private long _bytes;
+    private bool _draining;
+    private bool _closed;
+
+    public string ConnectionId => connection.ConnectionId;
+
+    /// <summary>The topics it joined (changed only under the subscribers' membership lock).</summary>
+    public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Queues a message; the connection is aborted instead when it would hold more than the bound.</summary>
+    public void Enqueue(SerializedHubMessage message, int size)
+    {
+        long waiting;
+        bool overflow = false, startDrain = false;
+        lock (_queue)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            waiting = _bytes + size;
+            if (waiting > maxBufferedBytes)
+            {
+                overflow = true;
+                _closed = true;
+                _queue.Clear();
+                _bytes = 0;
+            }
+            else
+            {
+                _queue.Enqueue((message, size));
+                _bytes = waiting;
+                startDrain = !_draining;
+                _draining = true;
+            }
+        }
+
+        if (overflow)
+        {
+            overflowed(this, waiting);
+            connection.Abort();
+        }
+        else if (startDrain)
+        {
+            _ = DrainAsync();
+        }
+    }
+
+    /// <summary>Stops sending: the connection is gone.</summary>
+    public void Close()
+    {
+        lock (_queue)
+        {
+            _closed = true;
+            _queue.Clear();
+            _bytes = 0;
+        }
+    }
+
+    // One writer at a time per connection, started when the queue goes from empty to not: an idle
+    // connection holds no task. A write completes synchronously unless the socket is backed up.
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            (SerializedHubMessage Message, int Size) next;
+            lock (_queue)
+            {
+                if (_closed || !_queue.TryDequeue(out next))
+                {
+                    _draining = false;
+                    return;
+                }
+            }
+
+            try
+            {
+                await connection.WriteAsync(next.Message);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or IOException)
+            {
+                Close();
+                return;
+            }
+
+            lock (_queue)
+            {
+                _bytes -= next.Size;
+            }
+        }
+    }
+}
