@@ -92,6 +92,12 @@ function followShares() {
   newsroom.subscribe("newsroom", {
     snapshot: (s) => { jobs.clear(); for (const job of s.shares) jobs.set(job.id, job); render(); },
     event: (e) => { jobs.set(e.data.id, e.data); render(); },
+    error: (error) => {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = error.reason === "refused" ? `Share status not available: ${error.message}` : "Share status delayed; retrying…";
+      $("share-jobs").replaceChildren(li);
+    },
   });
   newsroom.start();
 }

@@ -1,9 +1,21 @@
-// The sample reader page: every value from the server goes into the page as text, never as HTML.
+// The sample reader page: every value from the server goes into the page as text, never as HTML, and every
+// link from the server is checked against a scheme before it becomes an href.
 import { LiveNewsClient } from "/livenews.js";
 
 const $ = (id) => document.getElementById(id);
 const client = new LiveNewsClient({ url: "/hubs/live" });
-const articleId = new URLSearchParams(location.search).get("article");
+const params = new URLSearchParams(location.search);
+const articleId = params.get("article");
+const allArticles = !articleId && params.get("view") === "all";
+
+/** The URL when it is http(s), else null: a stored `javascript:` link must never become an href. */
+const safeUrl = (url) => (typeof url === "string" && /^https?:\/\//i.test(url) ? url : null);
+const setLink = (link, url) => {
+  const safe = safeUrl(url);
+  if (safe) link.href = safe; else link.removeAttribute("href");
+};
+/** Newest first by publication time; the server breaks ties by id, and so do we. */
+const byPublished = (a, b) => b.publishedAt.localeCompare(a.publishedAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 // Connection indicator.
 client.onState((state) => {
@@ -17,14 +29,13 @@ function renderLive(status) {
   const badge = $("live-badge");
   badge.hidden = !status;
   if (status) {
-    badge.href = status.streamUrl;
+    setLink(badge, status.streamUrl);
     $("live-title").textContent = status.title ? ` · ${status.title}` : "";
   }
 }
-let liveStatus = null;
 client.subscribe("live", {
-  snapshot: (s) => renderLive(liveStatus = s.status),
-  event: (e) => renderLive(liveStatus = e.type === "live.ended" ? null : e.data),
+  snapshot: (s) => renderLive(s.status),
+  event: (e) => renderLive(e.type === "live.ended" ? null : e.data),
 });
 
 // Breaking banner: the newest active alert the reader has not dismissed.
@@ -39,7 +50,7 @@ function renderBreaking() {
   $("breaking").dataset.alertId = current.id;
   const link = $("breaking-link");
   link.textContent = current.headline;
-  if (current.url) link.href = current.url; else link.removeAttribute("href");
+  setLink(link, current.url);
 }
 $("breaking-dismiss").addEventListener("click", () => {
   dismissed.add($("breaking").dataset.alertId);
@@ -55,39 +66,117 @@ client.subscribe("breaking", {
   },
 });
 
+/** One article as a list item: a link to its page, then section and time. */
+function articleItem(a, withDate) {
+  const li = document.createElement("li");
+  li.dataset.articleId = a.id;
+  const link = document.createElement("a");
+  link.href = `/?article=${encodeURIComponent(a.id)}`;
+  link.textContent = a.headline;
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  const when = new Date(a.publishedAt);
+  meta.textContent = [a.section, withDate ? when.toLocaleString() : when.toLocaleTimeString()].filter(Boolean).join(" · ");
+  li.append(link, meta);
+  return li;
+}
+
 // "Most recent": newest first, updated in place.
 const articles = new Map();
 function renderLatest() {
-  const list = $("latest");
-  const sorted = [...articles.values()].sort((a, b) => b.publishedAt.localeCompare(a.publishedAt)).slice(0, 50);
-  list.replaceChildren(...sorted.map((a) => {
-    const li = document.createElement("li");
-    li.dataset.articleId = a.id;
-    const link = document.createElement("a");
-    link.href = `/?article=${encodeURIComponent(a.id)}`;
-    link.textContent = a.headline;
-    const meta = document.createElement("span");
-    meta.className = "meta";
-    meta.textContent = [a.section, new Date(a.publishedAt).toLocaleTimeString()].filter(Boolean).join(" · ");
-    li.append(link, meta);
-    return li;
-  }));
+  const sorted = [...articles.values()].sort(byPublished).slice(0, 50);
+  $("latest").replaceChildren(...sorted.map((a) => articleItem(a, false)));
   $("latest-empty").hidden = sorted.length > 0;
 }
+
+// "All Articles": every published article, newest first, a page at a time from the index; articles
+// published while the page is open join at the top.
+const index = allArticles ? articleIndex(params.get("section")?.trim() || null) : null;
+
 client.subscribe("latest", {
   snapshot: (s) => { articles.clear(); for (const a of s.articles) articles.set(a.id, a); renderLatest(); },
   event: (e) => {
     if (e.type === "article.unpublished") articles.delete(e.data.id); else articles.set(e.data.id, e.data);
     renderLatest();
+    index?.update(e);
   },
 });
 
+function articleIndex(section) {
+  $("all").hidden = false;
+  $("all-section").value = section ?? "";
+  $("all-heading").textContent = section ? `All Articles · ${section}` : "All Articles";
+  document.title = "All Articles · LiveNews Daily";
+  const shown = new Map();
+  let next; // undefined before the first page, null once the oldest article is shown
+
+  const render = () => {
+    const sorted = [...shown.values()].sort(byPublished);
+    $("all-list").replaceChildren(...sorted.map((a) => articleItem(a, true)));
+    $("all-empty").hidden = sorted.length > 0 || next !== null;
+    $("all-more").hidden = next === null || next === undefined;
+  };
+  const matches = (a) => !section || a.section?.toLowerCase() === section.toLowerCase();
+  /** Older than everything shown while older pages remain: it arrives with its page. */
+  const beyondLoaded = (a) => next !== null && [...shown.values()].every((b) => byPublished(a, b) > 0);
+
+  const loadMore = async () => {
+    const button = $("all-more");
+    button.disabled = true;
+    $("all-status").hidden = true;
+    const query = new URLSearchParams({ limit: "25" });
+    if (section) query.set("section", section);
+    if (next) query.set("before", next);
+    try {
+      const response = await fetch(`/api/articles?${query}`);
+      if (!response.ok) throw new Error(`${response.status}`);
+      const page = await response.json();
+      for (const a of page.articles) if (!shown.has(a.id)) shown.set(a.id, a);
+      next = page.next ?? null;
+      render();
+    } catch {
+      $("all-status").hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  };
+  $("all-more").addEventListener("click", loadMore);
+  void loadMore();
+
+  return {
+    update(e) {
+      if (e.type === "article.unpublished" || !matches(e.data)) {
+        if (!shown.delete(e.data.id)) return;
+      } else if (shown.has(e.data.id) || !beyondLoaded(e.data)) {
+        shown.set(e.data.id, e.data);
+      } else {
+        return;
+      }
+      render();
+    },
+  };
+}
+
 // The article view: pinned entries first, then newest; edits and deletions in place; new entries wait
-// behind an "N new updates" button while the reader is scrolled away from the top of the list.
+// behind an "N new updates" button while the reader is scrolled away from the top of the list; older
+// entries than the snapshot's come page by page with "Show earlier updates".
 if (articleId) {
   $("article").hidden = false;
   const entries = new Map();
   const held = new Map();
+  // Entries deleted while the page is open: a page fetched before the deletion must not bring them back.
+  const deleted = new Set();
+  // Where each entry stands in the server's (creation) order, for entries posted in the same millisecond:
+  // live entries arrive in creation order and rank above everything seen, older pages rank below.
+  const rank = new Map();
+  let newestRank = 0;
+  let oldestRank = 0;
+  const rankAsNewest = (id) => { if (!rank.has(id)) rank.set(id, ++newestRank); };
+  const rankAsOldest = (id) => { if (!rank.has(id)) rank.set(id, --oldestRank); };
+  // Where "Show earlier updates" goes on from: { before } (null: from the newest), or null when all is shown.
+  let earlier = null;
+  // Counts snapshots: a page asked for before a fresh snapshot (which starts over) is dropped.
+  let generation = 0;
 
   const renderArticle = (article) => {
     $("article-gone").hidden = !!article;
@@ -95,13 +184,14 @@ if (articleId) {
     $("article-summary").textContent = article?.summary ?? "";
     $("article-section").textContent = article?.section ?? "";
     const link = $("article-link");
-    link.hidden = !article;
-    if (article) link.href = article.url;
+    link.hidden = !safeUrl(article?.url);
+    setLink(link, article?.url);
     document.title = article ? `${article.headline} · LiveNews Daily` : "LiveNews Daily";
   };
 
   const renderEntries = () => {
-    const sorted = [...entries.values()].sort((a, b) => (b.pinned - a.pinned) || b.postedAt.localeCompare(a.postedAt));
+    const sorted = [...entries.values()].sort((a, b) =>
+      (b.pinned - a.pinned) || b.postedAt.localeCompare(a.postedAt) || rank.get(b.id) - rank.get(a.id));
     $("entries").replaceChildren(...sorted.map((entry) => {
       const li = document.createElement("li");
       li.className = `entry ${entry.kind}${entry.pinned ? " pinned" : ""}`;
@@ -118,6 +208,7 @@ if (articleId) {
     const button = $("new-updates");
     button.hidden = held.size === 0;
     button.textContent = `${held.size} new update${held.size === 1 ? "" : "s"}`;
+    $("earlier-updates").hidden = earlier === null;
   };
 
   const scrolledAway = () => $("entries").getBoundingClientRect().top < -200;
@@ -128,12 +219,48 @@ if (articleId) {
     $("entries").scrollIntoView({ behavior: "smooth" });
   });
 
+  $("earlier-updates").addEventListener("click", async () => {
+    const button = $("earlier-updates");
+    if (earlier === null) return;
+    const asked = generation;
+    button.disabled = true;
+    $("earlier-status").hidden = true;
+    const query = new URLSearchParams({ limit: "50" });
+    if (earlier.before) query.set("before", earlier.before);
+    try {
+      const response = await fetch(`/api/articles/${encodeURIComponent(articleId)}/entries?${query}`);
+      if (!response.ok) throw new Error(`${response.status}`);
+      const page = await response.json();
+      if (asked !== generation) return;
+      for (const entry of page.entries) {
+        rankAsOldest(entry.id);
+        // What the page already shows (or deleted) is as new as this page or newer: keep it.
+        if (!entries.has(entry.id) && !held.has(entry.id) && !deleted.has(entry.id)) entries.set(entry.id, entry);
+      }
+      earlier = page.next ? { before: page.next } : null;
+      renderEntries();
+    } catch {
+      $("earlier-status").hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  });
+
   client.subscribe(`article:${articleId}`, {
     snapshot: (s) => {
+      generation++;
+      $("article-error").hidden = true;
       renderArticle(s.article);
       entries.clear();
       held.clear();
+      deleted.clear();
+      rank.clear();
+      newestRank = oldestRank = 0;
+      const unpinned = s.entries.filter((entry) => !entry.pinned);
+      // Pinned first, then the newest: rank from the oldest up so the newest ranks highest.
+      for (const entry of [...s.entries].reverse()) rankAsNewest(entry.id);
       for (const entry of s.entries) entries.set(entry.id, entry);
+      earlier = s.more ? { before: unpinned.at(-1)?.id ?? null } : null;
       renderEntries();
     },
     event: (e) => {
@@ -144,14 +271,25 @@ if (articleId) {
       if (e.type === "entry.deleted") {
         entries.delete(e.data.id);
         held.delete(e.data.id);
-      } else if (e.type === "entry.posted" && scrolledAway()) {
-        held.set(e.data.id, e.data);
+        deleted.add(e.data.id);
+      } else if (e.type === "entry.posted") {
+        rankAsNewest(e.data.id);
+        (scrolledAway() ? held : entries).set(e.data.id, e.data);
       } else if (held.has(e.data.id)) {
         held.set(e.data.id, e.data);
       } else {
+        rankAsOldest(e.data.id); // An edit of an entry older than those shown: it came with no page.
         entries.set(e.data.id, e.data);
       }
       renderEntries();
+    },
+    error: (error) => {
+      // A refused topic (an id that cannot exist) is never retried; an unavailable one is, by the client.
+      const notice = $("article-error");
+      notice.hidden = false;
+      notice.textContent = error.reason === "refused"
+        ? "This article cannot be shown."
+        : "Live updates of this article are delayed; retrying…";
     },
   });
 

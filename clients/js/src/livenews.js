@@ -1,16 +1,21 @@
+// @ts-check
 // LiveNews browser client: subscribes to topics over SignalR and delivers each topic's snapshot, then its
 // events in seq order, each exactly once. Reconnects by itself and resumes every topic from its last
-// position; keeps positions (and what they describe) in sessionStorage so a reload resumes too.
+// position; keeps positions (and what they describe) in sessionStorage so a reload resumes too. A topic the
+// server refuses is reported to that topic's `error` handler and dropped; a topic the store cannot serve
+// right now is retried with backoff. Neither holds up the other topics.
 import { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel } from "@microsoft/signalr";
 
 /**
  * @typedef {{ topic: string, seq: number, epoch: string, id: string, type: string, at: string, data: any }} Envelope
  * @typedef {{ topic: string, epoch: string, seq: number, recovered: boolean, snapshot: any, events: Envelope[] }} SubscribeResult
+ * @typedef {{ topic: string, epoch?: string, seq?: number }} SubscribeRequest
  * @typedef {"connecting" | "live" | "reconnecting" | "offline"} ConnectionState
  * @typedef {{ startedOver: boolean, fromCache: boolean }} SnapshotInfo
  * @typedef {{
  *   snapshot?: (snapshot: any, info: SnapshotInfo) => void,
  *   event?: (event: Envelope) => void,
+ *   error?: (error: TopicError) => void,
  * }} TopicHandlers
  * @typedef {{
  *   invoke: (method: string, ...args: any[]) => Promise<any>,
@@ -20,249 +25,380 @@ import { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel }
  *   onclose: (handler: () => void) => void,
  *   start: () => Promise<void>,
  *   stop: () => Promise<void>,
- *   state: string,
+ *   readonly state: string,
  * }} HubConnectionLike
- * @typedef {{
- *   url?: string,
- *   storage?: Pick<Storage, "getItem" | "setItem" | "removeItem"> | null,
- *   accessTokenFactory?: () => string | Promise<string>,
- *   headers?: Record<string, string>,
- *   connection?: HubConnectionLike,
- *   maxCachedEvents?: number,
- * }} ClientOptions
+ * @typedef {Pick<Storage, "getItem" | "setItem" | "removeItem">} StorageLike
+ */
+
+/**
+ * Why a topic could not be subscribed. Reported to that topic's `error` handler only.
+ * @typedef {object} TopicError
+ * @property {string} topic
+ * @property {"refused" | "unavailable"} reason `refused`: the server will never accept this topic (bad
+ *   name, editors only, too many topics); it is dropped, not retried. `unavailable`: the store could not
+ *   serve it now; it is retried with backoff, the other topics carry on meanwhile.
+ * @property {string} message the server's reason
+ * @property {number | null} retryInMs when the next attempt is made; null for a refusal
+ */
+
+/**
+ * @typedef {object} ClientOptions
+ * @property {string} [url] the hub, `/hubs/live` by default
+ * @property {StorageLike | null} [storage] where positions are kept across reloads; `sessionStorage` by default
+ * @property {() => string | Promise<string>} [accessTokenFactory]
+ * @property {Record<string, string>} [headers] (switches to long polling: browsers put no headers on WebSockets)
+ * @property {HubConnectionLike} [connection] a connection to use instead of building one (tests)
+ * @property {number} [maxCachedEvents] events kept for a reload to replay before it starts from a snapshot
+ * @property {(attempt: number) => number} [retryDelay] milliseconds before retry `attempt` (0 first) of a
+ *   topic the store could not serve; {@link exponentialBackoff} by default
  */
 
 const STORAGE_PREFIX = "livenews:topic:";
 
-/** Retries forever: at once, then 1 s, 2 s, then every 5 s. */
+/** Reconnects forever: at once, then 1 s, 2 s, then every 5 s. */
 const foreverRetry = {
   nextRetryDelayInMilliseconds: (/** @type {{ previousRetryCount: number }} */ context) =>
     [0, 1000, 2000][context.previousRetryCount] ?? 5000,
 };
 
+/**
+ * Exponential backoff with jitter for topic retries: about 1 s, 2 s, 4 s … up to 30 s, each drawn between
+ * half and all of that, so that readers who lost the store together do not all come back in the same second.
+ * @param {number} attempt 0 for the first retry
+ * @param {() => number} [random]
+ */
+export function exponentialBackoff(attempt, random = Math.random) {
+  const ceiling = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 15));
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
+
+/**
+ * How the server's answer to a failed Subscribe reads on the wire: "An unexpected error occurred invoking
+ * 'Subscribe' on the server. HubException: <message>". Only a HubException that says "unavailable" is worth
+ * retrying; any other HubException is a refusal. Errors that are not the server's answer (a connection that
+ * dropped mid-call, a timeout) are retried.
+ * @param {unknown} error
+ * @returns {{ refused: boolean, message: string }}
+ */
+export function classifySubscribeError(error) {
+  const text = error instanceof Error ? error.message : String(error);
+  const marker = "HubException: ";
+  const at = text.indexOf(marker);
+  if (at < 0) return { refused: false, message: text };
+  const message = text.slice(at + marker.length);
+  return { refused: !/unavailable/i.test(message), message };
+}
+
 export class LiveNewsClient {
+  /** @type {ConnectionState} */
+  #state = "offline";
+  /** @type {Set<(state: ConnectionState) => void>} */
+  #stateListeners = new Set();
+  /** @type {Map<string, TopicState>} */
+  #topics = new Map();
+  #started = false;
+  /** @type {Promise<void> | null} */
+  #connecting = null;
+  #lastRequest = 0;
+  /** @type {HubConnectionLike} */
+  #connection;
+  /** @type {StorageLike | null} */
+  #storage;
+  #maxCachedEvents;
+  #retryDelay;
+
   /** @param {ClientOptions} [options] */
   constructor(options = {}) {
-    this.url = options.url ?? "/hubs/live";
-    this.storage = options.storage === undefined ? globalThis.sessionStorage ?? null : options.storage;
-    this.maxCachedEvents = options.maxCachedEvents ?? 200;
-    /** @type {ConnectionState} */
-    this.state = "offline";
-    /** @type {Set<(state: ConnectionState) => void>} */
-    this.stateListeners = new Set();
-    /** @type {Map<string, TopicState>} */
-    this.topics = new Map();
-    this.started = false;
-    this.connection = options.connection ?? buildConnection(this.url, options.accessTokenFactory, options.headers);
-    this.connection.on("event", (/** @type {Envelope} */ envelope) => this.onEvent(envelope));
-    this.connection.onreconnecting(() => this.setState("reconnecting"));
-    this.connection.onreconnected(() => {
-      this.setState("live");
-      void this.resubscribeAll();
+    const url = options.url ?? "/hubs/live";
+    this.#storage = options.storage === undefined ? globalThis.sessionStorage ?? null : options.storage;
+    this.#maxCachedEvents = options.maxCachedEvents ?? 200;
+    this.#retryDelay = options.retryDelay ?? ((/** @type {number} */ attempt) => exponentialBackoff(attempt));
+    this.#connection = options.connection ?? buildConnection(url, options.accessTokenFactory, options.headers);
+    this.#connection.on("event", (/** @type {Envelope} */ envelope) => this.#onEvent(envelope));
+    this.#connection.onreconnecting(() => this.#setState("reconnecting"));
+    this.#connection.onreconnected(() => {
+      this.#setState("live");
+      void this.#resubscribeAll();
     });
-    this.connection.onclose(() => {
-      this.setState("offline");
-      if (this.started) void this.startLoop();
+    this.#connection.onclose(() => {
+      this.#setState("offline");
+      if (this.#started) void this.#connect();
     });
+  }
+
+  /** The connection's state, for a "reconnecting…" indicator. */
+  get state() {
+    return this.#state;
   }
 
   /** Connects (retrying until it succeeds or {@link stop} is called) and subscribes every topic. */
   async start() {
-    this.started = true;
-    await this.startLoop();
+    this.#started = true;
+    await this.#connect();
   }
 
   async stop() {
-    this.started = false;
-    await this.connection.stop();
-    this.setState("offline");
+    this.#started = false;
+    for (const state of this.#topics.values()) state.cancelRetry();
+    await this.#connection.stop();
+    this.#setState("offline");
   }
 
   /**
    * Listens to a topic. The snapshot comes first (from this tab's cache when a reload resumes), then events.
+   * A topic has one set of handlers: subscribing to a topic that is already subscribed throws; unsubscribe
+   * first, or share one handler object in the page.
    * @param {string} topic
    * @param {TopicHandlers} handlers
    * @returns {{ unsubscribe: () => Promise<void> }}
    */
   subscribe(topic, handlers) {
+    if (this.#topics.has(topic)) {
+      throw new Error(`Already subscribed to '${topic}': unsubscribe first, a topic has one set of handlers.`);
+    }
     const state = new TopicState(topic, handlers);
-    this.topics.set(topic, state);
-    this.restore(state);
-    if (this.connection.state === HubConnectionState.Connected) void this.subscribeTopics([state]);
+    this.#topics.set(topic, state);
+    this.#restore(state);
+    void this.#subscribeTopics([state]);
     return {
       unsubscribe: async () => {
-        this.topics.delete(topic);
-        this.storage?.removeItem(STORAGE_PREFIX + topic);
-        if (this.connection.state === HubConnectionState.Connected) await this.connection.invoke("Unsubscribe", [topic]);
+        if (this.#topics.get(topic) !== state) return;
+        this.#topics.delete(topic);
+        state.cancelRetry();
+        this.#storage?.removeItem(STORAGE_PREFIX + topic);
+        if (!this.#connected) return;
+        try {
+          await this.#connection.invoke("Unsubscribe", [topic]);
+        } catch (error) {
+          // A connection that dropped forgets its topics on the server: nothing left to undo.
+          if (this.#connected) throw error;
+        }
       },
     };
   }
 
   /** @param {(state: ConnectionState) => void} listener */
   onState(listener) {
-    this.stateListeners.add(listener);
-    listener(this.state);
-    return () => this.stateListeners.delete(listener);
+    this.#stateListeners.add(listener);
+    listener(this.#state);
+    return () => this.#stateListeners.delete(listener);
   }
 
-  /** @private */
-  async startLoop() {
-    for (let attempt = 0; this.started; attempt++) {
-      this.setState(attempt === 0 ? "connecting" : "reconnecting");
-      try {
-        await this.connection.start();
-        this.setState("live");
-        await this.resubscribeAll();
-        return;
-      } catch {
-        await delay(foreverRetry.nextRetryDelayInMilliseconds({ previousRetryCount: attempt }));
+  get #connected() {
+    return this.#connection.state === HubConnectionState.Connected;
+  }
+
+  /** One connect loop at a time; `start()` only ever on a disconnected connection (it rejects otherwise). */
+  async #connect() {
+    this.#connecting ??= this.#connectLoop().finally(() => { this.#connecting = null; });
+    await this.#connecting;
+  }
+
+  async #connectLoop() {
+    for (let attempt = 0; ; attempt++) {
+      // Connected by the automatic reconnect meanwhile: its `onreconnected` resubscribes.
+      if (!this.#started || this.#connected) return;
+      if (this.#connection.state === HubConnectionState.Disconnected) {
+        this.#setState(attempt === 0 ? "connecting" : "reconnecting");
+        try {
+          await this.#connection.start();
+          break;
+        } catch {
+          // Retried after the delay.
+        }
       }
+      await delay(foreverRetry.nextRetryDelayInMilliseconds({ previousRetryCount: attempt }));
     }
+    if (!this.#started) return;
+    this.#setState("live");
+    await this.#resubscribeAll();
   }
 
-  /** @private */
-  async resubscribeAll() {
-    await this.subscribeTopics([...this.topics.values()]);
+  /** After a (re)connect: every topic from its last position. Requests in flight died with the old connection. */
+  async #resubscribeAll() {
+    for (const state of this.#topics.values()) state.inFlight = 0;
+    await this.#subscribeTopics([...this.#topics.values()]);
   }
 
   /**
-   * @private
+   * Subscribes the given topics in one call. The server answers a batch all or nothing, so when the batch
+   * fails each topic is tried on its own: refusals are reported per topic, unavailable topics retried.
+   * Never throws: every outcome ends in a topic's handlers.
    * @param {TopicState[]} states
    */
-  async subscribeTopics(states) {
-    if (states.length === 0) return;
-    for (const state of states) state.subscribing++;
-    try {
-      /** @type {SubscribeResult[]} */
-      const results = await this.connection.invoke("Subscribe", states.map((s) => s.request()));
-      results.forEach((result, i) => this.apply(states[i], result));
-    } catch (error) {
-      for (const state of states) state.subscribing = Math.max(0, state.subscribing - 1);
-      // A refused topic is the caller's mistake; a dropped connection resubscribes on reconnect.
-      if (this.connection.state === HubConnectionState.Connected) throw error;
+  async #subscribeTopics(states) {
+    const batch = states.filter((s) => this.#topics.get(s.topic) === s && s.inFlight === 0);
+    if (batch.length === 0 || !this.#connected) return; // (Re)connecting: subscribed once connected.
+    const request = ++this.#lastRequest;
+    for (const state of batch) {
+      state.cancelRetry();
+      state.inFlight = request;
+      state.synced = false;
     }
+    /** @type {SubscribeResult[]} */
+    let results;
+    try {
+      results = await this.#connection.invoke("Subscribe", batch.map((s) => s.request()));
+    } catch (error) {
+      const mine = batch.filter((s) => s.inFlight === request);
+      for (const state of mine) state.inFlight = 0;
+      if (mine.length === 0 || !this.#connected) return; // The reconnect resubscribes from the same positions.
+      if (mine.length > 1) {
+        await Promise.all(mine.map((state) => this.#subscribeTopics([state])));
+      } else {
+        this.#failed(mine[0], error);
+      }
+      return;
+    }
+    batch.forEach((state, i) => {
+      if (state.inFlight !== request) return;
+      state.inFlight = 0;
+      this.#apply(state, results[i]);
+    });
   }
 
   /**
-   * @private
+   * @param {TopicState} state
+   * @param {unknown} error
+   */
+  #failed(state, error) {
+    if (this.#topics.get(state.topic) !== state) return;
+    const { refused, message } = classifySubscribeError(error);
+    if (refused) {
+      this.#topics.delete(state.topic);
+      this.#storage?.removeItem(STORAGE_PREFIX + state.topic);
+      this.#report(state, { topic: state.topic, reason: "refused", message, retryInMs: null });
+      return;
+    }
+    const wait = this.#retryDelay(state.retries++);
+    state.retryTimer = setTimeout(() => {
+      state.retryTimer = undefined;
+      void this.#subscribeTopics([state]);
+    }, wait);
+    this.#report(state, { topic: state.topic, reason: "unavailable", message, retryInMs: wait });
+  }
+
+  /**
    * @param {TopicState} state
    * @param {SubscribeResult} result
    */
-  apply(state, result) {
-    state.subscribing = Math.max(0, state.subscribing - 1);
-    if (this.topics.get(state.topic) !== state) return;
-    if (result.recovered && (result.epoch === state.epoch || isEmptyTopic(state))) {
-      state.epoch = result.epoch;
-      for (const event of result.events) this.deliver(state, event);
+  #apply(state, result) {
+    if (this.#topics.get(state.topic) !== state) return;
+    state.retries = 0;
+    const resumes = result.recovered && (result.epoch === state.epoch || (state.epoch !== null && state.seq === 0));
+    if (resumes) {
+      for (const event of result.events) this.#deliver(state, event);
     } else {
       const startedOver = state.epoch !== null;
       state.epoch = result.epoch;
       state.seq = result.seq;
       state.snapshot = result.snapshot;
       state.cachedEvents = [];
-      state.handlers.snapshot?.(result.snapshot, { startedOver, fromCache: false });
-      this.persist(state);
+      call(state.handlers.snapshot, result.snapshot, { startedOver, fromCache: false });
+      this.#persist(state);
     }
+    state.synced = true;
+    // Events that arrived while the subscription was in flight, now in order after the answer.
     const buffered = state.buffered.sort((a, b) => a.seq - b.seq);
     state.buffered = [];
-    for (const event of buffered) this.handle(state, event);
+    for (const event of buffered) this.#handle(state, event);
+  }
+
+  /** @param {Envelope} envelope */
+  #onEvent(envelope) {
+    const state = this.#topics.get(envelope.topic);
+    if (state) this.#handle(state, envelope);
   }
 
   /**
-   * @private
-   * @param {Envelope} envelope
-   */
-  onEvent(envelope) {
-    const state = this.topics.get(envelope.topic);
-    if (!state) return;
-    if (state.subscribing > 0) state.buffered.push(envelope);
-    else this.handle(state, envelope);
-  }
-
-  /**
-   * @private
    * @param {TopicState} state
    * @param {Envelope} event
    */
-  handle(state, event) {
-    // The topic's first event brings the epoch its history starts with.
-    if (isEmptyTopic(state) && event.seq === 1) state.epoch = event.epoch;
+  #handle(state, event) {
+    if (!state.synced) {
+      state.buffered.push(event);
+      return;
+    }
     if (event.epoch === state.epoch && event.seq <= state.seq) return; // seen already
-    if (event.epoch === state.epoch && event.seq === state.seq + 1) {
-      this.deliver(state, event);
+    if (state.follows(event)) {
+      this.#deliver(state, event);
       return;
     }
     // A gap or a new epoch: ask for what is missing (or a fresh snapshot), keeping this event.
     state.buffered.push(event);
-    if (state.subscribing === 0) void this.subscribeTopics([state]).catch(() => {});
+    void this.#subscribeTopics([state]);
   }
 
   /**
-   * @private
    * @param {TopicState} state
    * @param {Envelope} event
    */
-  deliver(state, event) {
-    if (event.epoch !== state.epoch || event.seq !== state.seq + 1) return;
+  #deliver(state, event) {
+    if (!state.follows(event)) return;
+    state.epoch = event.epoch;
     state.seq = event.seq;
     state.cachedEvents.push(event);
-    state.handlers.event?.(event);
-    this.persist(state);
+    call(state.handlers.event, event);
+    this.#persist(state);
   }
 
   /**
-   * @private
    * @param {TopicState} state
+   * @param {TopicError} error
    */
-  persist(state) {
-    if (!this.storage) return;
-    if (state.cachedEvents.length > this.maxCachedEvents) {
+  #report(state, error) {
+    if (state.handlers.error) call(state.handlers.error, error);
+    else console.warn(`LiveNews: ${error.topic} ${error.reason}: ${error.message}`);
+  }
+
+  /** @param {TopicState} state */
+  #persist(state) {
+    if (!this.#storage) return;
+    if (state.cachedEvents.length > this.#maxCachedEvents) {
       // Too much to replay on reload: a reload will start from a fresh snapshot instead.
-      this.storage.removeItem(STORAGE_PREFIX + state.topic);
+      this.#storage.removeItem(STORAGE_PREFIX + state.topic);
       return;
     }
     try {
-      this.storage.setItem(STORAGE_PREFIX + state.topic, JSON.stringify({
+      this.#storage.setItem(STORAGE_PREFIX + state.topic, JSON.stringify({
         epoch: state.epoch, seq: state.seq, snapshot: state.snapshot, events: state.cachedEvents,
       }));
     } catch {
-      this.storage.removeItem(STORAGE_PREFIX + state.topic);
+      this.#storage.removeItem(STORAGE_PREFIX + state.topic);
     }
   }
 
   /**
    * Replays this tab's cached snapshot and events, so a reload draws at once and resumes from there.
-   * @private
    * @param {TopicState} state
    */
-  restore(state) {
-    const raw = this.storage?.getItem(STORAGE_PREFIX + state.topic);
+  #restore(state) {
+    const raw = this.#storage?.getItem(STORAGE_PREFIX + state.topic);
     if (!raw) return;
     try {
       const cached = JSON.parse(raw);
       state.epoch = cached.epoch;
       state.seq = cached.seq - cached.events.length;
       state.snapshot = cached.snapshot;
-      state.handlers.snapshot?.(cached.snapshot, { startedOver: false, fromCache: true });
-      for (const event of cached.events) this.deliver(state, event);
+      call(state.handlers.snapshot, cached.snapshot, { startedOver: false, fromCache: true });
+      for (const event of cached.events) this.#deliver(state, event);
     } catch {
-      this.storage?.removeItem(STORAGE_PREFIX + state.topic);
+      this.#storage?.removeItem(STORAGE_PREFIX + state.topic);
       state.epoch = null;
       state.seq = 0;
+      state.cachedEvents = [];
     }
   }
 
-  /**
-   * @private
-   * @param {ConnectionState} state
-   */
-  setState(state) {
-    if (this.state === state) return;
-    this.state = state;
-    for (const listener of this.stateListeners) listener(state);
+  /** @param {ConnectionState} state */
+  #setState(state) {
+    if (this.#state === state) return;
+    this.#state = state;
+    for (const listener of this.#stateListeners) call(listener, state);
   }
 }
 
+/** One topic's position, what is held back until it can be delivered in order, and its retry. */
 class TopicState {
   /**
    * @param {string} topic
@@ -271,20 +407,57 @@ class TopicState {
   constructor(topic, handlers) {
     this.topic = topic;
     this.handlers = handlers;
-    /** @type {string | null} */
+    /** @type {string | null} null until the server (or this tab's cache) gave a position. */
     this.epoch = null;
     this.seq = 0;
     /** @type {any} */
     this.snapshot = null;
     /** @type {Envelope[]} */
     this.cachedEvents = [];
-    /** @type {Envelope[]} */
+    /** @type {Envelope[]} Events held while no answer is applied (subscribing, or waiting to retry). */
     this.buffered = [];
-    this.subscribing = 0;
+    /** False from a Subscribe call until its answer is applied. */
+    this.synced = false;
+    /** The Subscribe call in flight for this topic, 0 when none. */
+    this.inFlight = 0;
+    this.retries = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
   }
 
+  /** @returns {SubscribeRequest} */
   request() {
     return this.epoch === null ? { topic: this.topic } : { topic: this.topic, epoch: this.epoch, seq: this.seq };
+  }
+
+  /**
+   * Whether the event is the next one. A topic nothing was published on has no epoch yet (`""`, seq 0):
+   * its first event brings the epoch, with seq 1.
+   * @param {Envelope} event
+   */
+  follows(event) {
+    if (event.seq !== this.seq + 1) return false;
+    return event.epoch === this.epoch || (this.seq === 0 && this.epoch !== null);
+  }
+
+  cancelRetry() {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+}
+
+/**
+ * Calls a page's handler; a handler that throws is reported and does not break delivery to the others.
+ * @template {any[]} A
+ * @param {((...args: A) => void) | undefined} handler
+ * @param {A} args
+ */
+function call(handler, ...args) {
+  if (!handler) return;
+  try {
+    handler(...args);
+  } catch (error) {
+    console.error("LiveNews: a handler threw", error);
   }
 }
 
@@ -294,6 +467,7 @@ class TopicState {
  * @param {string} url
  * @param {(() => string | Promise<string>) | undefined} accessTokenFactory
  * @param {Record<string, string> | undefined} headers
+ * @returns {HubConnectionLike}
  */
 function buildConnection(url, accessTokenFactory, headers) {
   const transport = headers
@@ -318,11 +492,3 @@ function buildConnection(url, accessTokenFactory, headers) {
 
 /** @param {number} ms */
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Nothing was ever published on the topic when it was read: the server had no epoch to give ("").
- * @param {{ epoch: string | null, seq: number }} state
- */
-function isEmptyTopic(state) {
-  return state.epoch === "" && state.seq === 0;
-}

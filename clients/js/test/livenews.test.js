@@ -1,32 +1,81 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LiveNewsClient } from "../src/livenews.js";
+import { LiveNewsClient, exponentialBackoff, classifySubscribeError } from "../src/livenews.js";
 
-/** A hub connection whose server side the test plays: it answers Subscribe and pushes events. */
+const WIRE_PREFIX = "An unexpected error occurred invoking 'Subscribe' on the server. HubException: ";
+/** What the SignalR client rejects an invocation with when the hub threw a HubException. */
+const hubError = (message) => new Error(WIRE_PREFIX + message);
+const unavailable = (topic) => hubError(`Subscribing to '${topic}' failed: the store is unavailable. Try again.`);
+
+/**
+ * A hub connection whose server side the test plays, behaving like @microsoft/signalr's HubConnection:
+ * `start()` rejects unless disconnected, `invoke()` rejects unless connected, a dropped connection rejects
+ * the calls in flight before it reconnects. Subscribe is all or nothing, as on the server: a refused or
+ * unavailable topic fails the whole call.
+ */
 class FakeConnection {
   constructor() {
     this.state = "Disconnected";
     this.handlers = {};
+    this.startCalls = 0;
     this.subscribeCalls = [];
+    /** @type {Map<string, string>} topic -> the refusal's message */
+    this.refused = new Map();
+    /** @type {Set<string>} topics the store cannot serve right now */
+    this.unavailable = new Set();
     /** @type {(requests: any[]) => any[]} */
-    this.answer = (requests) => requests.map((r) => ({ topic: r.topic, epoch: "e1", seq: 0, recovered: false, snapshot: { alerts: [] }, events: [] }));
+    this.answerWith({ epoch: "e1", seq: 0, recovered: false, snapshot: { alerts: [] }, events: [] });
     this.pendingAnswers = null;
+    this.inFlight = new Set();
   }
+  /** The answer to every subscribe from now on: the same result for each topic asked. */
+  answerWith(result) { this.answer = (requests) => requests.map((r) => ({ topic: r.topic, ...result })); }
   on(method, handler) { this.handlers[method] = handler; }
   onreconnecting(handler) { this.reconnecting = handler; }
   onreconnected(handler) { this.reconnected = handler; }
   onclose(handler) { this.closed = handler; }
-  async start() { this.state = "Connected"; }
+  async start() {
+    this.startCalls++;
+    if (this.state !== "Disconnected") throw new Error("Cannot start a HubConnection that is not in the 'Disconnected' state.");
+    this.state = "Connected";
+  }
   async stop() { this.state = "Disconnected"; }
   async invoke(method, ...args) {
+    if (this.state !== "Connected") throw new Error("Cannot send data if the connection is not in the 'Connected' State.");
     if (method !== "Subscribe") return undefined;
-    this.subscribeCalls.push(args[0]);
-    if (this.pendingAnswers) {
-      return new Promise((resolve) => this.pendingAnswers.push(() => resolve(this.answer(args[0]))));
-    }
-    return this.answer(args[0]);
+    const requests = args[0];
+    this.subscribeCalls.push(requests);
+    // A client asking again and again: fail the call, which ends the loop, and the test with it.
+    if (this.subscribeCalls.length > 100) throw new Error("More than 100 subscribe calls: the client is looping.");
+    const respond = () => {
+      const refusal = requests.find((r) => this.refused.has(r.topic));
+      if (refusal) throw hubError(this.refused.get(refusal.topic));
+      const down = requests.find((r) => this.unavailable.has(r.topic));
+      if (down) throw unavailable(down.topic);
+      return this.answer(requests);
+    };
+    if (!this.pendingAnswers) return respond();
+    return new Promise((resolve, reject) => {
+      const call = { reject };
+      this.inFlight.add(call);
+      this.pendingAnswers.push(() => {
+        this.inFlight.delete(call);
+        try { resolve(respond()); } catch (error) { reject(error); }
+      });
+    });
   }
   push(envelope) { this.handlers.event(envelope); }
+  /** The socket dropped: calls in flight fail, then the automatic reconnect starts. */
+  drop() {
+    this.state = "Reconnecting";
+    for (const call of this.inFlight) call.reject(new Error("Invocation canceled due to the underlying connection being closed."));
+    this.inFlight.clear();
+    this.reconnecting();
+  }
+  reconnect() {
+    this.state = "Connected";
+    this.reconnected();
+  }
 }
 
 class MemoryStorage {
@@ -36,16 +85,22 @@ class MemoryStorage {
   removeItem(key) { this.items.delete(key); }
 }
 
-const event = (seq, epoch = "e1", topic = "breaking") => ({ topic, seq, epoch, id: `id-${seq}`, type: "breaking.published", at: "2026-11-29T00:00:00Z", data: { headline: `Alert ${seq}` } });
+const event = (seq, epoch = "e1", topic = "breaking") => ({ topic, seq, epoch, id: `id-${seq}`, type: "breaking.published", at: "2026-11-29T00:00:00.000Z", data: { headline: `Alert ${seq}` } });
 
 function record(client, topic) {
-  const seen = { snapshots: [], events: [] };
+  const seen = { snapshots: [], events: [], errors: [] };
   client.subscribe(topic, {
     snapshot: (snapshot, info) => seen.snapshots.push({ snapshot, info }),
     event: (e) => seen.events.push(e.seq),
+    error: (error) => seen.errors.push(error),
   });
   return seen;
 }
+
+/** Lets pending promise callbacks run (no timers involved). */
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 
 test("delivers the snapshot first, then events in order, dropping duplicates", async () => {
   const connection = new FakeConnection();
@@ -64,11 +119,11 @@ test("delivers the snapshot first, then events in order, dropping duplicates", a
 test("events arriving before the subscribe answer are held, and those in the snapshot dropped", async () => {
   const connection = new FakeConnection();
   connection.pendingAnswers = [];
-  connection.answer = (requests) => requests.map((r) => ({ topic: r.topic, epoch: "e1", seq: 5, recovered: false, snapshot: {}, events: [] }));
+  connection.answerWith({ epoch: "e1", seq: 5, recovered: false, snapshot: {}, events: [] });
   const client = new LiveNewsClient({ connection, storage: null });
   const seen = record(client, "breaking");
   const started = client.start();
-  await new Promise((resolve) => setImmediate(resolve));
+  await settle();
 
   connection.push(event(5));
   connection.push(event(6));
@@ -83,10 +138,10 @@ test("a gap asks the server for the missing events before delivering later ones"
   const client = new LiveNewsClient({ connection, storage: null });
   const seen = record(client, "breaking");
   await client.start();
-  connection.answer = (requests) => requests.map((r) => ({ topic: r.topic, epoch: "e1", seq: 3, recovered: true, snapshot: null, events: [event(1), event(2)] }));
+  connection.answerWith({ epoch: "e1", seq: 3, recovered: true, snapshot: null, events: [event(1), event(2)] });
 
   connection.push(event(3));
-  await new Promise((resolve) => setImmediate(resolve));
+  await settle();
 
   assert.deepEqual(connection.subscribeCalls[1], [{ topic: "breaking", epoch: "e1", seq: 0 }]);
   assert.deepEqual(seen.events, [1, 2, 3]);
@@ -101,14 +156,33 @@ test("after a reconnect it resumes from its last position", async () => {
   await client.start();
   connection.push(event(1));
 
-  connection.reconnecting();
-  connection.answer = (requests) => requests.map((r) => ({ topic: r.topic, epoch: "e1", seq: 3, recovered: true, snapshot: null, events: [event(2), event(3)] }));
-  connection.reconnected();
-  await new Promise((resolve) => setImmediate(resolve));
+  connection.drop();
+  connection.answerWith({ epoch: "e1", seq: 3, recovered: true, snapshot: null, events: [event(2), event(3)] });
+  connection.reconnect();
+  await settle();
 
   assert.deepEqual(connection.subscribeCalls.at(-1), [{ topic: "breaking", epoch: "e1", seq: 1 }]);
   assert.deepEqual(seen.events, [1, 2, 3]);
   assert.deepEqual(states, ["offline", "connecting", "live", "reconnecting", "live"]);
+  assert.equal(connection.startCalls, 1);
+});
+
+test("a subscribe in flight when the connection drops is sent again after the reconnect, and answered once", async () => {
+  const connection = new FakeConnection();
+  const client = new LiveNewsClient({ connection, storage: null });
+  await client.start();
+  connection.pendingAnswers = [];
+  const seen = record(client, "breaking");
+  await settle();
+
+  connection.drop();
+  connection.pendingAnswers = null;
+  connection.reconnect();
+  await settle();
+
+  assert.equal(connection.subscribeCalls.length, 2);
+  assert.equal(seen.snapshots.length, 1);
+  assert.deepEqual(seen.errors, []);
 });
 
 test("when the server cannot replay, the page is told to start over from a fresh snapshot", async () => {
@@ -118,9 +192,10 @@ test("when the server cannot replay, the page is told to start over from a fresh
   await client.start();
   connection.push(event(1));
 
-  connection.answer = (requests) => requests.map((r) => ({ topic: r.topic, epoch: "e2", seq: 7, recovered: false, snapshot: { alerts: ["x"] }, events: [] }));
-  connection.reconnected();
-  await new Promise((resolve) => setImmediate(resolve));
+  connection.answerWith({ epoch: "e2", seq: 7, recovered: false, snapshot: { alerts: ["x"] }, events: [] });
+  connection.drop();
+  connection.reconnect();
+  await settle();
   connection.push(event(8, "e2"));
 
   assert.equal(seen.snapshots.length, 2);
@@ -138,7 +213,7 @@ test("a reload in the same tab redraws from sessionStorage and resumes instead o
   first.push(event(2));
 
   const second = new FakeConnection();
-  second.answer = (requests) => requests.map((r) => ({ topic: r.topic, epoch: "e1", seq: 3, recovered: true, snapshot: null, events: [event(3)] }));
+  second.answerWith({ epoch: "e1", seq: 3, recovered: true, snapshot: null, events: [event(3)] });
   const after = new LiveNewsClient({ connection: second, storage });
   const seen = record(after, "breaking");
   await after.start();
@@ -147,4 +222,178 @@ test("a reload in the same tab redraws from sessionStorage and resumes instead o
   assert.equal(seen.snapshots[0].info.fromCache, true);
   assert.deepEqual(second.subscribeCalls[0], [{ topic: "breaking", epoch: "e1", seq: 2 }]);
   assert.deepEqual(seen.events, [1, 2, 3]);
+});
+
+test("one refused topic among several is reported to that topic only, never retried, and the others stay live", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const connection = new FakeConnection();
+  connection.refused.set("article:Bad_Id", "Topic 'article:Bad_Id' is not valid: article ids are lowercase letters, digits and dashes.");
+  const client = new LiveNewsClient({ connection, storage: null });
+  const states = [];
+  client.onState((s) => states.push(s));
+  const live = record(client, "live");
+  const breaking = record(client, "breaking");
+  const latest = record(client, "latest");
+  const article = record(client, "article:Bad_Id");
+
+  await client.start();
+  await settle();
+  connection.push(event(1, "e1", "breaking"));
+  connection.push(event(1, "e1", "article:Bad_Id"));
+  t.mock.timers.tick(60_000);
+  await settle();
+
+  for (const topic of [live, breaking, latest]) {
+    assert.equal(topic.snapshots.length, 1);
+    assert.deepEqual(topic.errors, []);
+  }
+  assert.deepEqual(breaking.events, [1]);
+  assert.equal(article.snapshots.length, 0);
+  assert.deepEqual(article.events, []);
+  assert.deepEqual(article.errors, [{
+    topic: "article:Bad_Id",
+    reason: "refused",
+    message: "Topic 'article:Bad_Id' is not valid: article ids are lowercase letters, digits and dashes.",
+    retryInMs: null,
+  }]);
+  // The batch, then each topic alone; nothing more, however long we wait.
+  assert.equal(connection.subscribeCalls.length, 5);
+  assert.equal(connection.subscribeCalls.filter((c) => c.some((r) => r.topic === "article:Bad_Id")).length, 2);
+  assert.equal(connection.startCalls, 1);
+  assert.equal(client.state, "live");
+  assert.deepEqual(states, ["offline", "connecting", "live"]);
+});
+
+test("a store outage is reported, retried with growing delays until the store is back, then events flow", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const connection = new FakeConnection();
+  connection.unavailable.add("breaking");
+  const attempts = [];
+  const client = new LiveNewsClient({ connection, storage: null, retryDelay: (attempt) => { attempts.push(attempt); return 1000 * 2 ** attempt; } });
+  const live = record(client, "live");
+  const seen = record(client, "breaking");
+
+  await client.start();
+  await settle();
+  assert.equal(live.snapshots.length, 1, "the other topic does not wait for the store");
+  assert.equal(seen.errors.length, 1);
+  assert.equal(seen.errors[0].reason, "unavailable");
+  assert.equal(seen.errors[0].retryInMs, 1000);
+  const afterFirstFailure = connection.subscribeCalls.length; // the batch, then each topic alone
+  assert.equal(afterFirstFailure, 3);
+
+  t.mock.timers.tick(999);
+  await settle();
+  assert.equal(connection.subscribeCalls.length, afterFirstFailure, "no retry before the delay");
+  t.mock.timers.tick(1);
+  await settle();
+  assert.equal(connection.subscribeCalls.length, afterFirstFailure + 1);
+  assert.equal(seen.errors.at(-1).retryInMs, 2000);
+
+  connection.unavailable.delete("breaking");
+  t.mock.timers.tick(2000);
+  await settle();
+  connection.push(event(1));
+  connection.push(event(2));
+
+  assert.deepEqual(attempts, [0, 1]);
+  assert.equal(seen.snapshots.length, 1);
+  assert.deepEqual(seen.events, [1, 2]);
+  assert.equal(seen.errors.length, 2);
+  assert.equal(connection.startCalls, 1);
+  assert.equal(client.state, "live");
+});
+
+test("a resync that fails while connected waits for its retry instead of asking again on every event", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const connection = new FakeConnection();
+  const client = new LiveNewsClient({ connection, storage: null, retryDelay: () => 5000 });
+  const seen = record(client, "breaking");
+  await client.start();
+  connection.push(event(1));
+
+  connection.unavailable.add("breaking");
+  connection.push(event(3)); // a gap: 2 is missing
+  await settle();
+  for (let seq = 4; seq <= 12; seq++) connection.push(event(seq)); // more events while the retry waits
+  await settle();
+  assert.equal(connection.subscribeCalls.length, 2, "one resync, not one per event");
+
+  connection.unavailable.delete("breaking");
+  connection.answerWith({ epoch: "e1", seq: 12, recovered: true, snapshot: null, events: [event(2), event(3)] });
+  t.mock.timers.tick(5000);
+  await settle();
+
+  assert.deepEqual(seen.events, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  assert.equal(connection.subscribeCalls.length, 3);
+  assert.equal(connection.startCalls, 1);
+});
+
+test("subscribing twice to one topic throws and keeps the first handlers", async () => {
+  const connection = new FakeConnection();
+  const client = new LiveNewsClient({ connection, storage: null });
+  const first = record(client, "breaking");
+  await client.start();
+
+  assert.throws(() => client.subscribe("breaking", { event: () => assert.fail("the second handlers must not run") }), /Already subscribed to 'breaking'/);
+  connection.push(event(1));
+
+  assert.deepEqual(first.events, [1]);
+  assert.equal(connection.subscribeCalls.length, 1);
+});
+
+/** A reader subscribed to a topic nothing was published on yet: no epoch, seq 0. */
+async function subscribedToEmptyTopic() {
+  const connection = new FakeConnection();
+  connection.answerWith({ epoch: "", seq: 0, recovered: false, snapshot: { alerts: [] }, events: [] });
+  const client = new LiveNewsClient({ connection, storage: null });
+  const seen = record(client, "breaking");
+  await client.start();
+  return { connection, seen };
+}
+
+test("a topic nothing was published on has no epoch yet: its first event brings one, and a resume sends the empty position", async () => {
+  const { connection, seen } = await subscribedToEmptyTopic();
+
+  connection.drop();
+  connection.reconnect();
+  await settle();
+  assert.deepEqual(connection.subscribeCalls.at(-1), [{ topic: "breaking", epoch: "", seq: 0 }]);
+
+  // What the server answers once the first events are published.
+  connection.answerWith({ epoch: "e7", seq: 2, recovered: false, snapshot: { alerts: ["1", "2"] }, events: [] });
+  connection.push(event(1, "e7"));
+  connection.push(event(2, "e7"));
+  await settle();
+
+  assert.deepEqual(seen.events, [1, 2]);
+  assert.equal(seen.snapshots.length, 2, "no snapshot but the two subscribes' own");
+  assert.equal(connection.subscribeCalls.length, 2, "no resync for the first event");
+});
+
+test("a resume from the empty position recovered into the first epoch delivers the missed events", async () => {
+  const { connection, seen } = await subscribedToEmptyTopic();
+
+  connection.drop();
+  connection.answerWith({ epoch: "e7", seq: 2, recovered: true, snapshot: null, events: [event(1, "e7"), event(2, "e7")] });
+  connection.reconnect();
+  await settle();
+  connection.push(event(3, "e7"));
+
+  assert.equal(seen.snapshots.length, 1);
+  assert.deepEqual(seen.events, [1, 2, 3]);
+});
+
+test("exponentialBackoff grows from about a second to at most 30 s, with jitter", () => {
+  assert.equal(exponentialBackoff(0, () => 0), 500);
+  assert.equal(exponentialBackoff(0, () => 1), 1000);
+  assert.equal(exponentialBackoff(3, () => 1), 8000);
+  assert.equal(exponentialBackoff(50, () => 1), 30_000);
+  assert.equal(exponentialBackoff(50, () => 0), 15_000);
+});
+
+test("classifySubscribeError retries only what says unavailable, or what is not the server's answer", () => {
+  assert.deepEqual(classifySubscribeError(unavailable("live")), { refused: false, message: "Subscribing to 'live' failed: the store is unavailable. Try again." });
+  assert.deepEqual(classifySubscribeError(hubError("Topic 'newsroom' is for editors only.")), { refused: true, message: "Topic 'newsroom' is for editors only." });
+  assert.equal(classifySubscribeError(new Error("Invocation canceled due to the underlying connection being closed.")).refused, false);
 });

@@ -1,4 +1,6 @@
+using System.Globalization;
 using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Playwright;
 
 namespace LiveNews.Server.Tests.Samples;
@@ -117,6 +119,147 @@ public sealed class ReaderPageTests(RedisFixture redis, BrowserFixture browser) 
         await Assertions.Expect(page.Locator("#new-updates")).ToBeHiddenAsync();
     }
 
+    [Fact]
+    public async Task ArticlePage_BadArticleId_SaysItCannotBeShownWhileLiveBreakingAndLatestWork()
+    {
+        var page = await OpenAsync("/?article=Bad_Id");
+        using var editor = _node.Editor();
+
+        await Assertions.Expect(page.Locator("#article-error")).ToHaveTextAsync("This article cannot be shown.");
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "Storm warning", url = "https://news.example/storm" })).EnsureSuccessStatusCode();
+        (await editor.PutJsonAsync("/api/live", new { title = "Storm watch", streamUrl = "https://video.example/storm.m3u8" })).EnsureSuccessStatusCode();
+        (await editor.PutJsonAsync("/api/articles/storm-warning", new { headline = "Storm warning for the coast", url = "https://news.example/storm" })).EnsureSuccessStatusCode();
+
+        await Assertions.Expect(page.Locator("#breaking-link")).ToHaveTextAsync("Storm warning");
+        await Assertions.Expect(page.Locator("#live-badge")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#latest li")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-state", "live");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task ArticlePage_ShowEarlierUpdates_PagesBackToTheFirstEntryEachShownOnceInOrder()
+    {
+        int[] pinned = [7, 64, 118];
+        using (var editor = _node.Editor())
+        {
+            (await editor.PutJsonAsync("/api/articles/long-blog", new { headline = "Election night, as it happened", url = "https://news.example/election" })).EnsureSuccessStatusCode();
+            for (var i = 1; i <= 130; i++)
+            {
+                await PostEntryAsync(editor, "long-blog", $"Entry {i}", pinned.Contains(i));
+            }
+        }
+
+        var page = await OpenAsync("/?article=long-blog");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(53); // the pinned, then the newest 50
+        var clicks = await ShowEveryEarlierUpdateAsync(page);
+
+        Assert.Equal(2, clicks);
+        var expected = pinned.Reverse().Concat(Enumerable.Range(1, 130).Reverse().Except(pinned)).Select(i => $"Entry {i}");
+        Assert.Equal(expected, await page.Locator("#entries .entry-text").AllTextContentsAsync());
+        var ids = await page.Locator("#entries li").EvaluateAllAsync<string[]>("items => items.map(li => li.dataset.entryId)");
+        Assert.Equal(130, ids.Distinct().Count());
+
+        await page.EvaluateAsync("() => window.scrollTo(0, 0)"); // at the top, new entries show at once
+        using (var editor = _node.Editor())
+        {
+            await PostEntryAsync(editor, "long-blog", "Entry 131");
+        }
+
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(131);
+        await Assertions.Expect(page.Locator("#entries .entry-text").Nth(3)).ToHaveTextAsync("Entry 131");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(RepositoryPaths.Screenshots, "reader-earlier-updates.png") });
+    }
+
+    [Fact]
+    public async Task ArticlePage_EntriesPostedInTheSameMillisecond_ShownInCreationOrderLiveReloadedAndPaged()
+    {
+        // Frozen time: every entry gets the same postedAt, so only the server's order can place them.
+        await _node.DisposeAsync();
+        _node = StartNode(new FakeTimeProvider(DateTimeOffset.Parse("2026-11-29T08:15:02.123Z", CultureInfo.InvariantCulture)));
+        using var editor = _node.Editor();
+        (await editor.PutJsonAsync("/api/articles/same-ms", new { headline = "Results, all at once", url = "https://news.example/results" })).EnsureSuccessStatusCode();
+        for (var i = 1; i <= 55; i++)
+        {
+            await PostEntryAsync(editor, "same-ms", $"Result {i}");
+        }
+
+        var page = await OpenAsync("/?article=same-ms");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(50);
+        await ShowEveryEarlierUpdateAsync(page);
+        await page.EvaluateAsync("() => window.scrollTo(0, 0)"); // at the top, new entries show at once
+        for (var i = 56; i <= 60; i++)
+        {
+            await PostEntryAsync(editor, "same-ms", $"Result {i}");
+        }
+
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(60);
+        var newestFirst = Enumerable.Range(1, 60).Reverse().Select(i => $"Result {i}").ToArray();
+        Assert.Equal(newestFirst, await page.Locator("#entries .entry-text").AllTextContentsAsync());
+
+        // A reload draws the tab's cached snapshot (the newest 50 when the page opened) and the 5 events since.
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-state", "live");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(55);
+        Assert.Equal(newestFirst[..55], await page.Locator("#entries .entry-text").AllTextContentsAsync());
+    }
+
+    [Fact]
+    public async Task AllArticles_MoreArticles_PagesThroughEveryArticleNewestFirstAndFollowsPublishing()
+    {
+        using var editor = _node.Editor();
+        var start = DateTimeOffset.Parse("2026-11-01T00:00:00Z", CultureInfo.InvariantCulture);
+        for (var i = 1; i <= 60; i++)
+        {
+            (await editor.PutJsonAsync($"/api/articles/story-{i}", new { headline = $"Story {i}", url = $"https://news.example/{i}", section = i % 3 == 0 ? "Sport" : "World", publishedAt = start.AddMinutes(i) })).EnsureSuccessStatusCode();
+        }
+
+        var page = await OpenAsync("/?view=all");
+        await Assertions.Expect(page.Locator("#all-list li")).ToHaveCountAsync(25);
+        await MoreArticlesUntilTheEndAsync(page);
+
+        Assert.Equal(Enumerable.Range(1, 60).Reverse().Select(i => $"Story {i}"), await page.Locator("#all-list a").AllTextContentsAsync());
+        (await editor.PutJsonAsync("/api/articles/story-61", new { headline = "Story 61", url = "https://news.example/61", section = "World" })).EnsureSuccessStatusCode();
+        (await editor.DeleteAsync("/api/articles/story-30")).EnsureSuccessStatusCode();
+        await Assertions.Expect(page.Locator("#all-list a").First).ToHaveTextAsync("Story 61");
+        await Assertions.Expect(page.Locator("#all-list li[data-article-id='story-30']")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#all-list li")).ToHaveCountAsync(60);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(RepositoryPaths.Screenshots, "reader-all-articles.png") });
+
+        await page.FillAsync("#all-section", "Sport");
+        await page.ClickAsync(".filter button");
+        await Assertions.Expect(page.Locator("#all-heading")).ToHaveTextAsync("All Articles · Sport");
+        await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-state", "live");
+        await MoreArticlesUntilTheEndAsync(page);
+        var sport = Enumerable.Range(1, 60).Reverse().Where(i => i % 3 == 0 && i != 30).Select(i => $"Story {i}");
+        Assert.Equal(sport, await page.Locator("#all-list a").AllTextContentsAsync());
+    }
+
+    /// <summary>Clicks "Show earlier updates" until it goes away; each click waits for its page.</summary>
+    private static Task<int> ShowEveryEarlierUpdateAsync(IPage page) =>
+        ClickUntilHiddenAsync(page, "#earlier-updates", "#entries li");
+
+    private static Task<int> MoreArticlesUntilTheEndAsync(IPage page) =>
+        ClickUntilHiddenAsync(page, "#all-more", "#all-list li");
+
+    private static async Task<int> ClickUntilHiddenAsync(IPage page, string button, string items)
+    {
+        // The first page (or the snapshot) decides whether the button shows at all.
+        await page.WaitForFunctionAsync("([items]) => document.querySelectorAll(items).length > 0", new[] { items });
+        var clicks = 0;
+        while (await page.Locator(button).IsVisibleAsync())
+        {
+            Assert.True(++clicks <= 20, $"{button} still shown after 20 clicks.");
+            var count = await page.Locator(items).CountAsync();
+            await page.ClickAsync(button);
+            await page.WaitForFunctionAsync(
+                "([button, items, count]) => document.querySelectorAll(items).length > count || document.querySelector(button).hidden",
+                new object[] { button, items, count });
+        }
+
+        return clicks;
+    }
+
     private async Task<IPage> OpenAsync(string path)
     {
         var page = await _context.NewPageAsync();
@@ -134,13 +277,13 @@ public sealed class ReaderPageTests(RedisFixture redis, BrowserFixture browser) 
         }
     }
 
-    private static async Task<string> PostEntryAsync(HttpClient editor, string article, string text)
+    private static async Task<string> PostEntryAsync(HttpClient editor, string article, string text, bool pinned = false)
     {
-        var response = await editor.PostJsonAsync($"/api/articles/{article}/entries", new { text });
+        var response = await editor.PostJsonAsync($"/api/articles/{article}/entries", new { text, pinned });
         response.EnsureSuccessStatusCode();
         return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
     }
 
-    private LiveNewsNode StartNode() =>
-        new(redis.Configuration, _prefix, new() { ["Samples:Path"] = RepositoryPaths.SamplesWeb }, port: _port);
+    private LiveNewsNode StartNode(TimeProvider? time = null) =>
+        new(redis.Configuration, _prefix, new() { ["Samples:Path"] = RepositoryPaths.SamplesWeb }, time, port: _port);
 }

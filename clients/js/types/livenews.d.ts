@@ -1,0 +1,130 @@
+export type Envelope = {
+    topic: string;
+    seq: number;
+    epoch: string;
+    id: string;
+    type: string;
+    at: string;
+    data: any;
+};
+export type SubscribeResult = {
+    topic: string;
+    epoch: string;
+    seq: number;
+    recovered: boolean;
+    snapshot: any;
+    events: Envelope[];
+};
+export type SubscribeRequest = {
+    topic: string;
+    epoch?: string;
+    seq?: number;
+};
+export type ConnectionState = "connecting" | "live" | "reconnecting" | "offline";
+export type SnapshotInfo = {
+    startedOver: boolean;
+    fromCache: boolean;
+};
+export type TopicHandlers = {
+    snapshot?: (snapshot: any, info: SnapshotInfo) => void;
+    event?: (event: Envelope) => void;
+    error?: (error: TopicError) => void;
+};
+export type HubConnectionLike = {
+    invoke: (method: string, ...args: any[]) => Promise<any>;
+    on: (method: string, handler: (...args: any[]) => void) => void;
+    onreconnecting: (handler: () => void) => void;
+    onreconnected: (handler: () => void) => void;
+    onclose: (handler: () => void) => void;
+    start: () => Promise<void>;
+    stop: () => Promise<void>;
+    readonly state: string;
+};
+export type StorageLike = Pick<Storage, "getItem" | "setItem" | "removeItem">;
+export type TopicError = {
+    topic: string;
+    /**
+     * `refused`: the server will never accept this topic (bad
+     * name, editors only, too many topics); it is dropped, not retried. `unavailable`: the store could not
+     * serve it now; it is retried with backoff, the other topics carry on meanwhile.
+     */
+    reason: "refused" | "unavailable";
+    /**
+     * the server's reason
+     */
+    message: string;
+    /**
+     * when the next attempt is made; null for a refusal
+     */
+    retryInMs: number | null;
+};
+export type ClientOptions = {
+    /**
+     * the hub, `/hubs/live` by default
+     */
+    url?: string;
+    /**
+     * where positions are kept across reloads; `sessionStorage` by default
+     */
+    storage?: StorageLike | null;
+    accessTokenFactory?: () => string | Promise<string>;
+    /**
+     * (switches to long polling: browsers put no headers on WebSockets)
+     */
+    headers?: Record<string, string>;
+    /**
+     * a connection to use instead of building one (tests)
+     */
+    connection?: HubConnectionLike;
+    /**
+     * events kept for a reload to replay before it starts from a snapshot
+     */
+    maxCachedEvents?: number;
+    /**
+     * milliseconds before retry `attempt` (0 first) of a
+     * topic the store could not serve; {@link exponentialBackoff} by default
+     */
+    retryDelay?: (attempt: number) => number;
+};
+/**
+ * Exponential backoff with jitter for topic retries: about 1 s, 2 s, 4 s … up to 30 s, each drawn between
+ * half and all of that, so that readers who lost the store together do not all come back in the same second.
+ * @param {number} attempt 0 for the first retry
+ * @param {() => number} [random]
+ */
+export declare function exponentialBackoff(attempt: number, random?: () => number): number;
+/**
+ * How the server's answer to a failed Subscribe reads on the wire: "An unexpected error occurred invoking
+ * 'Subscribe' on the server. HubException: <message>". Only a HubException that says "unavailable" is worth
+ * retrying; any other HubException is a refusal. Errors that are not the server's answer (a connection that
+ * dropped mid-call, a timeout) are retried.
+ * @param {unknown} error
+ * @returns {{ refused: boolean, message: string }}
+ */
+export declare function classifySubscribeError(error: unknown): {
+    refused: boolean;
+    message: string;
+};
+export declare class LiveNewsClient {
+    #private;
+    /** @param {ClientOptions} [options] */
+    constructor(options?: ClientOptions);
+    /** The connection's state, for a "reconnecting…" indicator. */
+    get state(): ConnectionState;
+    /** Connects (retrying until it succeeds or {@link stop} is called) and subscribes every topic. */
+    start(): Promise<void>;
+    stop(): Promise<void>;
+    /**
+     * Listens to a topic. The snapshot comes first (from this tab's cache when a reload resumes), then events.
+     * A topic has one set of handlers: subscribing to a topic that is already subscribed throws; unsubscribe
+     * first, or share one handler object in the page.
+     * @param {string} topic
+     * @param {TopicHandlers} handlers
+     * @returns {{ unsubscribe: () => Promise<void> }}
+     */
+    subscribe(topic: string, handlers: TopicHandlers): {
+        unsubscribe: () => Promise<void>;
+    };
+    /** @param {(state: ConnectionState) => void} listener */
+    onState(listener: (state: ConnectionState) => void): () => boolean;
+}
