@@ -91,7 +91,7 @@ function followShares() {
   newsroom = new LiveNewsClient({ url: "/hubs/live", headers: { "X-Api-Key": apiKey }, storage: null });
   newsroom.subscribe("newsroom", {
     snapshot: (s) => { jobs.clear(); for (const job of s.shares) jobs.set(job.id, job); render(); },
-    event: (e) => { jobs.set(e.data.id, e.data); render(); },
+    event: (e) => { if (!isTakenDown(e)) { jobs.set(e.data.id, e.data); render(); } },
     error: (error) => {
       const li = document.createElement("li");
       li.className = "empty";
@@ -141,7 +141,7 @@ client.onState((state) => {
 const renderLive = (status) => { $("live-now").textContent = status ? `LIVE: ${status.title}` : "Not live."; };
 client.subscribe("live", {
   snapshot: (s) => renderLive(s.status),
-  event: (e) => renderLive(e.type === "live.ended" ? null : e.data),
+  event: (e) => { if (!isTakenDown(e)) renderLive(e.type === "live.ended" ? null : e.data); },
 });
 
 const alerts = new Map();
@@ -163,9 +163,16 @@ function renderAlerts() {
 client.subscribe("breaking", {
   snapshot: (s) => { alerts.clear(); for (const a of s.alerts) alerts.set(a.id, a); renderAlerts(); },
   event: (e) => {
+    if (isTakenDown(e)) return;
     if (e.type === "breaking.retracted" || e.type === "breaking.expired") alerts.delete(e.data.id);
     else alerts.set(e.data.id, e.data);
     renderAlerts();
   },
 });
 client.start();
+
+// An event whose item was taken down later (unpublished, retracted, deleted) comes back from history as a
+// tombstone, { id, removed: true }, before the event that removed it: nothing to show.
+function isTakenDown(e) {
+  return e.data?.removed === true;
+}

@@ -35,7 +35,7 @@ function renderLive(status) {
 }
 client.subscribe("live", {
   snapshot: (s) => renderLive(s.status),
-  event: (e) => renderLive(e.type === "live.ended" ? null : e.data),
+  event: (e) => { if (!isTakenDown(e)) renderLive(e.type === "live.ended" ? null : e.data); },
 });
 
 // Breaking banner: the newest active alert the reader has not dismissed.
@@ -60,6 +60,7 @@ $("breaking-dismiss").addEventListener("click", () => {
 client.subscribe("breaking", {
   snapshot: (s) => { alerts.clear(); for (const a of s.alerts) alerts.set(a.id, a); renderBreaking(); },
   event: (e) => {
+    if (isTakenDown(e)) return;
     if (e.type === "breaking.retracted" || e.type === "breaking.expired") alerts.delete(e.data.id);
     else alerts.set(e.data.id, e.data);
     renderBreaking();
@@ -96,6 +97,7 @@ const index = allArticles ? articleIndex(params.get("section")?.trim() || null) 
 client.subscribe("latest", {
   snapshot: (s) => { articles.clear(); for (const a of s.articles) articles.set(a.id, a); renderLatest(); },
   event: (e) => {
+    if (isTakenDown(e)) return;
     if (e.type === "article.unpublished") articles.delete(e.data.id); else articles.set(e.data.id, e.data);
     renderLatest();
     index?.update(e);
@@ -264,6 +266,7 @@ if (articleId) {
       renderEntries();
     },
     event: (e) => {
+      if (isTakenDown(e)) return;
       if (e.type.startsWith("article.")) {
         renderArticle(e.type === "article.unpublished" ? null : e.data);
         return;
@@ -317,3 +320,9 @@ if (articleId) {
 }
 
 client.start();
+
+// An event whose item was taken down later (unpublished, retracted, deleted) comes back from history as a
+// tombstone, { id, removed: true }, before the event that removed it: nothing to show.
+function isTakenDown(e) {
+  return e.data?.removed === true;
+}
