@@ -14,8 +14,10 @@ internal static class SocialServiceCollectionExtensions
         services.AddOptions<SocialOptions>().Bind(configuration.GetSection(SocialOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SocialOptions>, SocialOptionsValidator>();
 
-        // Polly's per-attempt timeout governs; the client's own timeout is only a backstop above it.
-        services.AddHttpClient(HttpClientName, client => client.Timeout = TimeSpan.FromMinutes(5));
+        // Polly's per-attempt timeout governs; the client's own timeout is only a backstop above it. The
+        // factory's request logging is removed: webhook URLs carry their secret in the path, and .NET
+        // redacts only the query string.
+        services.AddHttpClient(HttpClientName, client => client.Timeout = TimeSpan.FromMinutes(5)).RemoveAllLoggers();
         services.AddSingleton<IShareAdapter, MastodonAdapter>();
         services.AddSingleton<IShareAdapter, BlueskyAdapter>();
         services.AddSingleton<IShareAdapter, XAdapter>();

@@ -41,6 +41,9 @@ public sealed class FakeNetworks : IAsyncDisposable
     public const string Token = "fake-token-SECRET-4c7e9a";
     public const string BlueskyPassword = "app-pass-SECRET-91b2";
 
+    /// <summary>The secret part of a webhook URL: Slack and Discord put it in the path.</summary>
+    public const string WebhookSecret = "whsec-SECRET-5d0e";
+
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Fault>> _faults = new();
     private readonly ConcurrentDictionary<string, string> _mastodonByKey = new();
@@ -70,6 +73,9 @@ public sealed class FakeNetworks : IAsyncDisposable
     public int BlueskyAccessJwtVersion { get; set; } = 1;
 
     public int MastodonMaxCharacters { get; set; } = 500;
+
+    /// <summary>The path of a webhook, secret included, as Slack (<c>/services/T/B/secret</c>) and Discord shape it.</summary>
+    public static string HookPath(string kind) => $"/hooks/{kind}/T0001/B0001/{WebhookSecret}";
 
     public IEnumerable<ReceivedRequest> To(string pathPrefix) => Requests.Where(r => r.Path.StartsWith(pathPrefix, StringComparison.Ordinal));
 
@@ -175,10 +181,10 @@ public sealed class FakeNetworks : IAsyncDisposable
                 : (Results.Json(new { error = new { message = "Invalid OAuth access token", code = 190 } }, statusCode: 400), false));
         Route("POST", "/v1.0/user-1/threads_publish", "threads", request => (Results.Json(new { id = $"thread-{NextId()}" }), true));
 
-        Route("POST", "/hooks/slack", "slack", _ => (Results.Text("ok"), true));
-        Route("POST", "/hooks/discord", "discord", request =>
+        Route("POST", HookPath("slack"), "slack", _ => (Results.Text("ok"), true));
+        Route("POST", HookPath("discord"), "discord", request =>
             request.Query.Contains("wait=true", StringComparison.Ordinal) ? (Results.Json(new { id = NextId() }), true) : (Results.NoContent(), true));
-        Route("POST", "/hooks/generic", "generic", _ => (Results.Ok(), true));
+        Route("POST", HookPath("generic"), "generic", _ => (Results.Ok(), true));
     }
 
     /// <summary>Maps a route that records requests, applies scripted faults, then answers; a true second value records a post.</summary>

@@ -257,7 +257,7 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
     public async Task Webhooks_SlackDiscordGeneric_EachPostedOnce()
     {
         await PublishArticleAsync("hooks", "Webhook story");
-        _fake.Script("/hooks/discord", Fault.Answer(429, """{"message":"You are being rate limited.","retry_after":0.2,"global":false}"""));
+        _fake.Script(FakeNetworks.HookPath("discord"), Fault.Answer(429, """{"message":"You are being rate limited.","retry_after":0.2,"global":false}"""));
 
         var jobs = await ShareAndWaitAllAsync("hooks", ["slack-desk", "discord-desk", "generic-desk"]);
 
@@ -357,7 +357,7 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
     }
 
     [Fact]
-    public async Task Credentials_NeverAppearInLogsResponsesOrNewsroomEvents()
+    public async Task Credentials_EveryNetworkLoggedAtTrace_NeverAppearInLogsResponsesOrEvents()
     {
         var logs = new CapturedLogs();
         var node = Node(logs);
@@ -371,13 +371,13 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
         _fake.Script("/xrpc/com.atproto.repo.createRecord", Fault.Answer(400, """{"error":"ExpiredToken"}"""));
         using var editor = node.Editor();
         var responses = new List<string>();
-        foreach (var account in new[] { "mastodon-main", "mastodon-badtoken", "bluesky-main", "x-main", "facebook-page", "linkedin-org", "threads-main", "slack-desk" })
+        foreach (var account in AllAccounts)
         {
             var response = await editor.PostJsonAsync("/api/articles/secrets/shares", new { accounts = new[] { account } });
             responses.Add(await response.Content.ReadAsStringAsync());
         }
 
-        foreach (var account in new[] { "mastodon-main", "mastodon-badtoken", "bluesky-main", "x-main", "facebook-page", "linkedin-org", "threads-main", "slack-desk" })
+        foreach (var account in AllAccounts)
         {
             await WaitForTerminalAsync("secrets", account, node: node);
         }
@@ -386,7 +386,8 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
         await Eventually.TrueAsync(() => newsroom.Any(e => e.Contains("share.posted", StringComparison.Ordinal)), "share events on newsroom");
         Assert.Contains(newsroom, e => e.Contains("\"remoteUrl\":\"https://", StringComparison.Ordinal));
         Assert.NotEmpty(logs.Lines);
-        foreach (var secret in new[] { FakeNetworks.Token, FakeNetworks.BlueskyPassword, "wrong-token", LiveNewsNode.EditorKey, "refresh-1", "access-1" })
+        Assert.Contains(logs.Lines, line => line.StartsWith("Trace", StringComparison.Ordinal));
+        foreach (var secret in new[] { FakeNetworks.Token, FakeNetworks.BlueskyPassword, FakeNetworks.WebhookSecret, "wrong-token", LiveNewsNode.EditorKey, "refresh-1", "access-1" })
         {
             Assert.DoesNotContain(logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
             Assert.DoesNotContain(responses, body => body.Contains(secret, StringComparison.Ordinal));
@@ -414,6 +415,9 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
         Assert.True(topic.GetProperty("seq").GetInt64() >= 3, "queued, posting and posted were pushed");
     }
 
+    private static readonly string[] AllAccounts =
+        ["mastodon-main", "mastodon-badtoken", "bluesky-main", "x-main", "facebook-page", "linkedin-org", "threads-main", "slack-desk", "discord-desk", "generic-desk"];
+
     private LiveNewsNode Node(CapturedLogs? logs = null)
     {
         var settings = new Dictionary<string, string?>
@@ -422,6 +426,13 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
             ["Social:LeaseDuration"] = "00:00:02",
             ["Social:UtmParameters:utm_source"] = "{network}",
         };
+        if (logs is not null)
+        {
+            // Configuration filters win over the node's minimum level: ask for everything explicitly.
+            settings["Logging:LogLevel:Default"] = "Trace";
+            settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace";
+        }
+
         var accounts = new (string Name, string Network, string? Extra)[]
         {
             ("mastodon-main", "mastodon", null),
@@ -441,7 +452,7 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
             var prefix = $"Social:Accounts:{i}:";
             settings[prefix + "Name"] = name;
             settings[prefix + "Network"] = network;
-            settings[prefix + "BaseUrl"] = network == "webhook" ? $"{_fake.BaseUrl}/hooks/{extra}" : _fake.BaseUrl;
+            settings[prefix + "BaseUrl"] = network == "webhook" ? _fake.BaseUrl + FakeNetworks.HookPath(extra!) : _fake.BaseUrl;
             settings[prefix + "AccessToken"] = extra == "badtoken" ? "wrong-token" : FakeNetworks.Token;
             settings[prefix + "Identifier"] = "news.example";
             settings[prefix + "AppPassword"] = FakeNetworks.BlueskyPassword;
