@@ -24,6 +24,7 @@ internal sealed class LiveNewsMetrics : IDisposable
     private readonly Counter<long> _resumes;
     private readonly Counter<long> _shares;
     private readonly ConcurrentDictionary<string, int> _breakers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _accountStates = new(StringComparer.Ordinal);
 
     public LiveNewsMetrics(IMeterFactory meters)
     {
@@ -38,6 +39,9 @@ internal sealed class LiveNewsMetrics : IDisposable
         _shares = _meter.CreateCounter<long>("livenews.shares", description: "Share job state changes, by account and state");
         _meter.CreateObservableGauge("livenews.breaker.open", () => _breakers.Select(b => new Measurement<int>(b.Value, new KeyValuePair<string, object?>("account", b.Key))),
             description: "1 while an account's circuit breaker is open");
+        _meter.CreateObservableGauge("livenews.social.account.state", () => _accountStates.Select(a => new Measurement<int>(1,
+                new KeyValuePair<string, object?>("account", a.Key), new KeyValuePair<string, object?>("state", a.Value))),
+            description: "A social account's health, as its state label (ok, expiring, expired, failing, breaker-open)");
     }
 
     public void ConnectionOpened() => _connections.Add(1);
@@ -62,6 +66,8 @@ internal sealed class LiveNewsMetrics : IDisposable
         _shares.Add(1, new KeyValuePair<string, object?>("account", account), new KeyValuePair<string, object?>("state", state));
 
     public void BreakerChanged(string account, bool open) => _breakers[account] = open ? 1 : 0;
+
+    public void AccountState(string account, string state) => _accountStates[account] = state;
 
     public void Dispose() => _meter.Dispose();
 }

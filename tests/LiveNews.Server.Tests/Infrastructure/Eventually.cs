@@ -17,6 +17,21 @@ public static class Eventually
         }
     }
 
+    /// <summary>The same, for a condition that has to ask something (an HTTP call) to know.</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, int seconds = 20)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out after {seconds}s waiting for: {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     public static async Task<T> WithinAsync<T>(Task<T> task, string what, int seconds = 20)
     {
         var finished = await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(seconds)));
