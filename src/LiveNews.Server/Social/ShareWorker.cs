@@ -25,7 +25,8 @@ internal sealed class ShareWorker(
     TimeProvider time,
     ILogger<ShareWorker> logger) : BackgroundService
 {
-    private const int JobsPerPoll = 8;
+    private const int MaxJobsInFlight = 16;
+    private readonly List<Task> _running = [];
     private readonly Dictionary<string, IShareAdapter> _adapters = adapters.ToDictionary(a => a.Network, StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -55,12 +56,43 @@ internal sealed class ShareWorker(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        finally
+        {
+            // Let the jobs in flight see the cancellation and unwind (they stay leased, to be confirmed by the next node).
+            await Task.WhenAll(_running);
+        }
     }
 
+    /// <summary>
+    /// Takes as many due jobs as this node has room for and starts them without waiting: a slow network never
+    /// holds back the jobs of another.
+    /// </summary>
     internal async Task WorkDueJobsAsync(CancellationToken stoppingToken)
     {
-        var taken = await store.TakeDueAsync(time.GetUtcNow(), options.Value.LeaseDuration, JobsPerPoll);
-        await Task.WhenAll(taken.Select(t => WorkAsync(t.JobId, t.Token, stoppingToken)));
+        _running.RemoveAll(t => t.IsCompleted);
+        var room = MaxJobsInFlight - _running.Count;
+        if (room <= 0)
+        {
+            return;
+        }
+
+        var taken = await store.TakeDueAsync(time.GetUtcNow(), options.Value.LeaseDuration, room);
+        _running.AddRange(taken.Select(t => GuardedAsync(t.JobId, t.Token, stoppingToken)));
+    }
+
+    private async Task GuardedAsync(string jobId, string token, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await WorkAsync(jobId, token, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            SocialLog.WorkerFailed(logger, ex);
+        }
     }
 
     private async Task WorkAsync(string jobId, string token, CancellationToken stoppingToken)

@@ -80,6 +80,7 @@ public sealed class FakeNetworks : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> _threadsTokens = new() { [Token] = 0 };
     private readonly ConcurrentDictionary<string, Container> _containers = new();
     private readonly CancellationTokenSource _hangs = new();
+    private readonly ConcurrentQueue<(string Route, long Start, long End)> _spans = new();
     private readonly Lock _xRefresh = new();
     private string _xRefreshToken = XFirstRefreshToken;
     private int _ids;
@@ -141,6 +142,22 @@ public sealed class FakeNetworks : IAsyncDisposable
     public IEnumerable<ReceivedRequest> To(string pathPrefix) => Requests.Where(r => r.Path.StartsWith(pathPrefix, StringComparison.Ordinal));
 
     public int PostsOn(string network) => Posts.Count(p => p.Network == network);
+
+    /// <summary>The longest time two requests to <paramref name="route"/> were open together (two nodes sending one job).</summary>
+    public TimeSpan MaxOverlap(string route)
+    {
+        var spans = _spans.Where(s => s.Route == route).OrderBy(s => s.Start).ToList();
+        var longest = 0L;
+        for (var i = 0; i < spans.Count; i++)
+        {
+            for (var j = i + 1; j < spans.Count && spans[j].Start < spans[i].End; j++)
+            {
+                longest = Math.Max(longest, Math.Min(spans[i].End, spans[j].End) - spans[j].Start);
+            }
+        }
+
+        return System.Diagnostics.Stopwatch.GetElapsedTime(0, longest);
+    }
 
     /// <summary>Every X access token stops working, as they do two hours after they were issued.</summary>
     public void ExpireXAccessTokens() => _xAccessTokens.Clear();
@@ -387,7 +404,21 @@ public sealed class FakeNetworks : IAsyncDisposable
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
                 await reader.ReadToEndAsync());
             Requests.Enqueue(received);
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                return await AnswerAsync(context, method, path, network, received, handle);
+            }
+            finally
+            {
+                _spans.Enqueue((path, start, System.Diagnostics.Stopwatch.GetTimestamp()));
+            }
+        });
+    }
 
+    private async Task<IResult> AnswerAsync(HttpContext context, string method, string path, string? network, ReceivedRequest received, Func<ReceivedRequest, (IResult Result, bool Posted)> handle)
+    {
+        {
             Fault? fault = null;
             if (_faults.TryGetValue(path, out var queue))
             {
@@ -423,7 +454,7 @@ public sealed class FakeNetworks : IAsyncDisposable
             }
 
             return fault is { AfterAccepting: true } ? Results.Text(fault.Body ?? "", "application/json", statusCode: fault.Status) : result;
-        });
+        }
     }
 
     private async Task HangAsync(HttpContext context)

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using LiveNews.Server.Social;
 using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LiveNews.Server.Tests.Social;
 
@@ -15,8 +17,13 @@ public abstract class ShareTestBase(RedisFixture redis) : IAsyncLifetime
     protected static readonly string[] AllAccounts =
         ["mastodon-main", "mastodon-badtoken", "bluesky-main", "x-main", "facebook-page", "linkedin-org", "threads-main", "slack-desk", "discord-desk", "generic-desk"];
 
-    private readonly string _prefix = Eventually.Prefix();
+    private readonly RedisFixture _redis = redis;
     private readonly string _dataPath = Directory.CreateTempSubdirectory("livenews-social-").FullName;
+
+    /// <summary>This test's key prefix in Redis.</summary>
+    protected string Prefix { get; } = Eventually.Prefix();
+
+    protected string RedisConfiguration => _redis.Configuration;
 
     protected Owned Owned { get; } = new();
 
@@ -106,9 +113,19 @@ public abstract class ShareTestBase(RedisFixture redis) : IAsyncLifetime
         }
 
         configure?.Invoke(settings);
-        var node = new LiveNewsNode(redis.Configuration, _prefix, settings, logs: logs);
+        var node = new LiveNewsNode(_redis.Configuration, Prefix, settings, logs: logs);
         Owned.Add(node);
         return node;
+    }
+
+    /// <summary>
+    /// Stops a node the way a deploy does: its share worker is cancelled mid-post (the request in flight is
+    /// abandoned, the job left in <c>posting</c>), then the node goes. Disposing alone leaves the worker running.
+    /// </summary>
+    protected static async Task StopAsync(LiveNewsNode node)
+    {
+        await node.Services.GetRequiredService<ShareWorker>().StopAsync(CancellationToken.None);
+        await node.DisposeAsync();
     }
 
     /// <summary>The setting prefix of an account (<c>Social:Accounts:3:</c>).</summary>
@@ -150,6 +167,19 @@ public abstract class ShareTestBase(RedisFixture redis) : IAsyncLifetime
                 && job.GetProperty("state").GetString() is "posted" or "dead" or "unconfirmed"
                 && job.GetProperty("attempts").GetInt32() > afterAttempts;
         }, $"share of {articleId} to {account} to end", seconds);
+        return job;
+    }
+
+    /// <summary>Polls until the account's job for the article is in <paramref name="state"/>.</summary>
+    protected async Task<JsonElement> WaitForStateAsync(string articleId, string account, string state, LiveNewsNode? node = null)
+    {
+        using var editor = (node ?? First).Editor();
+        JsonElement job = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            job = await JobAsync(editor, articleId, account);
+            return job.ValueKind == JsonValueKind.Object && job.GetProperty("state").GetString() == state;
+        }, $"share of {articleId} to {account} to be {state}", 30);
         return job;
     }
 

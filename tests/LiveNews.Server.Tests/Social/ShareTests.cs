@@ -335,7 +335,7 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
         }
 
         await Eventually.TrueAsync(() => Fake.To("/api/v1/statuses").Any() && Fake.To("/2/tweets").Any(), "both requests in flight");
-        await First.DisposeAsync();
+        await StopAsync(First);
 
         var mastodon = await WaitForTerminalAsync("handover", "mastodon-main", node: second);
         var x = await WaitForTerminalAsync("handover-x", "x-main", node: second);
