@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Editors;
 using Microsoft.Extensions.Options;
@@ -51,10 +52,10 @@ internal static class SocialApi
             var where = string.Join(", ", result.Conflicts.Select(j => $"{j.Account} (job {j.Id}, {j.State})"));
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already shared",
                 detail: $"This article is, or may be, posted on {where}. Send \"force\": true to post it again.",
-                extensions: new Dictionary<string, object?> { ["jobs"] = result.Conflicts.Select(ShareJobView.Of).ToList() });
+                extensions: new Dictionary<string, object?> { ["jobs"] = JsonSerializer.SerializeToElement(result.Conflicts.Select(ShareJobView.Of), LiveNewsJson.Stored) });
         }
 
-        return TypedResults.Accepted($"/api/articles/{id}/shares", new { jobs = result.Jobs.Select(ShareJobView.Of) });
+        return Json(new { jobs = result.Jobs.Select(ShareJobView.Of) }, StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> PreviewAsync(string id, HttpContext http, JsonBody body, ShareService shares, TimeProvider time)
@@ -71,7 +72,7 @@ internal static class SocialApi
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such article", detail: "Only a published article can be previewed.");
         }
 
-        return TypedResults.Ok(new { previews = await shares.PreviewAsync(article, accounts, texts, http.RequestAborted) });
+        return Json(new { previews = await shares.PreviewAsync(article, accounts, texts, http.RequestAborted) });
     }
 
     /// <summary>The share body, checked field by field (shared by share and preview).</summary>
@@ -137,7 +138,7 @@ internal static class SocialApi
 
     private static async Task<IResult> ListAsync(string id, ShareService shares) =>
         Topic.IsValidArticleId(id)
-            ? TypedResults.Ok(new { jobs = (await shares.ForArticleAsync(id)).Select(ShareJobView.Of) })
+            ? Json(new { jobs = (await shares.ForArticleAsync(id)).Select(ShareJobView.Of) })
             : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such article");
 
     private static async Task<IResult> RetryAsync(string jobId, HttpContext http, JsonBody body, ShareService shares)
@@ -163,7 +164,7 @@ internal static class SocialApi
 
         var queued = await shares.RetryAsync(job, confirmNotPosted);
         return queued is not null
-            ? TypedResults.Accepted($"/api/articles/{job.ArticleId}/shares", ShareJobView.Of(queued))
+            ? Json(ShareJobView.Of(queued), StatusCodes.Status202Accepted)
             : job.State == ShareStates.Unconfirmed && !confirmNotPosted
                 ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Confirm the post is not there",
                     detail: $"The job is unconfirmed: the post may exist on {job.Network}. Check, and if it does not, retry with {{\"confirmNotPosted\": true}}.")
@@ -179,11 +180,14 @@ internal static class SocialApi
         }
 
         return await shares.CancelAsync(job) is { } cancelled
-            ? TypedResults.Ok(ShareJobView.Of(cancelled))
+            ? Json(ShareJobView.Of(cancelled))
             : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Cannot cancel", detail: $"The job is {job.State}; only a scheduled share can be cancelled.");
     }
 
-    private static async Task<IResult> AccountsAsync(AccountHealth health) => TypedResults.Ok(await health.ListAsync());
+    private static async Task<IResult> AccountsAsync(AccountHealth health) => Json(await health.ListAsync());
+
+    /// <summary>Answers with the stored-document JSON options, so every time reads as UTC with milliseconds and Z.</summary>
+    private static IResult Json<T>(T value, int status = StatusCodes.Status200OK) => TypedResults.Json(value, LiveNewsJson.Stored, statusCode: status);
 
     private static async Task<IResult> ShareLinksAsync(string id, ShareService shares, IOptions<SocialOptions> options)
     {

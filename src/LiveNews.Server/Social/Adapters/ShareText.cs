@@ -66,6 +66,8 @@ internal static partial class ShareText
     /// </summary>
     public static int XWeighted(string text)
     {
+        // Under invariant globalization (this server's setting) only ASCII is normalised, so a decomposed
+        // accent counts two: the text is cut a little shorter than X would, never longer.
         text = text.Normalize(NormalizationForm.FormC);
         var total = 0;
         var at = 0;
