@@ -45,7 +45,7 @@ onSubmit("signin", async () => {
   const ok = response.status === 404;
   status.className = ok ? "status ok" : "status error";
   status.textContent = ok ? "Signed in: this key may publish." : response.status === 403 ? "This key may not publish." : "Unknown API key.";
-  if (ok) followShares();
+  if (ok) { followShares(); showAccounts(); }
 });
 
 // Share jobs, live on the editor-only newsroom topic (the API key travels as a header, never in a URL).
@@ -68,7 +68,8 @@ function followShares() {
       li.dataset.jobId = job.id;
       li.dataset.state = job.state;
       const text = document.createElement("span");
-      text.textContent = `${job.articleId} → ${job.account}: ${job.state}${job.reason ? ` (${job.reason})` : ""}`;
+      const when = job.state === "scheduled" && job.scheduledAt ? ` at ${new Date(job.scheduledAt).toLocaleString()}` : "";
+      text.textContent = `${job.articleId} → ${job.account}: ${job.state}${when}${job.reason ? ` (${job.reason})` : ""}`;
       li.append(text);
       if (job.remoteUrl && /^https?:/.test(job.remoteUrl)) {
         const link = document.createElement("a");
@@ -78,12 +79,19 @@ function followShares() {
         link.textContent = "view";
         li.append(link);
       }
-      if (["failed", "dead", "unconfirmed"].includes(job.state)) {
-        const retry = document.createElement("button");
-        retry.type = "button";
-        retry.textContent = "Retry";
-        retry.addEventListener("click", () => call("POST", `/api/shares/${encodeURIComponent(job.id)}/retry`, undefined, "share-status"));
-        li.append(retry);
+      if (["failed", "dead"].includes(job.state)) {
+        li.append(button("Retry", () => call("POST", `/api/shares/${encodeURIComponent(job.id)}/retry`, undefined, "share-status")));
+      }
+      if (job.state === "unconfirmed") {
+        // The post may exist: the editor checks the network first, and says so.
+        li.append(button("Not posted: retry", () => {
+          if (confirm(`Check ${job.account} (${job.network}) first. Is the post really not there?`)) {
+            call("POST", `/api/shares/${encodeURIComponent(job.id)}/retry`, { confirmNotPosted: true }, "share-status");
+          }
+        }));
+      }
+      if (job.state === "scheduled") {
+        li.append(button("Cancel", () => call("DELETE", `/api/shares/${encodeURIComponent(job.id)}`, undefined, "share-status")));
       }
       return li;
     }));
@@ -91,7 +99,12 @@ function followShares() {
   newsroom = new LiveNewsClient({ url: "/hubs/live", headers: { "X-Api-Key": apiKey }, storage: null });
   newsroom.subscribe("newsroom", {
     snapshot: (s) => { jobs.clear(); for (const job of s.shares) jobs.set(job.id, job); render(); },
-    event: (e) => { if (!isTakenDown(e)) { jobs.set(e.data.id, e.data); render(); } },
+    event: (e) => {
+      if (isTakenDown(e)) return;
+      if (e.type === "share.cancelled") jobs.delete(e.data.id);
+      else jobs.set(e.data.id, e.data);
+      render();
+    },
     error: (error) => {
       const li = document.createElement("li");
       li.className = "empty";
@@ -126,10 +139,75 @@ onSubmit("entry-form", async () => {
   if (await call("POST", `/api/articles/${encodeURIComponent($("entry-article").value)}/entries`, body, "entry-status")) $("entry-text").value = "";
 });
 
-onSubmit("share-form", () => {
+function button(label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/** The share body from the form: accounts, the same optional text for each, an optional time, force. */
+function shareBody() {
   const accounts = $("share-accounts").value.split(",").map((s) => s.trim()).filter(Boolean);
-  return call("POST", `/api/articles/${encodeURIComponent($("share-article").value)}/shares`, { accounts }, "share-status");
+  const body = { accounts };
+  const text = $("share-text").value.trim();
+  if (text) body.text = Object.fromEntries(accounts.map((a) => [a, text]));
+  if ($("share-at").value) body.at = new Date($("share-at").value).toISOString();
+  if ($("share-force").checked) body.force = true;
+  return body;
+}
+
+const sharePath = () => `/api/articles/${encodeURIComponent($("share-article").value)}/shares`;
+
+$("share-preview-button").addEventListener("click", async () => {
+  const answer = await call("POST", `${sharePath()}/preview`, shareBody(), "share-status");
+  $("share-previews").replaceChildren(...(answer?.previews ?? []).map((p) => {
+    const li = document.createElement("li");
+    li.dataset.account = p.account;
+    li.dataset.ok = String(p.ok);
+    const head = document.createElement("strong");
+    head.textContent = `${p.account} (${p.network}): ${p.length}${p.limit ? ` / ${p.limit}` : ""} ${p.ok ? "✓" : "✗"}`;
+    const text = document.createElement("pre");
+    text.textContent = p.text;
+    li.append(head, text);
+    for (const problem of p.problems) {
+      const span = document.createElement("span");
+      span.className = "error";
+      span.textContent = problem;
+      li.append(span);
+    }
+    return li;
+  }));
+  if (answer) $("share-status").textContent = "Preview: nothing was posted.";
 });
+
+onSubmit("share-form", () => call("POST", sharePath(), shareBody(), "share-status"));
+
+// Each account's health: ok, expiring, expired, failing or breaker-open.
+async function showAccounts() {
+  const list = $("social-accounts");
+  const response = await fetch("/api/social/accounts", { headers: { "X-Api-Key": apiKey } });
+  if (!response.ok) {
+    list.replaceChildren(Object.assign(document.createElement("li"), { className: "empty", textContent: `${response.status}: this key may not share.` }));
+    return;
+  }
+  const accounts = await response.json();
+  list.replaceChildren(...accounts.map((a) => {
+    const li = document.createElement("li");
+    li.dataset.account = a.name;
+    li.dataset.state = a.state;
+    const details = [
+      a.expiresAt ? `token until ${new Date(a.expiresAt).toLocaleString()}` : "",
+      a.lastPostedAt ? `last post ${new Date(a.lastPostedAt).toLocaleString()}` : "",
+      a.lastError ? `last error: ${a.lastError}` : "",
+    ].filter(Boolean).join("; ");
+    li.textContent = `${a.name} (${a.network}): ${a.state}${details ? ` (${details})` : ""}`;
+    return li;
+  }));
+}
+$("accounts-refresh").addEventListener("click", showAccounts);
+if (apiKey) showAccounts();
 
 // What is on air right now, live: the live status and the active alerts with a retract button each.
 const client = new LiveNewsClient({ url: "/hubs/live" });

@@ -37,6 +37,15 @@ internal sealed class RedisNames(RedisStore store)
 
     public RedisKey SharesOfArticle(string articleId) => $"{_prefix}:{{shares}}:article:{articleId}";
 
+    /// <summary>A social account's health: last post, last error (a hash).</summary>
+    public RedisKey ShareAccount(string account) => $"{_prefix}:{{shares}}:account:{account}";
+
+    /// <summary>A social account's OAuth tokens, encrypted with Data Protection.</summary>
+    public RedisKey ShareOAuthToken(string account) => $"{_prefix}:{{shares}}:oauth:{account}";
+
+    /// <summary>Held by the one node refreshing an account's rotating OAuth token.</summary>
+    public RedisKey ShareOAuthLock(string account) => $"{_prefix}:{{shares}}:oauth-lock:{account}";
+
     /// <summary>The stored answer of an editor request, per caller and <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string caller, string key) => $"{_prefix}:idempotency:{caller}:{key}";
 }

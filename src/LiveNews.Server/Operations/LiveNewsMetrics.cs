@@ -25,6 +25,7 @@ internal sealed class LiveNewsMetrics : IDisposable
     private readonly Counter<long> _shares;
     private readonly Counter<long> _slowReaders;
     private readonly ConcurrentDictionary<string, int> _breakers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _accountStates = new(StringComparer.Ordinal);
 
     public LiveNewsMetrics(IMeterFactory meters)
     {
@@ -40,6 +41,9 @@ internal sealed class LiveNewsMetrics : IDisposable
         _slowReaders = _meter.CreateCounter<long>("livenews.slow_readers.disconnected", description: "Connections closed because pushes waiting for them passed Realtime:MaxBufferedBytesPerConnection");
         _meter.CreateObservableGauge("livenews.breaker.open", () => _breakers.Select(b => new Measurement<int>(b.Value, new KeyValuePair<string, object?>("account", b.Key))),
             description: "1 while an account's circuit breaker is open");
+        _meter.CreateObservableGauge("livenews.social.account.state", () => _accountStates.Select(a => new Measurement<int>(1,
+                new KeyValuePair<string, object?>("account", a.Key), new KeyValuePair<string, object?>("state", a.Value))),
+            description: "A social account's health, as its state label (ok, expiring, expired, failing, breaker-open)");
     }
 
     public void ConnectionOpened() => _connections.Add(1);
@@ -66,6 +70,8 @@ internal sealed class LiveNewsMetrics : IDisposable
         _shares.Add(1, new KeyValuePair<string, object?>("account", account), new KeyValuePair<string, object?>("state", state));
 
     public void BreakerChanged(string account, bool open) => _breakers[account] = open ? 1 : 0;
+
+    public void AccountState(string account, string state) => _accountStates[account] = state;
 
     public void Dispose() => _meter.Dispose();
 }

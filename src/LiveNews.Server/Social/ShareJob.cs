@@ -1,8 +1,8 @@
-using LiveNews.Server.Editors;
 namespace LiveNews.Server.Social;
 
 internal static class ShareStates
 {
+    public const string Scheduled = "scheduled";
     public const string Queued = "queued";
     public const string Posting = "posting";
     public const string Posted = "posted";
@@ -10,18 +10,25 @@ internal static class ShareStates
     public const string Unconfirmed = "unconfirmed";
     public const string Dead = "dead";
 
-    /// <summary>States an editor may retry from.</summary>
+    /// <summary>States an editor may retry from (<see cref="Unconfirmed"/> only with <c>confirmNotPosted</c>).</summary>
     public static bool IsRetryable(string state) => state is Failed or Dead or Unconfirmed;
 
-    /// <summary>States that mean "this article is (being) shared there": a new share request reuses the job.</summary>
-    public static bool IsActive(string state) => state is Queued or Posting or Posted or Failed;
+    /// <summary>States the worker takes up: waiting to be posted, or found mid-post after its node died.</summary>
+    public static bool IsWorkable(string state) => state is Scheduled or Queued or Failed or Posting;
+
+    /// <summary>Waiting jobs: a new share request to the same account gets the job back instead of a second one.</summary>
+    public static bool IsWaiting(string state) => state is Scheduled or Queued or Failed;
+
+    /// <summary>The article is (or may be) on the account already: sharing it there again needs <c>force</c>.</summary>
+    public static bool MayBePosted(string state) => state is Posted or Posting or Unconfirmed;
 }
 
 /// <summary>
 /// One article shared to one account: durable in Redis, worked by one node at a time. Holds everything a
-/// retry needs to be safe: the idempotency key and, for Bluesky, the record key chosen once.
+/// retry needs to be safe: the idempotency key, for Bluesky the record key chosen once, for Threads the
+/// container id, and since when an attempt may have posted without an answer.
 /// </summary>
-public sealed record ShareJob
+internal sealed record ShareJob
 {
     public required string Id { get; init; }
 
@@ -42,6 +49,9 @@ public sealed record ShareJob
 
     public required DateTimeOffset UpdatedAt { get; init; }
 
+    /// <summary>When a scheduled share is due (the request's <c>at</c>).</summary>
+    public DateTimeOffset? ScheduledAt { get; init; }
+
     public DateTimeOffset? NextAttemptAt { get; init; }
 
     public string? Reason { get; init; }
@@ -53,6 +63,12 @@ public sealed record ShareJob
     /// <summary>Sent as the network's idempotency key (Mastodon) or used as the record key (Bluesky).</summary>
     public required string IdempotencyKey { get; init; }
 
-    /// <summary>A step already done on a two-step network (the Threads container id).</summary>
+    /// <summary>A step already done on a two-step network (the Threads container id), saved before the next step.</summary>
     public string? Checkpoint { get; init; }
+
+    /// <summary>
+    /// The first time an attempt may have posted without an answer. While set, the job is confirmed with the
+    /// network before anything is sent again (and Mastodon's idempotency key is trusted only for its hour).
+    /// </summary>
+    public DateTimeOffset? InDoubtSince { get; init; }
 }

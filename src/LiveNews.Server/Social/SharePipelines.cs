@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using LiveNews.Server.Operations;
 using LiveNews.Server.Social.Adapters;
@@ -21,6 +22,7 @@ internal sealed class SharePipelines : IDisposable
 {
     private readonly ResiliencePipelineRegistry<string> _registry = new();
     private readonly List<RateLimiter> _limiters = [];
+    private readonly ConcurrentDictionary<string, bool> _open = new(StringComparer.Ordinal);
 
     public SharePipelines(IOptions<SocialOptions> options, IEnumerable<IShareAdapter> adapters, TimeProvider time, LiveNewsMetrics metrics)
     {
@@ -38,11 +40,18 @@ internal sealed class SharePipelines : IDisposable
             _limiters.Add(limiter);
             metrics.BreakerChanged(account.Name, open: false);
             _registry.TryAddBuilder<PostOutcome>(account.Name, (builder, _) =>
-                Configure(builder, account.Resilience, safeAfterUnknown, limiter, time, open => metrics.BreakerChanged(account.Name, open)));
+                Configure(builder, account.Resilience, safeAfterUnknown, limiter, time, open =>
+                {
+                    _open[account.Name] = open;
+                    metrics.BreakerChanged(account.Name, open);
+                }));
         }
     }
 
     public ResiliencePipeline<PostOutcome> For(string account) => _registry.GetPipeline<PostOutcome>(account);
+
+    /// <summary>Whether this node's breaker for the account is open now.</summary>
+    public bool IsBreakerOpen(string account) => _open.GetValueOrDefault(account);
 
     public void Dispose()
     {

@@ -1,8 +1,8 @@
-using LiveNews.Server.Editors;
-using System.Text.Json;
 using LiveNews.Server.Bus;
+using LiveNews.Server.Editors;
 using LiveNews.Server.Newsroom;
 using LiveNews.Server.Operations;
+using LiveNews.Server.Social.Adapters;
 using Microsoft.Extensions.Options;
 
 namespace LiveNews.Server.Social;
@@ -10,36 +10,60 @@ namespace LiveNews.Server.Social;
 /// <summary>What editors see of a job (the keys that make retries safe stay inside).</summary>
 public sealed record ShareJobView(
     string Id, string ArticleId, string Account, string Network, string State, int Attempts,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? NextAttemptAt, string? Reason, string? RemoteId, string? RemoteUrl)
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ScheduledAt, DateTimeOffset? NextAttemptAt, string? Reason, string? RemoteId, string? RemoteUrl)
 {
     internal static ShareJobView Of(ShareJob job) => new(job.Id, job.ArticleId, job.Account, job.Network, job.State, job.Attempts,
-        job.CreatedAt, job.UpdatedAt, job.NextAttemptAt, job.Reason, job.RemoteId, job.RemoteUrl);
+        job.CreatedAt, job.UpdatedAt, job.ScheduledAt, job.NextAttemptAt, job.Reason, job.RemoteId, job.RemoteUrl);
 }
 
-/// <summary>Creates, lists and retries share jobs, and reports every state change on the <c>newsroom</c> topic.</summary>
-internal sealed class ShareService(ShareStore store, EventBus bus, IOptions<SocialOptions> options, TimeProvider time, LiveNewsMetrics metrics, ILogger<ShareService> logger)
+/// <summary>One account's preview: the exact text its network would get, counted by that network's rules.</summary>
+public sealed record SharePreview(string Account, string Network, string Text, int Length, int? Limit, bool Ok, IReadOnlyList<string> Problems);
+
+/// <summary>What a share request came to: the jobs, or the accounts where the article may already be posted.</summary>
+internal sealed record ShareResult(IReadOnlyList<ShareJob> Jobs, IReadOnlyList<ShareJob> Conflicts);
+
+/// <summary>Creates, lists, retries, cancels and previews share jobs, and reports every state change on the <c>newsroom</c> topic.</summary>
+internal sealed class ShareService(
+    ShareStore store,
+    EventBus bus,
+    ArticleReader articles,
+    IEnumerable<IShareAdapter> adapters,
+    IOptions<SocialOptions> options,
+    TimeProvider time,
+    LiveNewsMetrics metrics,
+    ILogger<ShareService> logger)
 {
+    private readonly Dictionary<string, IShareAdapter> _adapters = adapters.ToDictionary(a => a.Network, StringComparer.Ordinal);
+
     public IReadOnlyList<SocialAccountOptions> Accounts => options.Value.Accounts;
 
-    public async Task<Article?> PublishedArticleAsync(string articleId)
-    {
-        var json = await bus.GetStateAsync(Topic.Article(articleId));
-        return json is null ? null : LiveNewsJson.Deserialize<Article>(json);
-    }
+    public Task<Article?> PublishedArticleAsync(string articleId) => articles.GetPublishedAsync(articleId);
 
     /// <summary>
-    /// One job per account. An account that already has a live job for this article gets that job back:
-    /// sharing twice never posts twice.
+    /// One job per account. An account that already has a waiting job for this article gets that job back, so
+    /// sharing twice never posts twice; one where the article is (or may be) posted already is a conflict
+    /// unless <paramref name="force"/>. With <paramref name="at"/> in the future, the jobs wait <c>scheduled</c>.
     /// </summary>
-    public async Task<IReadOnlyList<ShareJob>> ShareAsync(string articleId, IReadOnlyList<SocialAccountOptions> accounts, IReadOnlyDictionary<string, string> texts, EventIds ids)
+    public async Task<ShareResult> ShareAsync(string articleId, IReadOnlyList<SocialAccountOptions> accounts, IReadOnlyDictionary<string, string> texts, DateTimeOffset? at, bool force, EventIds ids)
     {
         var existing = await store.ForArticleAsync(articleId);
         var now = time.GetUtcNow();
+        var jobIds = accounts.ToDictionary(a => a.Name, _ => ids.NextResourceId("s"), StringComparer.Ordinal);
+
+        // A replayed request (same Idempotency-Key, so the same job ids) gets its own jobs back, never a conflict.
+        var conflicts = force ? [] : existing.Where(j => ShareStates.MayBePosted(j.State) && jobIds.TryGetValue(j.Account, out var id) && id != j.Id).ToList();
+        if (conflicts.Count > 0)
+        {
+            return new ShareResult([], conflicts);
+        }
+
+        var scheduled = at is { } when && when > now ? when.ToUniversalTime() : (DateTimeOffset?)null;
         var jobs = new List<ShareJob>();
         foreach (var account in accounts)
         {
-            var jobId = ids.NextResourceId("s");
-            var current = existing.FirstOrDefault(j => j.Account == account.Name && (ShareStates.IsActive(j.State) || j.Id == jobId));
+            var jobId = jobIds[account.Name];
+            var current = existing.FirstOrDefault(j => j.Id == jobId)
+                ?? (force ? null : existing.FirstOrDefault(j => j.Account == account.Name && ShareStates.IsWaiting(j.State)));
             if (current is not null)
             {
                 jobs.Add(current);
@@ -52,32 +76,43 @@ internal sealed class ShareService(ShareStore store, EventBus bus, IOptions<Soci
                 ArticleId = articleId,
                 Account = account.Name,
                 Network = account.Network,
-                State = ShareStates.Queued,
+                State = scheduled is null ? ShareStates.Queued : ShareStates.Scheduled,
                 Text = texts.GetValueOrDefault(account.Name),
                 CreatedAt = now,
                 UpdatedAt = now,
+                ScheduledAt = scheduled,
                 IdempotencyKey = $"livenews-{jobId}",
             });
             await ReportAsync(job);
             jobs.Add(job);
         }
 
-        return jobs;
+        return new ShareResult(jobs, []);
     }
 
     public Task<IReadOnlyList<ShareJob>> ForArticleAsync(string articleId) => store.ForArticleAsync(articleId);
 
     public Task<ShareJob?> GetAsync(string jobId) => store.GetAsync(jobId);
 
-    /// <summary>Queues a failed, dead or unconfirmed job again. Null when its state does not allow it.</summary>
-    public async Task<ShareJob?> RetryAsync(ShareJob job)
+    /// <summary>
+    /// Queues a failed, dead or unconfirmed job again. An unconfirmed job only when the editor confirms the post
+    /// is not on the network (<paramref name="confirmNotPosted"/>). Null when its state does not allow it.
+    /// </summary>
+    public async Task<ShareJob?> RetryAsync(ShareJob job, bool confirmNotPosted)
     {
-        if (!ShareStates.IsRetryable(job.State))
+        if (!ShareStates.IsRetryable(job.State) || (job.State == ShareStates.Unconfirmed && !confirmNotPosted))
         {
             return null;
         }
 
-        var queued = job with { State = ShareStates.Queued, NextAttemptAt = null, Reason = null, UpdatedAt = time.GetUtcNow() };
+        var queued = job with
+        {
+            State = ShareStates.Queued,
+            NextAttemptAt = null,
+            Reason = null,
+            UpdatedAt = time.GetUtcNow(),
+            InDoubtSince = confirmNotPosted ? null : job.InDoubtSince,
+        };
         if (!await store.RequeueAsync(queued, job.State))
         {
             return null;
@@ -85,6 +120,59 @@ internal sealed class ShareService(ShareStore store, EventBus bus, IOptions<Soci
 
         await ReportAsync(queued);
         return queued;
+    }
+
+    /// <summary>Cancels a job still <c>scheduled</c>: it is removed. Null when it was not scheduled (any more).</summary>
+    public async Task<ShareJob?> CancelAsync(ShareJob job)
+    {
+        var removed = await store.RemoveAsync(job, ShareStates.Scheduled);
+        if (removed is null)
+        {
+            return null;
+        }
+
+        SocialLog.JobChanged(logger, removed.Id, removed.ArticleId, removed.Account, removed.Network, "cancelled", removed.Attempts, null);
+        var json = LiveNewsJson.Serialize(ShareJobView.Of(removed));
+        var result = await bus.PublishAsync(new PublishRequest(Topic.Newsroom, "share.cancelled", json, SnapshotChange.Remove(removed.Id, json), Guid.NewGuid().ToString("N")));
+        if (result.Status != PublishStatus.Published)
+        {
+            SocialLog.CancelNotPublished(logger, removed.Id, result.Status.ToString());
+        }
+
+        return removed;
+    }
+
+    /// <summary>The exact text each account's network would get for this article, counted by its rules.</summary>
+    public async Task<IReadOnlyList<SharePreview>> PreviewAsync(Article article, IReadOnlyList<SocialAccountOptions> accounts, IReadOnlyDictionary<string, string> texts, CancellationToken cancellationToken)
+    {
+        var previews = new List<SharePreview>();
+        foreach (var account in accounts)
+        {
+            var now = time.GetUtcNow();
+            var job = new ShareJob
+            {
+                Id = "preview",
+                ArticleId = article.Id,
+                Account = account.Name,
+                Network = account.Network,
+                State = ShareStates.Queued,
+                Text = texts.GetValueOrDefault(account.Name),
+                CreatedAt = now,
+                UpdatedAt = now,
+                IdempotencyKey = "preview",
+            };
+            var request = new ShareRequest(job, article, account, ShareLinks.Tagged(article.Url, options.Value.UtmParameters, account.Network));
+            var composed = await _adapters[account.Network].ComposeAsync(request, cancellationToken);
+            var problems = composed.Problems.ToList();
+            if (composed.Limit is { } limit && composed.Length > limit)
+            {
+                problems.Add($"{composed.Length} is over {account.Network}'s limit of {limit}.");
+            }
+
+            previews.Add(new SharePreview(account.Name, account.Network, composed.Text, composed.Length, composed.Limit, problems.Count == 0, problems));
+        }
+
+        return previews;
     }
 
     /// <summary>Pushes the job's state on <c>newsroom</c> and logs it (never with a credential).</summary>

@@ -1,7 +1,4 @@
-using LiveNews.Server.Editors;
-using System.Text.Json;
 using LiveNews.Server.Bus;
-using LiveNews.Server.Newsroom;
 using LiveNews.Server.Store;
 using StackExchange.Redis;
 
@@ -13,22 +10,39 @@ namespace LiveNews.Server.Social;
 /// node works it; a node that dies leaves the job to be taken again when the lease runs out. Every write
 /// of a taken job is fenced by the lease token, so a node that lost its lease cannot overwrite the job.
 /// </summary>
+/// <remarks>
+/// Bounds: a job document and its article index expire <see cref="Retention"/> after their last write
+/// (longer than any schedule or retry wait, so a job never expires while it is due); a lease expires by
+/// itself; the due queue loses a job's entry when the job ends, is cancelled, or is found gone.
+/// </remarks>
 internal sealed class ShareStore(RedisStore store, RedisNames names)
 {
+    /// <summary>How long a job is kept after its last change (also how long it blocks sharing the article again).</summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(90);
+
     // KEYS: due queue. ARGV: now ms, lease ms, token, max jobs, lease key prefix.
+    // A job whose lease is still held elsewhere is not taken; its score moves to the lease's end.
     private const string TakeScript = """
         local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
+        local taken = {}
         for i = 1, #ids do
-          redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ids[i])
-          redis.call('SET', ARGV[5] .. ids[i], ARGV[3], 'PX', ARGV[2])
+          local lease = ARGV[5] .. ids[i]
+          local left = redis.call('PTTL', lease)
+          if left > 0 then
+            redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + left, ids[i])
+          else
+            redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ids[i])
+            redis.call('SET', lease, ARGV[3], 'PX', ARGV[2])
+            taken[#taken + 1] = ids[i]
+          end
         end
-        return ids
+        return taken
         """;
 
-    // KEYS: job, due queue, lease. ARGV: job JSON, job id, token, next due ms (-1: leave the queue), release ('1').
+    // KEYS: job, due queue, lease. ARGV: job JSON, job id, token, next due ms (-1: leave the queue), release ('1'), retention ms.
     private const string SaveScript = """
         if redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
-        redis.call('SET', KEYS[1], ARGV[1])
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[6])
         if tonumber(ARGV[4]) < 0 then
           redis.call('ZREM', KEYS[2], ARGV[2])
         else
@@ -38,7 +52,15 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
         return 1
         """;
 
-    // KEYS: job, due queue, article index, lease. ARGV: job JSON, job id, due ms, expected state ('' : must not exist).
+    // KEYS: lease, due queue. ARGV: token, lease ms, due ms, job id.
+    private const string RenewScript = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+        return 1
+        """;
+
+    // KEYS: job, due queue, article index, lease. ARGV: job JSON, job id, due ms, expected state ('' : must not exist), retention ms.
     private const string PutScript = """
         local current = redis.call('GET', KEYS[1])
         if ARGV[4] == '' then
@@ -47,11 +69,25 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
           if not current or cjson.decode(current)['state'] ~= ARGV[4] then return 0 end
           if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
         end
-        redis.call('SET', KEYS[1], ARGV[1])
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
         redis.call('SADD', KEYS[3], ARGV[2])
+        redis.call('PEXPIRE', KEYS[3], ARGV[5])
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
         return 1
         """;
+
+    // KEYS: job, due queue, article index, lease. ARGV: job id, state the job must be in. Returns the removed job.
+    private const string RemoveScript = """
+        if redis.call('EXISTS', KEYS[4]) == 1 then return false end
+        local current = redis.call('GET', KEYS[1])
+        if not current or cjson.decode(current)['state'] ~= ARGV[2] then return false end
+        redis.call('DEL', KEYS[1])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('SREM', KEYS[3], ARGV[1])
+        return current
+        """;
+
+    private static readonly long RetentionMs = (long)Retention.TotalMilliseconds;
 
     private IDatabase Db => store.Database;
 
@@ -59,18 +95,26 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
 
     public static ShareJob Deserialize(string json) => LiveNewsJson.Deserialize<ShareJob>(json)!;
 
-    /// <summary>Stores a new job, due now. Returns the job as stored: an existing one with this id wins.</summary>
+    /// <summary>Stores a new job, due at its schedule or now. Returns the job as stored: an existing one with this id wins.</summary>
     public async Task<ShareJob> CreateAsync(ShareJob job)
     {
+        var due = job.ScheduledAt ?? job.CreatedAt;
         var result = await Db.ScriptEvaluateAsync(PutScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)],
-            [Serialize(job), job.Id, job.CreatedAt.ToUnixTimeMilliseconds(), ""]);
+            [Serialize(job), job.Id, due.ToUnixTimeMilliseconds(), "", RetentionMs]);
         return result.Resp2Type == ResultType.BulkString ? Deserialize((string)result!) : job;
     }
 
     /// <summary>Puts a job back in the queue when it is (still) in <paramref name="expectedState"/> and nobody works it.</summary>
     public async Task<bool> RequeueAsync(ShareJob job, string expectedState) =>
         (int)await Db.ScriptEvaluateAsync(PutScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)],
-            [Serialize(job), job.Id, job.UpdatedAt.ToUnixTimeMilliseconds(), expectedState]) == 1;
+            [Serialize(job), job.Id, job.UpdatedAt.ToUnixTimeMilliseconds(), expectedState, RetentionMs]) == 1;
+
+    /// <summary>Removes a job that is (still) in <paramref name="expectedState"/> and not being worked. Null when it was not.</summary>
+    public async Task<ShareJob?> RemoveAsync(ShareJob job, string expectedState)
+    {
+        var result = await Db.ScriptEvaluateAsync(RemoveScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)], [job.Id, expectedState]);
+        return result.IsNull ? null : Deserialize((string)result!);
+    }
 
     public async Task<ShareJob?> GetAsync(string jobId)
     {
@@ -99,10 +143,18 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
         return [.. ids.Select(id => ((string)id!, token))];
     }
 
+    /// <summary>Extends a lease this node holds (and the job's place in the queue). False: the lease was lost.</summary>
+    public async Task<bool> RenewAsync(string jobId, string token, DateTimeOffset now, TimeSpan lease) =>
+        (int)await Db.ScriptEvaluateAsync(RenewScript, [LeaseKey(jobId), DueKey],
+            [token, (long)lease.TotalMilliseconds, (now + lease).ToUnixTimeMilliseconds(), jobId]) == 1;
+
     /// <summary>Saves a job this node holds. False: the lease was lost, another node owns the job now.</summary>
     public async Task<bool> SaveAsync(ShareJob job, string token, DateTimeOffset? nextDue, bool release) =>
         (int)await Db.ScriptEvaluateAsync(SaveScript, [JobKey(job.Id), DueKey, LeaseKey(job.Id)],
-            [Serialize(job), job.Id, token, nextDue?.ToUnixTimeMilliseconds() ?? -1, release ? "1" : "0"]) == 1;
+            [Serialize(job), job.Id, token, nextDue?.ToUnixTimeMilliseconds() ?? -1, release ? "1" : "0", RetentionMs]) == 1;
+
+    /// <summary>Drops the queue entry of a job whose document is gone (expired or removed).</summary>
+    public Task ForgetAsync(string jobId) => Db.SortedSetRemoveAsync(DueKey, jobId);
 
     private RedisKey DueKey => names.SharesDue;
 

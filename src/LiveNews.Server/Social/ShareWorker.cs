@@ -1,6 +1,6 @@
+using LiveNews.Server.Newsroom;
 using LiveNews.Server.Social.Adapters;
 using Microsoft.Extensions.Options;
-using Polly;
 using Polly.CircuitBreaker;
 using Polly.RateLimiting;
 using Polly.Timeout;
@@ -8,20 +8,25 @@ using Polly.Timeout;
 namespace LiveNews.Server.Social;
 
 /// <summary>
-/// Works due share jobs on every node; the store's lease makes each job one node's at a time. A job that
-/// cannot finish now (rate limit, open breaker, outage) is handed back with its due time instead of
-/// waiting in-process, so a restart or a second node picks it up.
+/// Works due share jobs on every node; the store's lease makes each job one node's at a time, and the lease
+/// is renewed while a post is in flight. A job that cannot finish now (rate limit, open breaker, outage) is
+/// handed back with its due time instead of waiting in-process, so a restart or a second node picks it up.
+/// Nothing is re-sent blind: a job found mid-post (its node died) or whose last attempt got no answer is
+/// first confirmed with the network, and becomes <c>unconfirmed</c> where the network cannot tell.
 /// </summary>
 internal sealed class ShareWorker(
     ShareStore store,
     ShareService shares,
+    ArticleReader articles,
     SharePipelines pipelines,
+    AccountHealth health,
     IEnumerable<IShareAdapter> adapters,
     IOptions<SocialOptions> options,
     TimeProvider time,
     ILogger<ShareWorker> logger) : BackgroundService
 {
-    private const int JobsPerPoll = 8;
+    private const int MaxJobsInFlight = 16;
+    private readonly List<Task> _running = [];
     private readonly Dictionary<string, IShareAdapter> _adapters = adapters.ToDictionary(a => a.Network, StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -51,37 +56,93 @@ internal sealed class ShareWorker(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        finally
+        {
+            // Let the jobs in flight see the cancellation and unwind (they stay leased, to be confirmed by the next node).
+            await Task.WhenAll(_running);
+        }
     }
 
-    internal async Task WorkDueJobsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes as many due jobs as this node has room for and starts them without waiting: a slow network never
+    /// holds back the jobs of another.
+    /// </summary>
+    internal async Task WorkDueJobsAsync(CancellationToken stoppingToken)
     {
-        var taken = await store.TakeDueAsync(time.GetUtcNow(), options.Value.LeaseDuration, JobsPerPoll);
-        await Task.WhenAll(taken.Select(t => WorkAsync(t.JobId, t.Token, cancellationToken)));
-    }
-
-    private async Task WorkAsync(string jobId, string token, CancellationToken cancellationToken)
-    {
-        var job = await store.GetAsync(jobId);
-        if (job is null)
+        _running.RemoveAll(t => t.IsCompleted);
+        var room = MaxJobsInFlight - _running.Count;
+        if (room <= 0)
         {
             return;
         }
 
-        if (!ShareStates.IsActive(job.State) || job.State == ShareStates.Posted)
+        var taken = await store.TakeDueAsync(time.GetUtcNow(), options.Value.LeaseDuration, room);
+        _running.AddRange(taken.Select(t => GuardedAsync(t.JobId, t.Token, stoppingToken)));
+    }
+
+    private async Task GuardedAsync(string jobId, string token, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await WorkAsync(jobId, token, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            SocialLog.WorkerFailed(logger, ex);
+        }
+    }
+
+    private async Task WorkAsync(string jobId, string token, CancellationToken stoppingToken)
+    {
+        var job = await store.GetAsync(jobId);
+        if (job is null)
+        {
+            await store.ForgetAsync(jobId);
+            return;
+        }
+
+        if (!ShareStates.IsWorkable(job.State))
         {
             await store.SaveAsync(job, token, nextDue: null, release: true);
             return;
         }
 
-        var account = options.Value.Accounts.FirstOrDefault(a => a.Name == job.Account);
-        var article = await shares.PublishedArticleAsync(job.ArticleId);
+        var index = options.Value.Accounts.FindIndex(a => a.Name == job.Account);
+        var account = index < 0 ? null : options.Value.Accounts[index];
+        var article = await articles.GetPublishedAsync(job.ArticleId);
         if (account is null || article is null || !_adapters.TryGetValue(job.Network, out var adapter))
         {
-            await FinishAsync(job with { State = ShareStates.Dead, Reason = account is null ? "the account is no longer configured" : "the article is no longer published" }, token);
+            var reason = account is null ? "the account is no longer configured" : "the article is no longer published";
+            await FinishAsync(job with { State = job.State == ShareStates.Posting ? ShareStates.Unconfirmed : ShareStates.Dead, Reason = reason, UpdatedAt = time.GetUtcNow() }, token);
             return;
         }
 
-        var posting = job with { State = ShareStates.Posting, Attempts = job.Attempts + 1, UpdatedAt = time.GetUtcNow(), NextAttemptAt = null };
+        await using var lease = new ShareLease(store, job.Id, token, options.Value.LeaseDuration, time, stoppingToken);
+        var request = new ShareRequest(job, article, account, ShareLinks.Tagged(article.Url, options.Value.UtmParameters, account.Network))
+        {
+            Setting = $"Social:Accounts:{index}",
+        };
+
+        // Found mid-post: its node died (or was stopped) after sending, so the post may exist.
+        var inDoubtSince = job.State == ShareStates.Posting ? job.InDoubtSince ?? job.UpdatedAt : job.InDoubtSince;
+        if (inDoubtSince is { } since)
+        {
+            job = job with { InDoubtSince = since };
+            var confirmed = await ConfirmAsync(adapter, request with { Job = job }, since, lease.Token, stoppingToken);
+            if (confirmed.Kind != Confirmation.SafeToSend)
+            {
+                var now = time.GetUtcNow();
+                await FinishAsync(confirmed.Kind == Confirmation.Posted
+                    ? job with { State = ShareStates.Posted, RemoteId = confirmed.RemoteId ?? job.RemoteId, RemoteUrl = confirmed.RemoteUrl ?? job.RemoteUrl, Reason = confirmed.Reason, UpdatedAt = now, NextAttemptAt = null }
+                    : job with { State = ShareStates.Unconfirmed, Reason = $"an earlier attempt may have posted and {confirmed.Reason}: check {account.Network}, then retry with confirmNotPosted", UpdatedAt = now, NextAttemptAt = null }, token);
+                return;
+            }
+        }
+
+        var posting = job with { State = ShareStates.Posting, Attempts = job.Attempts + 1, UpdatedAt = time.GetUtcNow(), NextAttemptAt = null, Reason = null };
         if (!await store.SaveAsync(posting, token, time.GetUtcNow() + options.Value.LeaseDuration, release: false))
         {
             SocialLog.LeaseLost(logger, job.Id);
@@ -89,36 +150,84 @@ internal sealed class ShareWorker(
         }
 
         await shares.ReportAsync(posting);
-        var request = new ShareRequest(posting, article, account, ShareLinks.Tagged(article.Url, options.Value.UtmParameters, account.Network));
-        var outcome = await PostAsync(adapter, request, cancellationToken);
-        await FinishAsync(Apply(posting, outcome, adapter, account), token);
+        var outcome = await PostAsync(adapter, request with { Job = posting }, token, lease, stoppingToken);
+        if (lease.Lost)
+        {
+            SocialLog.LeaseLost(logger, job.Id);
+            return;
+        }
+
+        await FinishAsync(Apply(posting, outcome, adapter, account), token, authFailure: outcome.Kind == OutcomeKind.Auth);
     }
 
-    private async Task<PostOutcome> PostAsync(IShareAdapter adapter, ShareRequest request, CancellationToken cancellationToken)
+    private static async Task<ConfirmResult> ConfirmAsync(IShareAdapter adapter, ShareRequest request, DateTimeOffset since, CancellationToken run, CancellationToken stoppingToken)
     {
-        var checkpoint = request.Job.Checkpoint;
+        try
+        {
+            return await adapter.ConfirmAsync(request, since, run);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return ConfirmResult.CannotTell($"{adapter.Network} did not answer the look-up in time");
+        }
+        catch (HttpRequestException ex)
+        {
+            return ConfirmResult.CannotTell($"the look-up on {adapter.Network} failed ({ex.HttpRequestError})");
+        }
+    }
+
+    private async Task<PostOutcome> PostAsync(IShareAdapter adapter, ShareRequest request, string token, ShareLease lease, CancellationToken stoppingToken)
+    {
+        var job = request.Job;
+        PostOutcome? last = null;
+        var inFlight = false;
+        request = request with
+        {
+            SaveCheckpointAsync = async (checkpoint, cancellationToken) =>
+            {
+                job = job with { Checkpoint = checkpoint };
+                if (!await store.SaveAsync(job, token, time.GetUtcNow() + options.Value.LeaseDuration, release: false))
+                {
+                    lease.MarkLost();
+                    throw new OperationCanceledException("The job's lease was lost.");
+                }
+            },
+        };
+
         try
         {
             return await pipelines.For(request.Account.Name).ExecuteAsync(
-                async token =>
+                async cancellationToken =>
                 {
-                    var outcome = await adapter.PostAsync(request with { Job = request.Job with { Checkpoint = checkpoint } }, token);
-                    checkpoint = outcome.Checkpoint ?? checkpoint;
+                    inFlight = true;
+                    var outcome = await adapter.PostAsync(request with { Job = job }, cancellationToken);
+                    inFlight = false;
+                    job = job with { Checkpoint = outcome.Checkpoint ?? job.Checkpoint };
+                    last = outcome;
                     return outcome;
                 },
-                cancellationToken);
+                lease.Token);
         }
         catch (BrokenCircuitException ex)
         {
-            return PostOutcome.Transient("the account's circuit breaker is open", ex.RetryAfter) with { Checkpoint = checkpoint };
+            return PostOutcome.Transient("the account's circuit breaker is open", ex.RetryAfter) with { Checkpoint = job.Checkpoint };
         }
         catch (RateLimiterRejectedException ex)
         {
-            return PostOutcome.RateLimited("this service's own rate limit for the account", ex.RetryAfter ?? TimeSpan.FromSeconds(10)) with { Checkpoint = checkpoint };
+            return PostOutcome.RateLimited("this service's own rate limit for the account", ex.RetryAfter ?? TimeSpan.FromSeconds(10)) with { Checkpoint = job.Checkpoint };
         }
         catch (TimeoutRejectedException ex)
         {
-            return PostOutcome.Unknown($"no answer within {ex.Timeout.TotalSeconds:0.#} s") with { Checkpoint = checkpoint };
+            return PostOutcome.Unknown($"no answer within {ex.Timeout.TotalSeconds:0.###} s") with { Checkpoint = job.Checkpoint };
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // The run's budget was spent or the lease lost: a request still in flight may have posted; between
+            // attempts, the last answer stands and the job waits in the durable queue.
+            var outcome = inFlight || last is null
+                ? PostOutcome.Unknown($"no answer before the run's time budget ({ShareLease.Budget(options.Value.LeaseDuration).TotalSeconds:0.###} s) ran out")
+                : last;
+            return outcome with { Checkpoint = job.Checkpoint };
         }
     }
 
@@ -130,16 +239,24 @@ internal sealed class ShareWorker(
         {
             case OutcomeKind.Posted:
             case OutcomeKind.AlreadyPosted:
-                return job with { State = ShareStates.Posted, RemoteId = outcome.RemoteId ?? job.RemoteId, RemoteUrl = outcome.RemoteUrl ?? job.RemoteUrl, Reason = outcome.Kind == OutcomeKind.AlreadyPosted ? outcome.Reason : null };
+                return job with { State = ShareStates.Posted, RemoteId = outcome.RemoteId ?? job.RemoteId, RemoteUrl = outcome.RemoteUrl ?? job.RemoteUrl, Reason = outcome.Kind == OutcomeKind.AlreadyPosted ? outcome.Reason : null, InDoubtSince = null };
             case OutcomeKind.Auth:
             case OutcomeKind.Rejected:
                 return job with { State = ShareStates.Dead, Reason = outcome.Reason };
             case OutcomeKind.Unknown when !adapter.RetryAfterUnknownIsSafe:
-                return job with { State = ShareStates.Unconfirmed, Reason = $"{outcome.Reason}; the post may exist: check {account.Network} and retry only if it does not" };
+                return job with { State = ShareStates.Unconfirmed, Reason = $"{outcome.Reason}; the post may exist: check {account.Network}, then retry with confirmNotPosted" };
             default:
+                // An unknown outcome where the network can tell: confirm before the next send.
+                if (outcome.Kind == OutcomeKind.Unknown)
+                {
+                    job = job with { InDoubtSince = job.InDoubtSince ?? job.UpdatedAt };
+                }
+
                 if (job.Attempts >= options.Value.MaxAttempts)
                 {
-                    return job with { State = ShareStates.Dead, Reason = $"gave up after {job.Attempts} attempts: {outcome.Reason}" };
+                    return job.InDoubtSince is null
+                        ? job with { State = ShareStates.Dead, Reason = $"gave up after {job.Attempts} attempts: {outcome.Reason}" }
+                        : job with { State = ShareStates.Unconfirmed, Reason = $"gave up after {job.Attempts} attempts, and one may have posted: {outcome.Reason}" };
                 }
 
                 var backoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromHours(1).Ticks, account.Resilience.BaseDelay.Ticks * (1L << Math.Min(job.Attempts, 20))));
@@ -148,7 +265,7 @@ internal sealed class ShareWorker(
         }
     }
 
-    private async Task FinishAsync(ShareJob job, string token)
+    private async Task FinishAsync(ShareJob job, string token, bool authFailure = false)
     {
         var nextDue = job.State == ShareStates.Failed ? job.NextAttemptAt : null;
         if (!await store.SaveAsync(job, token, nextDue, release: true))
@@ -158,5 +275,6 @@ internal sealed class ShareWorker(
         }
 
         await shares.ReportAsync(job);
+        await health.RecordAsync(job, authFailure);
     }
 }

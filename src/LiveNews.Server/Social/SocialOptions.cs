@@ -31,7 +31,10 @@ public sealed class SocialAccountOptions
     /// <summary>The API's base URL; defaults per network, overridable for staging and tests.</summary>
     public string? BaseUrl { get; set; }
 
-    /// <summary>Bearer/access token (Mastodon, X, Facebook page token, LinkedIn, Threads).</summary>
+    /// <summary>
+    /// Bearer/access token (Mastodon, Facebook page token, LinkedIn, Threads long-lived token, refreshed here);
+    /// for X only without <see cref="RefreshToken"/>, as a user token that is never refreshed.
+    /// </summary>
     public string? AccessToken { get; set; }
 
     /// <summary>Bluesky handle or DID.</summary>
@@ -43,8 +46,20 @@ public sealed class SocialAccountOptions
     /// <summary>Facebook page id, Threads user id, LinkedIn author URN (<c>urn:li:organization:123</c>).</summary>
     public string? AccountId { get; set; }
 
-    /// <summary>Facebook Graph API version (<c>v21.0</c>) or LinkedIn-Version (<c>202411</c>).</summary>
+    /// <summary>Facebook Graph API version (<c>v26.0</c>) or LinkedIn-Version (<c>202606</c>); defaults to a current one.</summary>
     public string? ApiVersion { get; set; }
+
+    /// <summary>X OAuth 2.0: the app's client id (Keys and tokens page).</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>X OAuth 2.0: the confidential client's secret (sent with HTTP Basic to the token endpoint); empty for a public client.</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>X OAuth 2.0: the refresh token from the authorisation (scope <c>offline.access</c>); it rotates, the newest is kept encrypted in the store.</summary>
+    public string? RefreshToken { get; set; }
+
+    /// <summary>The token endpoint (X <c>https://api.x.com/2/oauth2/token</c>, Threads <c>https://graph.threads.net/refresh_access_token</c>); overridable for tests.</summary>
+    public string? TokenUrl { get; set; }
 
     /// <summary>For webhooks: <c>slack</c>, <c>discord</c> or <c>generic</c>; the webhook URL is <see cref="BaseUrl"/>.</summary>
     public string? WebhookKind { get; set; }

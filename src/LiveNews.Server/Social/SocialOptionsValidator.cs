@@ -1,9 +1,15 @@
+using System.Threading.RateLimiting;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Polly;
 
 namespace LiveNews.Server.Social;
 
-/// <summary>A bad account setting stops the process at start-up, naming the setting (never its secret value).</summary>
-internal sealed class SocialOptionsValidator : IValidateOptions<SocialOptions>
+/// <summary>
+/// A bad account setting stops the process at start-up, naming the setting (never its secret value). Each
+/// account's Polly pipeline is built here once, so a value Polly refuses fails now, not at the first share.
+/// </summary>
+internal sealed partial class SocialOptionsValidator : IValidateOptions<SocialOptions>
 {
     public ValidateOptionsResult Validate(string? name, SocialOptions options)
     {
@@ -28,9 +34,12 @@ internal sealed class SocialOptionsValidator : IValidateOptions<SocialOptions>
                 continue;
             }
 
-            if (account.BaseUrl is not null && (!Uri.TryCreate(account.BaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+            foreach (var (url, label) in new[] { (account.BaseUrl, "BaseUrl"), (account.TokenUrl, "TokenUrl") })
             {
-                failures.Add($"{setting}:BaseUrl must be an absolute http or https URL.");
+                if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+                {
+                    failures.Add($"{setting}:{label} must be an absolute http or https URL.");
+                }
             }
 
             foreach (var required in Networks.RequiredSettings(account))
@@ -38,13 +47,16 @@ internal sealed class SocialOptionsValidator : IValidateOptions<SocialOptions>
                 failures.Add($"{setting}:{required} is required for {account.Network}.");
             }
 
-            var r = account.Resilience;
-            if (r.AttemptTimeout <= TimeSpan.Zero || r.MaxRetries is < 0 or > 10 || r.BaseDelay < TimeSpan.Zero
-                || r.BreakerFailureRatio is <= 0 or > 1 || r.BreakerMinimumThroughput < 2 || r.BreakerBreakDuration < TimeSpan.FromMilliseconds(500)
-                || r.PostsPerMinute < 1)
+            if (account.ApiVersion is { } version && account.Network == Networks.LinkedIn && !LinkedInVersion().IsMatch(version))
             {
-                failures.Add($"{setting}:Resilience has an out-of-range value (timeouts > 0, MaxRetries 0-10, BreakerFailureRatio in (0,1], BreakerMinimumThroughput >= 2, BreakerBreakDuration >= 0.5s, PostsPerMinute >= 1).");
+                failures.Add($"{setting}:ApiVersion must be a LinkedIn version YYYYMM (such as {Adapters.LinkedInAdapter.DefaultVersion}).");
             }
+            else if (account.ApiVersion is { } graph && account.Network == Networks.Facebook && !GraphVersion().IsMatch(graph))
+            {
+                failures.Add($"{setting}:ApiVersion must be a Graph API version such as {Adapters.FacebookAdapter.DefaultVersion}.");
+            }
+
+            failures.AddRange(Resilience(account.Resilience, $"{setting}:Resilience"));
         }
 
         if (options.MaxAttempts is < 1 or > 100)
@@ -52,60 +64,64 @@ internal sealed class SocialOptionsValidator : IValidateOptions<SocialOptions>
             failures.Add("Social:MaxAttempts must be between 1 and 100.");
         }
 
-        if (options.LeaseDuration < TimeSpan.FromSeconds(1) || options.PollInterval <= TimeSpan.Zero)
+        if (options.LeaseDuration < TimeSpan.FromSeconds(1))
         {
-            failures.Add("Social:LeaseDuration must be at least 1 second and Social:PollInterval positive.");
+            failures.Add("Social:LeaseDuration must be at least 1 second.");
+        }
+
+        if (options.PollInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Social:PollInterval must be positive.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
-}
 
-internal static class Networks
-{
-    public const string Mastodon = "mastodon";
-    public const string Bluesky = "bluesky";
-    public const string X = "x";
-    public const string Facebook = "facebook";
-    public const string LinkedIn = "linkedin";
-    public const string Threads = "threads";
-    public const string Webhook = "webhook";
-
-    public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal) { Mastodon, Bluesky, X, Facebook, LinkedIn, Threads, Webhook };
-
-    public static IEnumerable<string> RequiredSettings(SocialAccountOptions account)
+    /// <summary>Each out-of-range value by name, then whatever Polly itself refuses when the pipeline is built.</summary>
+    private static IEnumerable<string> Resilience(ShareResilienceOptions r, string setting)
     {
-        switch (account.Network)
+        var oneDay = TimeSpan.FromDays(1);
+        var failures = new List<string>();
+        void Check(bool ok, string field, string range)
         {
-            case Mastodon when account.BaseUrl is null:
-                yield return "BaseUrl";
-                break;
-            case Bluesky:
-                if (string.IsNullOrEmpty(account.Identifier)) yield return "Identifier";
-                if (string.IsNullOrEmpty(account.AppPassword)) yield return "AppPassword";
-                break;
-            case Facebook or Threads or LinkedIn when string.IsNullOrEmpty(account.AccountId):
-                yield return "AccountId";
-                break;
-            case Webhook:
-                if (account.BaseUrl is null) yield return "BaseUrl";
-                if (account.WebhookKind is not ("slack" or "discord" or "generic")) yield return "WebhookKind (slack, discord or generic)";
-                break;
+            if (!ok)
+            {
+                failures.Add($"{setting}:{field} must be {range}.");
+            }
         }
 
-        if (account.Network is Mastodon or X or Facebook or LinkedIn or Threads && string.IsNullOrEmpty(account.AccessToken))
+        Check(r.AttemptTimeout >= TimeSpan.FromMilliseconds(10) && r.AttemptTimeout <= oneDay, "AttemptTimeout", "between 00:00:00.010 and 1.00:00:00");
+        Check(r.MaxRetries is >= 0 and <= 10, "MaxRetries", "between 0 and 10");
+        Check(r.BaseDelay >= TimeSpan.Zero && r.BaseDelay <= oneDay, "BaseDelay", "between 0 and 1.00:00:00");
+        Check(r.MaxInProcessWait >= TimeSpan.Zero && r.MaxInProcessWait <= oneDay, "MaxInProcessWait", "between 0 and 1.00:00:00");
+        Check(r.BreakerFailureRatio is > 0 and <= 1, "BreakerFailureRatio", "above 0 and at most 1");
+        Check(r.BreakerMinimumThroughput >= 2, "BreakerMinimumThroughput", "at least 2");
+        Check(r.BreakerSamplingDuration >= TimeSpan.FromMilliseconds(500) && r.BreakerSamplingDuration <= oneDay, "BreakerSamplingDuration", "between 00:00:00.500 and 1.00:00:00");
+        Check(r.BreakerBreakDuration >= TimeSpan.FromMilliseconds(500) && r.BreakerBreakDuration <= oneDay, "BreakerBreakDuration", "between 00:00:00.500 and 1.00:00:00");
+        Check(r.PostsPerMinute >= 1, "PostsPerMinute", "at least 1");
+        if (failures.Count > 0)
         {
-            yield return "AccessToken";
+            return failures;
         }
+
+        try
+        {
+            using var limiter = new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions { PermitLimit = r.PostsPerMinute, Window = TimeSpan.FromMinutes(1), SegmentsPerWindow = 6 });
+            var builder = new ResiliencePipelineBuilder<PostOutcome>();
+            SharePipelines.Configure(builder, r, safeAfterUnknown: false, limiter, TimeProvider.System);
+            builder.Build();
+        }
+        catch (System.ComponentModel.DataAnnotations.ValidationException ex)
+        {
+            failures.Add($"{setting}: {ex.Message.ReplaceLineEndings(" ")}");
+        }
+
+        return failures;
     }
 
-    public static string DefaultBaseUrl(string network) => network switch
-    {
-        Bluesky => "https://bsky.social",
-        X => "https://api.x.com",
-        Facebook => "https://graph.facebook.com",
-        LinkedIn => "https://api.linkedin.com",
-        Threads => "https://graph.threads.net",
-        _ => throw new InvalidOperationException($"{network} has no default base URL."),
-    };
+    [GeneratedRegex(@"^\d{6}(\.\d{2})?$")]
+    private static partial Regex LinkedInVersion();
+
+    [GeneratedRegex(@"^v\d+\.\d+$")]
+    private static partial Regex GraphVersion();
 }

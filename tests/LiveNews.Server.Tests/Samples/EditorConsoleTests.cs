@@ -21,7 +21,7 @@ public sealed class EditorConsoleTests(RedisFixture redis, BrowserFixture browse
             ["Social:Accounts:0:Name"] = "newsdesk-slack",
             ["Social:Accounts:0:Network"] = "webhook",
             ["Social:Accounts:0:WebhookKind"] = "slack",
-            ["Social:Accounts:0:BaseUrl"] = $"{_fake.BaseUrl}/hooks/slack",
+            ["Social:Accounts:0:BaseUrl"] = _fake.BaseUrl + FakeNetworks.HookPath("slack"),
         });
         _context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
     }
@@ -76,6 +76,9 @@ public sealed class EditorConsoleTests(RedisFixture redis, BrowserFixture browse
 
         await console.FillAsync("#share-article", "council-vote");
         await console.FillAsync("#share-accounts", "newsdesk-slack");
+        await console.ClickAsync("#share-preview-button");
+        await Assertions.Expect(console.Locator("#share-previews li[data-account=newsdesk-slack] pre")).ToContainTextAsync("Council votes to close the bridge");
+        Assert.Equal(0, _fake.PostsOn("slack"));
         await console.ClickAsync("#share-form button[type=submit]");
         try
         {
@@ -86,6 +89,8 @@ public sealed class EditorConsoleTests(RedisFixture redis, BrowserFixture browse
             throw new InvalidOperationException($"jobs: {await console.InnerTextAsync("#share-jobs")} status: {await console.InnerTextAsync("#share-status")} console: {string.Join(" | ", messages)}");
         }
         Assert.Equal(1, _fake.PostsOn("slack"));
+        await console.ClickAsync("#accounts-refresh");
+        await Assertions.Expect(console.Locator("#social-accounts li[data-account=newsdesk-slack]")).ToHaveAttributeAsync("data-state", "ok");
 
         await console.FillAsync("#entry-text", "bad\u0001text");
         await console.ClickAsync("#entry-form button[type=submit]");

@@ -1,5 +1,8 @@
 using System.Threading.RateLimiting;
+using LiveNews.Server.Operations;
 using LiveNews.Server.Social;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Polly;
 using Polly.CircuitBreaker;
@@ -47,49 +50,58 @@ public sealed class SharePipelinesTests
     }
 
     [Fact]
-    public async Task Transient_BacksOffExponentially()
+    public async Task Transient_BacksOffExponentially_GapsGrowBeyondAConstantDelay()
     {
         var pipeline = Build(new ShareResilienceOptions { BaseDelay = TimeSpan.FromSeconds(1), MaxRetries = 3, BreakerMinimumThroughput = 100 });
-        var calls = 0;
+        var calls = new List<DateTimeOffset>();
 
-        var run = pipeline.ExecuteAsync(_ => { calls++; return ValueTask.FromResult(PostOutcome.Transient("503")); }).AsTask();
+        var run = pipeline.ExecuteAsync(_ => { lock (calls) { calls.Add(_time.GetUtcNow()); } return ValueTask.FromResult(PostOutcome.Transient("503")); }).AsTask();
 
-        await WaitUntilAsync(() => calls == 1);
+        await WaitUntilAsync(() => calls.Count == 1);
         for (var expected = 2; expected <= 4; expected++)
         {
-            // Jittered exponential backoff: the n-th wait is below 2^n seconds plus jitter; move time in steps.
-            var before = calls;
-            for (var step = 0; step < 200 && calls == before; step++)
+            var before = calls.Count;
+            for (var step = 0; step < 400 && calls.Count == before; step++)
             {
-                _time.Advance(TimeSpan.FromMilliseconds(100));
+                _time.Advance(TimeSpan.FromMilliseconds(50));
                 await Task.Delay(1);
             }
 
-            Assert.Equal(expected, calls);
+            Assert.Equal(expected, calls.Count);
         }
 
         var outcome = await run.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(OutcomeKind.Transient, outcome.Kind);
+
+        // A constant delay (jittered by at most 25 %) never waits 1.5 times its base; the third exponential wait does.
+        var gaps = calls.Zip(calls.Skip(1), (a, b) => b - a).ToList();
+        Assert.True(gaps.Max() > TimeSpan.FromSeconds(1.5), $"gaps {string.Join(", ", gaps)}");
     }
 
     [Fact]
-    public async Task Breaker_OpensForTheFailingAccountOnly()
+    public async Task SharePipelines_Breaker_OpensForTheFailingAccountOnly()
     {
-        var options = new ShareResilienceOptions { MaxRetries = 0, BreakerMinimumThroughput = 4, BreakerFailureRatio = 0.5, BreakerBreakDuration = TimeSpan.FromSeconds(30) };
-        var failing = Build(options);
-        var healthy = Build(options);
+        var options = Options.Create(new SocialOptions
+        {
+            Accounts =
+            [
+                new SocialAccountOptions { Name = "a", Network = "mastodon", Resilience = new ShareResilienceOptions { MaxRetries = 0, BreakerMinimumThroughput = 4, BreakerBreakDuration = TimeSpan.FromSeconds(30) } },
+                new SocialAccountOptions { Name = "b", Network = "mastodon", Resilience = new ShareResilienceOptions { MaxRetries = 0, BreakerMinimumThroughput = 4, BreakerBreakDuration = TimeSpan.FromSeconds(30) } },
+            ],
+        });
+        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var metrics = new LiveNewsMetrics(meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        using var pipelines = new SharePipelines(options, [], _time, metrics);
 
         for (var i = 0; i < 4; i++)
         {
-            await failing.ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Transient("503")));
+            await pipelines.For("a").ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Transient("503")));
         }
 
-        var broken = await Assert.ThrowsAsync<BrokenCircuitException>(async () => await failing.ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Posted("1", null))));
-        Assert.True(broken.RetryAfter > TimeSpan.Zero);
-        Assert.Equal(OutcomeKind.Posted, (await healthy.ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Posted("2", null)))).Kind);
-
-        _time.Advance(TimeSpan.FromSeconds(31));
-        Assert.Equal(OutcomeKind.Posted, (await failing.ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Posted("3", null)))).Kind);
+        await Assert.ThrowsAsync<BrokenCircuitException>(async () => await pipelines.For("a").ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Posted("1", null))));
+        Assert.True(pipelines.IsBreakerOpen("a"));
+        Assert.False(pipelines.IsBreakerOpen("b"));
+        Assert.Equal(OutcomeKind.Posted, (await pipelines.For("b").ExecuteAsync(_ => ValueTask.FromResult(PostOutcome.Posted("2", null)))).Kind);
     }
 
     private ResiliencePipeline<PostOutcome> Build(ShareResilienceOptions options)

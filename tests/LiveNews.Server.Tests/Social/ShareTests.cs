@@ -12,27 +12,8 @@ namespace LiveNews.Server.Tests.Social;
 /// outcome under each fault: posted exactly once, or the right terminal state with a clear reason.
 /// </summary>
 [Collection("redis")]
-public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
+public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClassFixture<RedisFixture>
 {
-    private readonly string _prefix = Eventually.Prefix();
-    private readonly Owned _owned = new();
-    private FakeNetworks _fake = null!;
-    private LiveNewsNode _node = null!;
-
-    public Task InitializeAsync()
-    {
-        _fake = new FakeNetworks();
-        _node = Node();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _owned.DisposeAsync();
-
-        await _fake.DisposeAsync();
-    }
-
     [Fact]
     public async Task Mastodon_Share_SendsStatusWithIdempotencyKeyAndPostsOnce()
     {
@@ -42,26 +23,26 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
         Assert.StartsWith("https://mastodon.example/@news/", job.GetProperty("remoteUrl").GetString());
-        var request = Assert.Single(_fake.To("/api/v1/statuses"));
+        var request = Assert.Single(Fake.To("/api/v1/statuses"));
         Assert.Equal($"Bearer {FakeNetworks.Token}", request.Headers["Authorization"]);
         Assert.False(string.IsNullOrEmpty(request.Headers["Idempotency-Key"]));
         Assert.Equal("Fire in the harbour\n\nhttps://news.example/harbour-fire?utm_source=mastodon", request.Json.GetProperty("status").GetString());
-        Assert.Equal(1, _fake.PostsOn("mastodon"));
+        Assert.Equal(1, Fake.PostsOn("mastodon"));
     }
 
     [Fact]
     public async Task Mastodon_503ThenAcceptedButNoAnswer_RetriesWithSameKeyAndPostsOnce()
     {
         await PublishArticleAsync("storm", "Storm warning");
-        _fake.Script("/api/v1/statuses", Fault.Answer(503), Fault.AcceptThenHang);
+        Fake.Script("/api/v1/statuses", Fault.Answer(503), Fault.AcceptThenHang);
 
         var job = await ShareAndWaitAsync("storm", "mastodon-main");
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
-        var keys = _fake.To("/api/v1/statuses").Select(r => r.Headers["Idempotency-Key"]).ToList();
+        var keys = Fake.To("/api/v1/statuses").Select(r => r.Headers["Idempotency-Key"]).ToList();
         Assert.Equal(3, keys.Count);
         Assert.Single(keys.Distinct());
-        Assert.Equal(1, _fake.PostsOn("mastodon"));
+        Assert.Equal(1, Fake.PostsOn("mastodon"));
     }
 
     [Fact]
@@ -69,13 +50,13 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
     {
         await PublishArticleAsync("quota", "Quota test");
         var reset = DateTimeOffset.UtcNow.AddMilliseconds(300).ToString("O");
-        _fake.Script("/api/v1/statuses", Fault.Answer(429, """{"error":"Too many requests"}""", new Dictionary<string, string> { ["X-RateLimit-Reset"] = reset }));
+        Fake.Script("/api/v1/statuses", Fault.Answer(429, """{"error":"Too many requests"}""", new Dictionary<string, string> { ["X-RateLimit-Reset"] = reset }));
 
         var job = await ShareAndWaitAsync("quota", "mastodon-main");
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
-        Assert.Equal(2, _fake.To("/api/v1/statuses").Count());
-        Assert.Equal(1, _fake.PostsOn("mastodon"));
+        Assert.Equal(2, Fake.To("/api/v1/statuses").Count());
+        Assert.Equal(1, Fake.PostsOn("mastodon"));
     }
 
     [Fact]
@@ -87,8 +68,8 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
 
         Assert.Equal("dead", job.GetProperty("state").GetString());
         Assert.Contains("401", job.GetProperty("reason").GetString());
-        Assert.Single(_fake.To("/api/v1/statuses"));
-        Assert.Equal(0, _fake.PostsOn("mastodon"));
+        Assert.Single(Fake.To("/api/v1/statuses"));
+        Assert.Equal(0, Fake.PostsOn("mastodon"));
     }
 
     [Fact]
@@ -100,7 +81,7 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
         var job = await ShareAndWaitAsync("zurich", "bluesky-main");
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
-        var record = Assert.Single(_fake.To("/xrpc/com.atproto.repo.createRecord")).Json.GetProperty("record");
+        var record = Assert.Single(Fake.To("/xrpc/com.atproto.repo.createRecord")).Json.GetProperty("record");
         var text = record.GetProperty("text").GetString()!;
         var link = "https://news.example/zurich?utm_source=bluesky";
         Assert.Equal($"{Headline}\n\n{link}", text);
@@ -123,29 +104,29 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
         await PublishArticleAsync("second", "Second");
         await ShareAndWaitAsync("first", "bluesky-main");
 
-        _fake.BlueskyAccessJwtVersion = 2;
+        Fake.BlueskyAccessJwtVersion = 2;
         var job = await ShareAndWaitAsync("second", "bluesky-main");
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
-        Assert.Single(_fake.To("/xrpc/com.atproto.server.createSession"));
-        Assert.Single(_fake.To("/xrpc/com.atproto.server.refreshSession"));
-        Assert.Equal(2, _fake.PostsOn("bluesky"));
+        Assert.Single(Fake.To("/xrpc/com.atproto.server.createSession"));
+        Assert.Single(Fake.To("/xrpc/com.atproto.server.refreshSession"));
+        Assert.Equal(2, Fake.PostsOn("bluesky"));
     }
 
     [Fact]
     public async Task Bluesky_AcceptedButNoAnswer_RetryWithSameRecordKeyDoesNotPostTwice()
     {
         await PublishArticleAsync("rkey", "Record key test");
-        _fake.Script("/xrpc/com.atproto.repo.createRecord", Fault.AcceptThenHang);
+        Fake.Script("/xrpc/com.atproto.repo.createRecord", Fault.AcceptThenHang);
 
         var job = await ShareAndWaitAsync("rkey", "bluesky-main");
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
-        var keys = _fake.To("/xrpc/com.atproto.repo.createRecord").Select(r => r.Json.GetProperty("rkey").GetString()).ToList();
+        var keys = Fake.To("/xrpc/com.atproto.repo.createRecord").Select(r => r.Json.GetProperty("rkey").GetString()).ToList();
         Assert.Equal(2, keys.Count);
         Assert.Single(keys.Distinct());
         Assert.Matches("^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$", keys[0]);
-        Assert.Equal(1, _fake.PostsOn("bluesky"));
+        Assert.Equal(1, Fake.PostsOn("bluesky"));
     }
 
     [Fact]
@@ -157,7 +138,7 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
         var job = await ShareAndWaitAsync("long", "x-main", text);
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
-        var sent = Assert.Single(_fake.To("/2/tweets")).Json.GetProperty("text").GetString()!;
+        var sent = Assert.Single(Fake.To("/2/tweets")).Json.GetProperty("text").GetString()!;
         Assert.EndsWith("…\n\nhttps://news.example/long?utm_source=x", sent, StringComparison.Ordinal);
         var withoutLink = sent[..sent.LastIndexOf("\n\n", StringComparison.Ordinal)];
         Assert.True(withoutLink.Length + 2 + 23 <= 280, $"weighted length {withoutLink.Length + 25}");
@@ -168,52 +149,56 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
     public async Task X_AcceptedButNoAnswer_IsUnconfirmedAndNotRepeated()
     {
         await PublishArticleAsync("unknown", "Unknown outcome");
-        _fake.Script("/2/tweets", Fault.AcceptThenHang);
+        Fake.Script("/2/tweets", Fault.AcceptThenHang);
 
         var job = await ShareAndWaitAsync("unknown", "x-main");
 
         Assert.Equal("unconfirmed", job.GetProperty("state").GetString());
         Assert.Contains("may exist", job.GetProperty("reason").GetString());
-        Assert.Single(_fake.To("/2/tweets"));
-        Assert.Equal(1, _fake.PostsOn("x"));
+        Assert.Single(Fake.To("/2/tweets"));
+        Assert.Equal(1, Fake.PostsOn("x"));
     }
 
     [Fact]
-    public async Task X_RetryOfUnconfirmedJob_DuplicateRefusalReadsAsPosted()
+    public async Task X_RetryOfUnconfirmedJob_NeedsConfirmNotPostedThenDuplicateRefusalReadsAsPosted()
     {
         await PublishArticleAsync("dupe", "Duplicate test");
-        _fake.Script("/2/tweets", Fault.AcceptThenHang);
+        Fake.Script("/2/tweets", Fault.AcceptThenHang);
         var unconfirmed = await ShareAndWaitAsync("dupe", "x-main");
-        using var editor = _node.Editor();
+        using var editor = First.Editor();
+        var retryPath = $"/api/shares/{unconfirmed.GetProperty("id").GetString()}/retry";
 
-        var retry = await editor.PostAsync($"/api/shares/{unconfirmed.GetProperty("id").GetString()}/retry", null);
+        var blind = await editor.PostAsync(retryPath, null);
+        var confirmed = await editor.PostJsonAsync(retryPath, new { confirmNotPosted = true });
         var job = await WaitForTerminalAsync("dupe", "x-main", afterAttempts: 1);
 
-        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, blind.StatusCode);
+        Assert.Contains("confirmNotPosted", await blind.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Accepted, confirmed.StatusCode);
         Assert.Equal("posted", job.GetProperty("state").GetString());
-        Assert.Equal(1, _fake.PostsOn("x"));
+        Assert.Equal(1, Fake.PostsOn("x"));
     }
 
     [Fact]
     public async Task Facebook_ThrottledThenAccepted_SendsFormFieldsAndPostsOnce()
     {
         await PublishArticleAsync("fb", "Facebook story");
-        _fake.Script("/v21.0/page-1/feed", Fault.Answer(400, """{"error":{"message":"(#4) Application request limit reached","type":"OAuthException","code":4}}""", new Dictionary<string, string> { ["Retry-After"] = "0" }));
+        Fake.Script("/v26.0/page-1/feed", Fault.Answer(400, """{"error":{"message":"(#4) Application request limit reached","type":"OAuthException","code":4}}""", new Dictionary<string, string> { ["Retry-After"] = "0" }));
 
         var job = await ShareAndWaitAsync("fb", "facebook-page");
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
-        var form = _fake.To("/v21.0/page-1/feed").Last().Form;
+        var form = Fake.To("/v26.0/page-1/feed").Last().Form;
         Assert.Equal("Facebook story", form["message"]);
         Assert.Equal("https://news.example/fb?utm_source=facebook", form["link"]);
-        Assert.Equal(1, _fake.PostsOn("facebook"));
+        Assert.Equal(1, Fake.PostsOn("facebook"));
     }
 
     [Fact]
     public async Task Facebook_InvalidToken190_IsDead()
     {
         await PublishArticleAsync("fb-token", "Facebook token");
-        _fake.Script("/v21.0/page-1/feed", Fault.Answer(400, """{"error":{"message":"Error validating access token","type":"OAuthException","code":190}}"""));
+        Fake.Script("/v26.0/page-1/feed", Fault.Answer(400, """{"error":{"message":"Error validating access token","type":"OAuthException","code":190}}"""));
 
         var job = await ShareAndWaitAsync("fb-token", "facebook-page");
 
@@ -230,8 +215,8 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
         Assert.StartsWith("urn:li:share:", job.GetProperty("remoteId").GetString());
-        var request = Assert.Single(_fake.To("/rest/posts"));
-        Assert.Equal("202411", request.Headers["LinkedIn-Version"]);
+        var request = Assert.Single(Fake.To("/rest/posts"));
+        Assert.Equal("202606", request.Headers["LinkedIn-Version"]);
         Assert.Equal("2.0.0", request.Headers["X-Restli-Protocol-Version"]);
         Assert.Equal("urn:li:organization:42", request.Json.GetProperty("author").GetString());
         Assert.Equal("https://news.example/li?utm_source=linkedin", request.Json.GetProperty("content").GetProperty("article").GetProperty("source").GetString());
@@ -241,46 +226,51 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
     public async Task Threads_PublishFailsOnce_RetryPublishesTheSameContainer()
     {
         await PublishArticleAsync("threads", "Threads story");
-        _fake.Script("/v1.0/user-1/threads_publish", Fault.Answer(503));
+        Fake.Script("/v1.0/user-1/threads_publish", Fault.Answer(503));
 
         var job = await ShareAndWaitAsync("threads", "threads-main");
 
         Assert.Equal("posted", job.GetProperty("state").GetString());
-        Assert.Single(_fake.To("/v1.0/user-1/threads"), r => !r.Path.EndsWith("_publish", StringComparison.Ordinal));
-        var publishes = _fake.To("/v1.0/user-1/threads_publish").Select(r => r.Form["creation_id"]).ToList();
+        Assert.Single(Fake.To("/v1.0/user-1/threads"), r => !r.Path.EndsWith("_publish", StringComparison.Ordinal));
+        var publishes = Fake.To("/v1.0/user-1/threads_publish").Select(r => r.Form["creation_id"]).ToList();
         Assert.Equal(2, publishes.Count);
         Assert.Single(publishes.Distinct());
-        Assert.Equal(1, _fake.PostsOn("threads"));
+        Assert.Equal(1, Fake.PostsOn("threads"));
     }
 
     [Fact]
     public async Task Webhooks_SlackDiscordGeneric_EachPostedOnce()
     {
         await PublishArticleAsync("hooks", "Webhook story");
-        _fake.Script("/hooks/discord", Fault.Answer(429, """{"message":"You are being rate limited.","retry_after":0.2,"global":false}"""));
+        Fake.Script(FakeNetworks.HookPath("discord"), Fault.Answer(429, """{"message":"You are being rate limited.","retry_after":0.2,"global":false}"""));
 
         var jobs = await ShareAndWaitAllAsync("hooks", ["slack-desk", "discord-desk", "generic-desk"]);
 
         Assert.All(jobs, j => Assert.Equal("posted", j.GetProperty("state").GetString()));
-        Assert.Contains("<https://news.example/hooks?utm_source=webhook|Webhook story>", Assert.Single(_fake.To("/hooks/slack")).Json.GetProperty("text").GetString());
-        Assert.All(_fake.To("/hooks/discord"), r => Assert.Contains("wait=true", r.Query));
-        Assert.Equal(1, _fake.PostsOn("discord"));
-        Assert.Equal("hooks", Assert.Single(_fake.To("/hooks/generic")).Json.GetProperty("article").GetProperty("id").GetString());
+        Assert.Contains("<https://news.example/hooks?utm_source=webhook|Webhook story>", Assert.Single(Fake.To("/hooks/slack")).Json.GetProperty("text").GetString());
+        Assert.All(Fake.To("/hooks/discord"), r => Assert.Contains("wait=true", r.Query));
+        Assert.Equal(1, Fake.PostsOn("discord"));
+        Assert.Equal("hooks", Assert.Single(Fake.To("/hooks/generic")).Json.GetProperty("article").GetProperty("id").GetString());
     }
 
     [Fact]
-    public async Task Share_SameArticleTwice_ReusesTheJobAndPostsOnce()
+    public async Task Share_SameArticleTwice_IsConflictUnlessForced()
     {
         await PublishArticleAsync("twice", "Twice");
-        await ShareAndWaitAsync("twice", "mastodon-main");
-        using var editor = _node.Editor();
+        var first = await ShareAndWaitAsync("twice", "mastodon-main");
+        using var editor = First.Editor();
 
         var again = await editor.PostJsonAsync("/api/articles/twice/shares", new { accounts = new[] { "mastodon-main" } });
+        var problem = await again.Content.ReadFromJsonAsync<JsonElement>();
+        var forced = await editor.PostJsonAsync("/api/articles/twice/shares", new { accounts = new[] { "mastodon-main" }, force = true });
+        var second = (await forced.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobs")[0];
+        await Eventually.TrueAsync(() => Fake.PostsOn("mastodon") == 2, "the forced share posted");
 
-        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
-        var job = (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobs")[0];
-        Assert.Equal("posted", job.GetProperty("state").GetString());
-        Assert.Equal(1, _fake.PostsOn("mastodon"));
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal(first.GetProperty("id").GetString(), problem.GetProperty("jobs")[0].GetProperty("id").GetString());
+        Assert.Contains("force", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, forced.StatusCode);
+        Assert.NotEqual(first.GetProperty("id").GetString(), second.GetProperty("id").GetString());
     }
 
     [Theory]
@@ -291,7 +281,7 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
     public async Task Share_BadRequest_NamesTheFieldAndCreatesNoJob(string body, string field)
     {
         await PublishArticleAsync("bad", "Bad");
-        using var editor = _node.Editor();
+        using var editor = First.Editor();
 
         var response = await editor.PostJsonAsync("/api/articles/bad/shares", body);
 
@@ -303,9 +293,9 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
     [Fact]
     public async Task Share_UnpublishedArticleOrMissingScope_IsRefused()
     {
-        using var editor = _node.Editor();
+        using var editor = First.Editor();
         var unpublished = await editor.PostJsonAsync("/api/articles/never/shares", new { accounts = new[] { "mastodon-main" } });
-        using var anonymous = _node.Anonymous();
+        using var anonymous = First.Anonymous();
         var noKey = await anonymous.PostJsonAsync("/api/articles/never/shares", new { accounts = new[] { "mastodon-main" } });
 
         Assert.Equal(HttpStatusCode.NotFound, unpublished.StatusCode);
@@ -317,7 +307,7 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
     {
         await PublishArticleAsync("links", "Q&A: what \"now\"?");
 
-        var links = await _node.Anonymous().GetFromJsonAsync<JsonElement>("/api/articles/links/share-links");
+        var links = await First.Anonymous().GetFromJsonAsync<JsonElement>("/api/articles/links/share-links");
 
         var x = links.GetProperty("links").GetProperty("x").GetString()!;
         Assert.Equal("https://x.com/intent/post?text=Q%26A%3A%20what%20%22now%22%3F&url=https%3A%2F%2Fnews.example%2Flinks%3Futm_source%3Dx", x);
@@ -327,7 +317,7 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
         }
 
         Assert.StartsWith("/share?text=", links.GetProperty("mastodonSharePath").GetString());
-        Assert.Equal(HttpStatusCode.NotFound, (await _node.Anonymous().GetAsync("/api/articles/nope/share-links")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await First.Anonymous().GetAsync("/api/articles/nope/share-links")).StatusCode);
     }
 
     [Fact]
@@ -336,48 +326,48 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
         await PublishArticleAsync("handover", "Handover");
         await PublishArticleAsync("handover-x", "Handover X");
         var second = Node();
-        _fake.Script("/api/v1/statuses", Fault.Hang);
-        _fake.Script("/2/tweets", Fault.Hang);
-        using (var editor = _node.Editor())
+        Fake.Script("/api/v1/statuses", Fault.Hang);
+        Fake.Script("/2/tweets", Fault.Hang);
+        using (var editor = First.Editor())
         {
             (await editor.PostJsonAsync("/api/articles/handover/shares", new { accounts = new[] { "mastodon-main" } })).EnsureSuccessStatusCode();
             (await editor.PostJsonAsync("/api/articles/handover-x/shares", new { accounts = new[] { "x-main" } })).EnsureSuccessStatusCode();
         }
 
-        await Eventually.TrueAsync(() => _fake.To("/api/v1/statuses").Any() && _fake.To("/2/tweets").Any(), "both requests in flight");
-        await _node.DisposeAsync();
+        await Eventually.TrueAsync(() => Fake.To("/api/v1/statuses").Any() && Fake.To("/2/tweets").Any(), "both requests in flight");
+        await StopAsync(First);
 
         var mastodon = await WaitForTerminalAsync("handover", "mastodon-main", node: second);
         var x = await WaitForTerminalAsync("handover-x", "x-main", node: second);
 
         Assert.Equal("posted", mastodon.GetProperty("state").GetString());
-        Assert.Equal(1, _fake.PostsOn("mastodon"));
+        Assert.Equal(1, Fake.PostsOn("mastodon"));
         Assert.True(x.GetProperty("state").GetString() is "posted" or "unconfirmed");
-        Assert.True(_fake.PostsOn("x") <= 1);
+        Assert.True(Fake.PostsOn("x") <= 1);
     }
 
     [Fact]
-    public async Task Credentials_NeverAppearInLogsResponsesOrNewsroomEvents()
+    public async Task Credentials_EveryNetworkLoggedAtTrace_NeverAppearInLogsResponsesOrEvents()
     {
         var logs = new CapturedLogs();
         var node = Node(logs);
         var editorHub = await node.ConnectAsync(options => options.Headers["X-Api-Key"] = LiveNewsNode.EditorKey);
-        _owned.Add(editorHub);
+        Owned.Add(editorHub);
         var newsroom = new System.Collections.Concurrent.ConcurrentQueue<string>();
         editorHub.On<JsonElement>("event", e => newsroom.Enqueue(e.GetRawText()));
         await editorHub.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "newsroom" } });
         await PublishArticleAsync("secrets", "Secrets");
-        _fake.Script("/api/v1/statuses", Fault.Answer(503));
-        _fake.Script("/xrpc/com.atproto.repo.createRecord", Fault.Answer(400, """{"error":"ExpiredToken"}"""));
+        Fake.Script("/api/v1/statuses", Fault.Answer(503));
+        Fake.Script("/xrpc/com.atproto.repo.createRecord", Fault.Answer(400, """{"error":"ExpiredToken"}"""));
         using var editor = node.Editor();
         var responses = new List<string>();
-        foreach (var account in new[] { "mastodon-main", "mastodon-badtoken", "bluesky-main", "x-main", "facebook-page", "linkedin-org", "threads-main", "slack-desk" })
+        foreach (var account in AllAccounts)
         {
             var response = await editor.PostJsonAsync("/api/articles/secrets/shares", new { accounts = new[] { account } });
             responses.Add(await response.Content.ReadAsStringAsync());
         }
 
-        foreach (var account in new[] { "mastodon-main", "mastodon-badtoken", "bluesky-main", "x-main", "facebook-page", "linkedin-org", "threads-main", "slack-desk" })
+        foreach (var account in AllAccounts)
         {
             await WaitForTerminalAsync("secrets", account, node: node);
         }
@@ -386,7 +376,11 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
         await Eventually.TrueAsync(() => newsroom.Any(e => e.Contains("share.posted", StringComparison.Ordinal)), "share events on newsroom");
         Assert.Contains(newsroom, e => e.Contains("\"remoteUrl\":\"https://", StringComparison.Ordinal));
         Assert.NotEmpty(logs.Lines);
-        foreach (var secret in new[] { FakeNetworks.Token, FakeNetworks.BlueskyPassword, "wrong-token", LiveNewsNode.EditorKey, "refresh-1", "access-1" })
+        Assert.Contains(logs.Lines, line => line.StartsWith("Trace", StringComparison.Ordinal));
+        var secrets = new[] { FakeNetworks.Token, FakeNetworks.BlueskyPassword, FakeNetworks.WebhookSecret, FakeNetworks.XClientSecret, "wrong-token", LiveNewsNode.EditorKey, "refresh-1", "access-1" }
+            .Concat(Fake.XAccessTokens).Concat(Fake.XRefreshTokens).Concat(Fake.ThreadsTokens).ToList();
+        Assert.True(secrets.Count > 10, "tokens were issued and refreshed");
+        foreach (var secret in secrets)
         {
             Assert.DoesNotContain(logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
             Assert.DoesNotContain(responses, body => body.Contains(secret, StringComparison.Ordinal));
@@ -397,103 +391,20 @@ public sealed class ShareTests(RedisFixture redis) : IClassFixture<RedisFixture>
     [Fact]
     public async Task NewsroomTopic_ReaderIsRefused_EditorGetsShareStates()
     {
-        var reader = await _node.ConnectAsync();
-        _owned.Add(reader);
+        var reader = await First.ConnectAsync();
+        Owned.Add(reader);
 
         await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() =>
             reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "newsroom" } }));
-        var anonymous = await _node.Anonymous().GetAsync("/api/topics/newsroom");
+        var anonymous = await First.Anonymous().GetAsync("/api/topics/newsroom");
         Assert.Equal(HttpStatusCode.Forbidden, anonymous.StatusCode);
 
         await PublishArticleAsync("states", "States");
         await ShareAndWaitAsync("states", "mastodon-main");
-        using var editor = _node.Editor();
+        using var editor = First.Editor();
         var topic = await editor.GetFromJsonAsync<JsonElement>("/api/topics/newsroom");
         var share = Assert.Single(topic.GetProperty("snapshot").GetProperty("shares").EnumerateArray());
         Assert.Equal("posted", share.GetProperty("state").GetString());
         Assert.True(topic.GetProperty("seq").GetInt64() >= 3, "queued, posting and posted were pushed");
-    }
-
-    private LiveNewsNode Node(CapturedLogs? logs = null)
-    {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Social:PollInterval"] = "00:00:00.050",
-            ["Social:LeaseDuration"] = "00:00:02",
-            ["Social:UtmParameters:utm_source"] = "{network}",
-        };
-        var accounts = new (string Name, string Network, string? Extra)[]
-        {
-            ("mastodon-main", "mastodon", null),
-            ("mastodon-badtoken", "mastodon", "badtoken"),
-            ("bluesky-main", "bluesky", null),
-            ("x-main", "x", null),
-            ("facebook-page", "facebook", "page-1"),
-            ("linkedin-org", "linkedin", "urn:li:organization:42"),
-            ("threads-main", "threads", "user-1"),
-            ("slack-desk", "webhook", "slack"),
-            ("discord-desk", "webhook", "discord"),
-            ("generic-desk", "webhook", "generic"),
-        };
-        for (var i = 0; i < accounts.Length; i++)
-        {
-            var (name, network, extra) = accounts[i];
-            var prefix = $"Social:Accounts:{i}:";
-            settings[prefix + "Name"] = name;
-            settings[prefix + "Network"] = network;
-            settings[prefix + "BaseUrl"] = network == "webhook" ? $"{_fake.BaseUrl}/hooks/{extra}" : _fake.BaseUrl;
-            settings[prefix + "AccessToken"] = extra == "badtoken" ? "wrong-token" : FakeNetworks.Token;
-            settings[prefix + "Identifier"] = "news.example";
-            settings[prefix + "AppPassword"] = FakeNetworks.BlueskyPassword;
-            settings[prefix + "AccountId"] = network is "facebook" or "linkedin" or "threads" ? extra : null;
-            settings[prefix + "WebhookKind"] = network == "webhook" ? extra : null;
-            settings[prefix + "Resilience:AttemptTimeout"] = "00:00:00.750";
-            settings[prefix + "Resilience:BaseDelay"] = "00:00:00.010";
-            settings[prefix + "Resilience:MaxRetries"] = "3";
-            settings[prefix + "Resilience:BreakerMinimumThroughput"] = "20";
-        }
-
-        var node = new LiveNewsNode(redis.Configuration, _prefix, settings, logs: logs);
-        _owned.Add(node);
-        return node;
-    }
-
-    private async Task PublishArticleAsync(string id, string headline, string? summary = null)
-    {
-        using var editor = _node.Editor();
-        (await editor.PutJsonAsync($"/api/articles/{id}", new { headline, summary, url = $"https://news.example/{id}" })).EnsureSuccessStatusCode();
-    }
-
-    private async Task<JsonElement> ShareAndWaitAsync(string articleId, string account, string? text = null) =>
-        (await ShareAndWaitAllAsync(articleId, [account], text))[0];
-
-    private async Task<JsonElement[]> ShareAndWaitAllAsync(string articleId, string[] accounts, string? text = null)
-    {
-        using var editor = _node.Editor();
-        var body = text is null ? (object)new { accounts } : new { accounts, text = accounts.ToDictionary(a => a, _ => text) };
-        var response = await editor.PostJsonAsync($"/api/articles/{articleId}/shares", body, idempotencyKey: Guid.NewGuid().ToString());
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var jobs = new List<JsonElement>();
-        foreach (var account in accounts)
-        {
-            jobs.Add(await WaitForTerminalAsync(articleId, account));
-        }
-
-        return [.. jobs];
-    }
-
-    private async Task<JsonElement> WaitForTerminalAsync(string articleId, string account, int afterAttempts = 0, LiveNewsNode? node = null)
-    {
-        using var editor = (node ?? _node).Editor();
-        JsonElement job = default;
-        await Eventually.TrueAsync(() =>
-        {
-            var list = editor.GetFromJsonAsync<JsonElement>($"/api/articles/{articleId}/shares").GetAwaiter().GetResult();
-            job = list.GetProperty("jobs").EnumerateArray().FirstOrDefault(j => j.GetProperty("account").GetString() == account);
-            return job.ValueKind == JsonValueKind.Object
-                && job.GetProperty("state").GetString() is "posted" or "dead" or "unconfirmed"
-                && job.GetProperty("attempts").GetInt32() > afterAttempts;
-        }, $"share of {articleId} to {account} to end", seconds: 30);
-        return job;
     }
 }

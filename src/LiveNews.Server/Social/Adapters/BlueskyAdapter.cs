@@ -10,11 +10,13 @@ namespace LiveNews.Server.Social.Adapters;
 /// <summary>
 /// Bluesky (AT Protocol): a session from an app password, reused and refreshed; a post record with a link
 /// facet in UTF-8 byte offsets and an external embed card. The record key is chosen once per job, so a
-/// retry writes the same record and cannot create a second post.
+/// retry writes the same record and cannot create a second post; after any unknown outcome (the real PDS
+/// answers a repeated key with a 500) the record is looked up with <c>getRecord</c> before deciding.
 /// </summary>
 internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider time) : IShareAdapter
 {
     private const int MaxGraphemes = 300;
+    private const int MaxBytes = 3000;
     private const string ExpiredToken = "ExpiredToken";
     private const string InvalidToken = "InvalidToken";
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
@@ -22,6 +24,12 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
     public string Network => Networks.Bluesky;
 
     public bool RetryAfterUnknownIsSafe => true;
+
+    public Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
+    {
+        var text = Text(request);
+        return Task.FromResult(ComposedPost.Fits(text, ShareText.Graphemes(text), MaxGraphemes));
+    }
 
     public async Task<PostOutcome> PostAsync(ShareRequest request, CancellationToken cancellationToken)
     {
@@ -39,13 +47,51 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
             outcome = failure ?? await CreateRecordAsync(http, request, session!, cancellationToken);
         }
 
-        return outcome;
+        if (outcome.Kind != OutcomeKind.Unknown)
+        {
+            return outcome;
+        }
+
+        // No answer, or a 5xx (what the PDS answers when the record key exists): the record itself tells.
+        var (found, lookup) = await GetRecordAsync(http, request, session!.Did, cancellationToken);
+        return found switch
+        {
+            true => new PostOutcome(OutcomeKind.AlreadyPosted, $"{outcome.Reason}; the record exists", lookup, PostUrl(session.Did, request.Job)),
+            false => PostOutcome.Transient($"{outcome.Reason}; the record does not exist, so sending again is safe", outcome.RetryAfter),
+            null => outcome with { Reason = $"{outcome.Reason}; looking the record up failed too ({lookup})" },
+        };
+    }
+
+    public async Task<ConfirmResult> ConfirmAsync(ShareRequest request, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var http = clients.CreateClient(SocialServiceCollectionExtensions.HttpClientName);
+        var (session, failure) = await SessionAsync(http, request, refresh: false, cancellationToken);
+        if (failure is not null)
+        {
+            return ConfirmResult.CannotTell($"no Bluesky session to look the record up ({failure.Reason})");
+        }
+
+        var (found, detail) = await GetRecordAsync(http, request, session!.Did, cancellationToken);
+        return found switch
+        {
+            true => ConfirmResult.Found(detail, PostUrl(session.Did, request.Job)),
+            false => ConfirmResult.SafeToSend("the record does not exist"),
+            null => ConfirmResult.CannotTell($"looking the record up failed ({detail})"),
+        };
+    }
+
+    /// <summary>The text within 300 graphemes and 3000 UTF-8 bytes (the lexicon's two limits), ending in the link.</summary>
+    internal static string Text(ShareRequest request)
+    {
+        var linkCost = ShareText.Utf8Bytes(request.Link) + 2;
+        var text = ShareText.Fit(request.Text.Trim(), MaxBytes - linkCost, ShareText.Utf8Bytes);
+        return ShareText.WithLink(text, request.Link, MaxGraphemes, ShareText.Graphemes);
     }
 
     /// <summary>The post record: text within 300 graphemes ending in the link, a facet over the link's bytes, a card.</summary>
     internal static object Record(ShareRequest request, DateTimeOffset now)
     {
-        var text = ShareText.WithLink(request.Text, request.Link, MaxGraphemes, ShareText.Graphemes);
+        var text = Text(request);
         var linkStart = Encoding.UTF8.GetByteCount(text[..text.LastIndexOf(request.Link, StringComparison.Ordinal)]);
         return new Dictionary<string, object?>
         {
@@ -97,7 +143,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.AccessJwt);
         return await HttpOutcomes.ExchangeAsync(http, message, (response, body) =>
         {
-            var url = $"https://bsky.app/profile/{session.Did}/post/{rkey}";
+            var url = PostUrl(session.Did, request.Job);
             if (response.IsSuccessStatusCode)
             {
                 using var json = JsonDocument.Parse(body);
@@ -118,6 +164,34 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
             return HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "ratelimit-reset", time.GetUtcNow()));
         }, cancellationToken);
     }
+
+    /// <summary><c>com.atproto.repo.getRecord</c> with the job's record key: true and the record's URI, false when absent, null and why when it cannot tell.</summary>
+    private static async Task<(bool? Found, string Detail)> GetRecordAsync(HttpClient http, ShareRequest request, string did, CancellationToken cancellationToken)
+    {
+        var query = $"?repo={Uri.EscapeDataString(did)}&collection=app.bsky.feed.post&rkey={RecordKey(request.Job)}";
+        using var message = new HttpRequestMessage(HttpMethod.Get, request.Endpoint(Networks.Bluesky, "/xrpc/com.atproto.repo.getRecord" + query));
+        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
+        if (failure is not null)
+        {
+            return (null, failure.Reason!);
+        }
+
+        using (response)
+        {
+            var body = await response!.Content.ReadAsStringAsync(cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                using var json = JsonDocument.Parse(body);
+                return (true, json.RootElement.GetProperty("uri").GetString()!);
+            }
+
+            return ErrorName(body) == "RecordNotFound"
+                ? (false, "RecordNotFound")
+                : (null, $"{(int)response.StatusCode} {HttpOutcomes.Clip(body)}");
+        }
+    }
+
+    private static string PostUrl(string did, ShareJob job) => $"https://bsky.app/profile/{did}/post/{RecordKey(job)}";
 
     private async Task<(Session?, PostOutcome?)> SessionAsync(HttpClient http, ShareRequest request, bool refresh, CancellationToken cancellationToken)
     {

@@ -38,7 +38,11 @@ internal static class HttpOutcomes
         }
     }
 
-    /// <summary>The default reading of a status code, for answers a network has no finer words for.</summary>
+    /// <summary>
+    /// The default reading of a status code, for answers a network has no finer words for. A 5xx came after the
+    /// request was sent (a proxy's 502 or 504 may hide a post that was made), so it is an unknown outcome: only
+    /// networks that can tell (idempotency key, record key, container status) send again.
+    /// </summary>
     public static PostOutcome FromStatus(HttpResponseMessage response, string body, TimeSpan? retryAfter = null)
     {
         var status = (int)response.StatusCode;
@@ -48,7 +52,7 @@ internal static class HttpOutcomes
             HttpStatusCode.TooManyRequests => PostOutcome.RateLimited(reason, retryAfter ?? RetryAfter(response)),
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => PostOutcome.Auth(reason),
             HttpStatusCode.RequestTimeout => PostOutcome.Unknown(reason),
-            _ when status >= 500 => PostOutcome.Transient(reason, RetryAfter(response)),
+            _ when status >= 500 => PostOutcome.Unknown(reason) with { RetryAfter = RetryAfter(response) },
             _ => PostOutcome.Rejected(reason),
         };
     }

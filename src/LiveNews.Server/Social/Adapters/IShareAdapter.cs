@@ -5,6 +5,15 @@ namespace LiveNews.Server.Social.Adapters;
 /// <summary>What an adapter gets to post: the job, the article, the account and the link to share.</summary>
 internal sealed record ShareRequest(ShareJob Job, Article Article, SocialAccountOptions Account, string Link)
 {
+    /// <summary>Where the account is configured (<c>Social:Accounts:3</c>), for reasons that name a setting.</summary>
+    public string Setting { get; init; } = "Social:Accounts";
+
+    /// <summary>
+    /// Durably records a step done (the Threads container id) before the next step is sent, so that neither
+    /// a retry nor a crash can lose it. Throws when the job's lease was lost.
+    /// </summary>
+    public Func<string, CancellationToken, Task> SaveCheckpointAsync { get; init; } = (_, _) => Task.CompletedTask;
+
     /// <summary>The editor's text for this account, else the headline.</summary>
     public string Text => string.IsNullOrWhiteSpace(Job.Text) ? Article.Headline : Job.Text;
 
@@ -15,6 +24,34 @@ internal sealed record ShareRequest(ShareJob Job, Article Article, SocialAccount
     }
 }
 
+/// <summary>The exact text a network would get, measured by that network's rules.</summary>
+internal sealed record ComposedPost(string Text, int Length, int? Limit, IReadOnlyList<string> Problems)
+{
+    public static ComposedPost Fits(string text, int length, int? limit) => new(text, length, limit, []);
+}
+
+/// <summary>What a network says about a post that may have been made without an answer.</summary>
+internal enum Confirmation
+{
+    /// <summary>Sending again cannot post twice: the post is not there, or the network dedupes the resend.</summary>
+    SafeToSend,
+
+    /// <summary>The post exists.</summary>
+    Posted,
+
+    /// <summary>The network cannot tell: an editor must check.</summary>
+    CannotTell,
+}
+
+internal sealed record ConfirmResult(Confirmation Kind, string? Reason = null, string? RemoteId = null, string? RemoteUrl = null)
+{
+    public static ConfirmResult SafeToSend(string reason) => new(Confirmation.SafeToSend, reason);
+
+    public static ConfirmResult Found(string? remoteId, string? remoteUrl) => new(Confirmation.Posted, "found on the network after an unanswered attempt", remoteId, remoteUrl);
+
+    public static ConfirmResult CannotTell(string reason) => new(Confirmation.CannotTell, reason);
+}
+
 /// <summary>One social network: composes a post within its rules and calls its real HTTP API once.</summary>
 internal interface IShareAdapter
 {
@@ -22,9 +59,20 @@ internal interface IShareAdapter
 
     /// <summary>
     /// True when repeating a create whose outcome is unknown cannot post twice (the network dedupes by a key
-    /// this adapter sends). False: such a job is marked unconfirmed for an editor to check.
+    /// this adapter sends, or the adapter looks the post up first). False: such a job is marked unconfirmed
+    /// for an editor to check.
     /// </summary>
     bool RetryAfterUnknownIsSafe { get; }
 
+    /// <summary>The exact text this network would get for the request, counted its way, with what would make it fail.</summary>
+    Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken);
+
     Task<PostOutcome> PostAsync(ShareRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Asked before sending again when an earlier attempt, started at <paramref name="since"/>, may have posted
+    /// (its node died, or no answer came). Networks that cannot look a post up cannot tell.
+    /// </summary>
+    Task<ConfirmResult> ConfirmAsync(ShareRequest request, DateTimeOffset since, CancellationToken cancellationToken) =>
+        Task.FromResult(ConfirmResult.CannotTell($"{Network} offers no way to look the post up"));
 }

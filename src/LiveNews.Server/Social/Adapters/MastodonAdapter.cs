@@ -7,21 +7,33 @@ namespace LiveNews.Server.Social.Adapters;
 
 /// <summary>
 /// Mastodon: <c>POST /api/v1/statuses</c> with an <c>Idempotency-Key</c> derived from the job, so a retry
-/// after an unknown outcome returns the first status. Length limits come from the instance.
+/// after an unknown outcome returns the first status, for as long as the server keeps the key (one hour).
+/// Length limits come from the instance.
 /// </summary>
 internal sealed class MastodonAdapter(IHttpClientFactory clients, TimeProvider time) : IShareAdapter
 {
+    /// <summary>Mastodon keeps an idempotency key for one hour (five minutes spared); past that, resending could post twice.</summary>
+    internal static readonly TimeSpan KeyLifetime = TimeSpan.FromMinutes(55);
+
     private readonly ConcurrentDictionary<string, (int MaxCharacters, int UrlCost)> _limits = new(StringComparer.Ordinal);
 
     public string Network => Networks.Mastodon;
 
     public bool RetryAfterUnknownIsSafe => true;
 
-    public async Task<PostOutcome> PostAsync(ShareRequest request, CancellationToken cancellationToken)
+    public async Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
     {
         var http = clients.CreateClient(SocialServiceCollectionExtensions.HttpClientName);
         var (max, urlCost) = await LimitsAsync(http, request, cancellationToken);
         var status = ShareText.WithLink(request.Text, request.Link, max, s => s.Length, urlCost);
+        var length = status.Length - request.Link.Length + urlCost;
+        return ComposedPost.Fits(status, length, max);
+    }
+
+    public async Task<PostOutcome> PostAsync(ShareRequest request, CancellationToken cancellationToken)
+    {
+        var http = clients.CreateClient(SocialServiceCollectionExtensions.HttpClientName);
+        var status = (await ComposeAsync(request, cancellationToken)).Text;
 
         using var message = new HttpRequestMessage(HttpMethod.Post, request.Endpoint(Network, "/api/v1/statuses"))
         {
@@ -43,6 +55,12 @@ internal sealed class MastodonAdapter(IHttpClientFactory clients, TimeProvider t
         }, cancellationToken);
     }
 
+    /// <summary>Resending with the job's key returns the first status while Mastodon still holds the key.</summary>
+    public Task<ConfirmResult> ConfirmAsync(ShareRequest request, DateTimeOffset since, CancellationToken cancellationToken) =>
+        Task.FromResult(time.GetUtcNow() - since < KeyLifetime
+            ? ConfirmResult.SafeToSend("Mastodon still holds the job's Idempotency-Key")
+            : ConfirmResult.CannotTell($"the attempt was at {Bus.UtcTimestampConverter.ToText(since)}, and Mastodon keeps an Idempotency-Key for one hour only"));
+
     private async Task<(int, int)> LimitsAsync(HttpClient http, ShareRequest request, CancellationToken cancellationToken)
     {
         if (_limits.TryGetValue(request.Account.Name, out var known))
@@ -50,7 +68,7 @@ internal sealed class MastodonAdapter(IHttpClientFactory clients, TimeProvider t
             return known;
         }
 
-        var limits = (500, 23);
+        var limits = (500, ShareText.UrlWeight);
         try
         {
             using var response = await http.GetAsync(request.Endpoint(Network, "/api/v2/instance"), cancellationToken);

@@ -6,21 +6,49 @@ using System.Text.Json;
 namespace LiveNews.Server.Social.Adapters;
 
 /// <summary>
-/// X: <c>POST /2/tweets</c>, 280 weighted characters with links counted as 23. X has no idempotency key:
-/// its duplicate-content refusal is read as "already posted", and an unknown outcome is never repeated.
+/// X: <c>POST /2/tweets</c> with an OAuth 2.0 user token (refreshed before it expires and on a 401), 280
+/// characters weighted as twitter-text counts them. X has no idempotency key: its duplicate-content refusal
+/// is read as "already posted", and an unknown outcome is never repeated.
 /// </summary>
-internal sealed class XAdapter(IHttpClientFactory clients, TimeProvider time) : IShareAdapter
+internal sealed class XAdapter(IHttpClientFactory clients, OAuthTokens tokens, TimeProvider time) : IShareAdapter
 {
+    private const int MaxWeighted = 280;
+
     public string Network => Networks.X;
 
     public bool RetryAfterUnknownIsSafe => false;
 
+    public Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
+    {
+        var text = ShareText.WithLink(request.Text, request.Link, MaxWeighted, ShareText.XWeighted, linkWeight: ShareText.UrlWeight);
+        return Task.FromResult(ComposedPost.Fits(text, ShareText.XWeighted(text), MaxWeighted));
+    }
+
     public async Task<PostOutcome> PostAsync(ShareRequest request, CancellationToken cancellationToken)
     {
         var http = clients.CreateClient(SocialServiceCollectionExtensions.HttpClientName);
-        var text = ShareText.WithLink(request.Text, request.Link, 280, ShareText.XWeighted, linkWeight: 23);
+        var text = (await ComposeAsync(request, cancellationToken)).Text;
+        var (token, failure) = await tokens.AccessTokenAsync(http, request, rejected: null, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var outcome = await CreateAsync(http, request, text, token!, cancellationToken);
+        if (outcome.Kind == OutcomeKind.Auth && OAuthTokens.Refreshes(request.Account) && outcome.Reason!.StartsWith("401", StringComparison.Ordinal))
+        {
+            // Expired early or revoked: a 401 posted nothing, so refresh once and send again.
+            (token, failure) = await tokens.AccessTokenAsync(http, request, rejected: token, cancellationToken);
+            outcome = failure ?? await CreateAsync(http, request, text, token!, cancellationToken);
+        }
+
+        return outcome;
+    }
+
+    private async Task<PostOutcome> CreateAsync(HttpClient http, ShareRequest request, string text, string token, CancellationToken cancellationToken)
+    {
         using var message = new HttpRequestMessage(HttpMethod.Post, request.Endpoint(Network, "/2/tweets")) { Content = JsonContent.Create(new { text }) };
-        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Account.AccessToken);
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return await HttpOutcomes.ExchangeAsync(http, message, (response, body) =>
         {
             if (response.IsSuccessStatusCode)

@@ -1,0 +1,280 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using LiveNews.Server.Bus;
+using LiveNews.Server.Social.Adapters;
+using LiveNews.Server.Store;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LiveNews.Server.Social;
+
+/// <summary>
+/// Access tokens that expire, refreshed before they do and kept in Redis encrypted with Data Protection, so
+/// every node uses the newest one and a rotated refresh token survives restarts:
+/// <list type="bullet">
+/// <item>X (OAuth 2.0 user context): a refresh token rotates at every use; the confidential client
+/// authenticates to the token endpoint with HTTP Basic. Refreshed 5 minutes before expiry and on a 401.</item>
+/// <item>Threads: a long-lived token (60 days) refreshes itself; refreshed once 30 days or fewer remain.</item>
+/// </list>
+/// One node refreshes at a time (a Redis lock), since a rotated refresh token works only once.
+/// </summary>
+/// <remarks>
+/// Bounds: the token document expires <see cref="StoredFor"/> after its last refresh (longer than any token
+/// it holds lives); the lock expires after <see cref="LockFor"/>.
+/// </remarks>
+internal sealed class OAuthTokens
+{
+    private static readonly TimeSpan StoredFor = TimeSpan.FromDays(180);
+    private static readonly TimeSpan LockFor = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan XMargin = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan ThreadsRefreshBefore = TimeSpan.FromDays(30);
+    private static readonly TimeSpan ThreadsRetryRefresh = TimeSpan.FromDays(1);
+
+    private readonly RedisStore _store;
+    private readonly RedisNames _names;
+    private readonly IDataProtector _protector;
+    private readonly TimeProvider _time;
+    private readonly ILogger<OAuthTokens> _logger;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
+
+    public OAuthTokens(RedisStore store, RedisNames names, IDataProtectionProvider protection, TimeProvider time, ILogger<OAuthTokens> logger)
+    {
+        _store = store;
+        _names = names;
+        _protector = protection.CreateProtector("LiveNews.Social.OAuthTokens.v1");
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>True when the account's access token is refreshed here (X with a refresh token, Threads).</summary>
+    public static bool Refreshes(SocialAccountOptions account) =>
+        account.Network == Networks.Threads || (account.Network == Networks.X && !string.IsNullOrEmpty(account.RefreshToken));
+
+    /// <summary>
+    /// The access token to send. <paramref name="rejected"/> is a token the network just refused (401): a
+    /// newer one is fetched. A failure is an outcome for the job (Auth when the refresh token is refused).
+    /// </summary>
+    public async Task<(string? AccessToken, PostOutcome? Failure)> AccessTokenAsync(HttpClient http, ShareRequest request, string? rejected, CancellationToken cancellationToken)
+    {
+        var account = request.Account;
+        if (!Refreshes(account))
+        {
+            return (account.AccessToken, null);
+        }
+
+        var stored = await LoadAsync(account);
+        if (account.Network == Networks.X)
+        {
+            return stored is not null && IsFresh(stored, rejected)
+                ? (stored.AccessToken, null)
+                : await RefreshAsync(http, request, rejected, cancellationToken);
+        }
+
+        stored ??= new StoredToken(account.AccessToken!, null, null, RefreshAfter: _time.GetUtcNow(), Seed(account));
+        if (_time.GetUtcNow() < stored.RefreshAfter && stored.AccessToken != rejected)
+        {
+            return (stored.AccessToken, null);
+        }
+
+        var (refreshed, _) = await RefreshAsync(http, request, rejected, cancellationToken);
+        return (refreshed ?? stored.AccessToken, null);
+    }
+
+    /// <summary>When the stored access token expires, as far as this service knows.</summary>
+    public async Task<DateTimeOffset?> ExpiresAtAsync(SocialAccountOptions account) =>
+        Refreshes(account) ? (await LoadAsync(account))?.ExpiresAt : null;
+
+    private bool IsFresh(StoredToken token, string? rejected) =>
+        token.AccessToken != rejected && (token.ExpiresAt is not { } expires || expires - _time.GetUtcNow() > XMargin);
+
+    private async Task<(string?, PostOutcome?)> RefreshAsync(HttpClient http, ShareRequest request, string? rejected, CancellationToken cancellationToken)
+    {
+        var account = request.Account;
+        var gate = _gates.GetOrAdd(account.Name, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var db = _store.Database;
+            var lockKey = _names.ShareOAuthLock(account.Name);
+            var lockToken = Guid.NewGuid().ToString("N");
+            var deadline = _time.GetUtcNow() + LockFor;
+            while (!await db.StringSetAsync(lockKey, lockToken, LockFor, When.NotExists))
+            {
+                if (_time.GetUtcNow() > deadline)
+                {
+                    return (null, PostOutcome.Transient("another node is refreshing the account's token"));
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken);
+            }
+
+            try
+            {
+                // Another node (or call) may have refreshed while this one waited.
+                var stored = await LoadAsync(account);
+                if (stored is not null && (account.Network == Networks.X ? IsFresh(stored, rejected) : _time.GetUtcNow() < stored.RefreshAfter && stored.AccessToken != rejected))
+                {
+                    return (stored.AccessToken, null);
+                }
+
+                return account.Network == Networks.X
+                    ? await RefreshXAsync(http, request, stored, cancellationToken)
+                    : await RefreshThreadsAsync(http, request, stored, cancellationToken);
+            }
+            finally
+            {
+                await db.ScriptEvaluateAsync("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end", [lockKey], [lockToken]);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>X: <c>POST /2/oauth2/token</c>, <c>grant_type=refresh_token</c>; the answer carries the next refresh token.</summary>
+    private async Task<(string?, PostOutcome?)> RefreshXAsync(HttpClient http, ShareRequest request, StoredToken? stored, CancellationToken cancellationToken)
+    {
+        var account = request.Account;
+        var refreshToken = stored?.RefreshToken ?? account.RefreshToken!;
+        var form = new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = refreshToken };
+        using var message = new HttpRequestMessage(HttpMethod.Post, TokenUrl(request, "/2/oauth2/token"));
+        if (string.IsNullOrEmpty(account.ClientSecret))
+        {
+            form["client_id"] = account.ClientId!; // a public client names itself
+        }
+        else
+        {
+            // A confidential client authenticates with HTTP Basic (RFC 6749 2.3.1), as X documents.
+            var credentials = $"{Uri.EscapeDataString(account.ClientId!)}:{Uri.EscapeDataString(account.ClientSecret)}";
+            message.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
+        }
+
+        message.Content = new FormUrlEncodedContent(form);
+        var (body, failure) = await SendAsync(http, message, request, cancellationToken);
+        if (failure is not null)
+        {
+            return (null, failure);
+        }
+
+        var now = _time.GetUtcNow();
+        var token = new StoredToken(
+            body!.RootElement.GetProperty("access_token").GetString()!,
+            body.RootElement.TryGetProperty("refresh_token", out var next) ? next.GetString() : refreshToken,
+            body.RootElement.TryGetProperty("expires_in", out var expiresIn) ? now.AddSeconds(expiresIn.GetDouble()) : null,
+            null,
+            Seed(account));
+        body.Dispose();
+        await SaveAsync(account, token);
+        SocialLog.TokenRefreshed(_logger, account.Name, token.ExpiresAt);
+        return (token.AccessToken, null);
+    }
+
+    /// <summary>Threads: <c>GET /refresh_access_token?grant_type=th_refresh_token</c> with the long-lived token itself.</summary>
+    private async Task<(string?, PostOutcome?)> RefreshThreadsAsync(HttpClient http, ShareRequest request, StoredToken? stored, CancellationToken cancellationToken)
+    {
+        var account = request.Account;
+        var current = stored?.AccessToken ?? account.AccessToken!;
+        var url = $"{TokenUrl(request, "/refresh_access_token")}?grant_type=th_refresh_token&access_token={Uri.EscapeDataString(current)}";
+        using var message = new HttpRequestMessage(HttpMethod.Get, url);
+        var (body, failure) = await SendAsync(http, message, request, cancellationToken);
+        var now = _time.GetUtcNow();
+        if (failure is not null)
+        {
+            // The token still works until it expires (a token younger than a day cannot be refreshed yet): try again tomorrow.
+            SocialLog.TokenRefreshFailed(_logger, account.Name, failure.Reason);
+            await SaveAsync(account, (stored ?? new StoredToken(current, null, null, null, Seed(account))) with { RefreshAfter = now + ThreadsRetryRefresh });
+            return (null, failure);
+        }
+
+        var expires = now.AddSeconds(body!.RootElement.GetProperty("expires_in").GetDouble());
+        var token = new StoredToken(body.RootElement.GetProperty("access_token").GetString()!, null, expires, Max(now + ThreadsRetryRefresh, expires - ThreadsRefreshBefore), Seed(account));
+        body.Dispose();
+        await SaveAsync(account, token);
+        SocialLog.TokenRefreshed(_logger, account.Name, token.ExpiresAt);
+        return (token.AccessToken, null);
+    }
+
+    private static async Task<(JsonDocument?, PostOutcome?)> SendAsync(HttpClient http, HttpRequestMessage message, ShareRequest request, CancellationToken cancellationToken)
+    {
+        var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
+        if (failure is not null)
+        {
+            // A refresh posts nothing: trying again is always safe.
+            return (null, PostOutcome.Transient($"token refresh: {failure.Reason}"));
+        }
+
+        using (response)
+        {
+            var text = await response!.Content.ReadAsStringAsync(cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return (JsonDocument.Parse(text), null);
+            }
+
+            // The answer names the error (invalid_grant, invalid_client...), never the token it was given.
+            return response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized
+                ? (null, PostOutcome.Auth($"the token endpoint refused to refresh ({(int)response.StatusCode} {ErrorOf(text)}): authorise the account again and set {request.Setting}:RefreshToken (X) or :AccessToken (Threads)"))
+                : (null, PostOutcome.Transient($"token refresh: {(int)response.StatusCode}"));
+        }
+    }
+
+    private static string ErrorOf(string body)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            var root = json.RootElement;
+            return root.TryGetProperty("error", out var error)
+                ? error.ValueKind == JsonValueKind.String ? error.GetString()! : error.TryGetProperty("message", out var m) ? m.GetString() ?? "" : ""
+                : "";
+        }
+        catch (JsonException)
+        {
+            return "";
+        }
+    }
+
+    private static Uri TokenUrl(ShareRequest request, string defaultPath) =>
+        string.IsNullOrEmpty(request.Account.TokenUrl) ? request.Endpoint(request.Account.Network, defaultPath) : new Uri(request.Account.TokenUrl);
+
+    /// <summary>Which configured credential the stored chain grew from: a newly configured one starts a new chain.</summary>
+    private static string Seed(SocialAccountOptions account)
+    {
+        var seed = account.Network == Networks.X ? account.RefreshToken : account.AccessToken;
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(seed ?? "")))[..16];
+    }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private async Task<StoredToken?> LoadAsync(SocialAccountOptions account)
+    {
+        var value = await _store.Database.StringGetAsync(_names.ShareOAuthToken(account.Name));
+        if (value.IsNull)
+        {
+            return null;
+        }
+
+        try
+        {
+            var token = LiveNewsJson.Deserialize<StoredToken>(_protector.Unprotect((string)value!));
+            return token?.Seed == Seed(account) ? token : null;
+        }
+        catch (CryptographicException)
+        {
+            // Keys lost (kept in memory, or another key ring): start again from the configured credential.
+            SocialLog.TokenUnreadable(_logger, account.Name);
+            return null;
+        }
+    }
+
+    private Task SaveAsync(SocialAccountOptions account, StoredToken token) =>
+        _store.Database.StringSetAsync(_names.ShareOAuthToken(account.Name), _protector.Protect(LiveNewsJson.Serialize(token)), StoredFor);
+
+    internal sealed record StoredToken(string AccessToken, string? RefreshToken, DateTimeOffset? ExpiresAt, DateTimeOffset? RefreshAfter, string Seed);
+}

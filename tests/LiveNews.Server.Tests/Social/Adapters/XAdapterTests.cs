@@ -1,0 +1,97 @@
+using System.Text;
+using LiveNews.Server.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace LiveNews.Server.Tests.Social.Adapters;
+
+/// <summary>X with OAuth 2.0 user tokens that expire and a refresh token that rotates at every use.</summary>
+[Collection("redis")]
+public sealed class XAdapterTests(RedisFixture redis) : ShareTestBase(redis), IClassFixture<RedisFixture>
+{
+    [Fact]
+    public async Task Share_FirstUse_RefreshesWithHttpBasicAndKeepsTheRotatedTokenEncrypted()
+    {
+        await PublishArticleAsync("first-x", "First on X");
+
+        var job = await ShareAndWaitAsync("first-x", "x-main");
+
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        var refresh = Assert.Single(Fake.To("/2/oauth2/token"));
+        Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{FakeNetworks.XClientId}:{FakeNetworks.XClientSecret}")), refresh.Headers["Authorization"]);
+        Assert.Equal(FakeNetworks.XFirstRefreshToken, refresh.Form["refresh_token"]);
+        Assert.False(refresh.Form.ContainsKey("client_secret"));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration);
+        var stored = (string?)await redis.GetDatabase().StringGetAsync($"{Prefix}:{{shares}}:oauth:x-main");
+        Assert.False(string.IsNullOrEmpty(stored));
+        Assert.DoesNotContain(Fake.XRefreshToken, stored);
+        Assert.DoesNotContain("x-access", stored);
+    }
+
+    [Fact]
+    public async Task Share_AccessTokenExpired_RefreshesOnceWithTheRotatedTokenAndPosts()
+    {
+        await PublishArticleAsync("one", "One");
+        await PublishArticleAsync("two", "Two");
+        await ShareAndWaitAsync("one", "x-main");
+        var rotated = Fake.XRefreshToken;
+        Fake.ExpireXAccessTokens();
+
+        var job = await ShareAndWaitAsync("two", "x-main");
+
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        var refreshes = Fake.To("/2/oauth2/token").ToList();
+        Assert.Equal(2, refreshes.Count);
+        Assert.Equal(rotated, refreshes[1].Form["refresh_token"]);
+        Assert.Equal(3, Fake.To("/2/tweets").Count()); // one post, one 401, one post
+        Assert.Equal(2, Fake.PostsOn("x"));
+    }
+
+    [Fact]
+    public async Task Share_TokenAboutToExpire_IsRefreshedBeforeUse()
+    {
+        Fake.XTokenLifetimeSeconds = 120; // inside the five-minute margin
+        await PublishArticleAsync("a", "A");
+        await PublishArticleAsync("b", "B");
+
+        await ShareAndWaitAsync("a", "x-main");
+        await ShareAndWaitAsync("b", "x-main");
+
+        Assert.Equal(2, Fake.To("/2/oauth2/token").Count());
+        Assert.Equal(2, Fake.To("/2/tweets").Count()); // never a 401
+    }
+
+    [Fact]
+    public async Task Share_AfterRestart_UsesTheRotatedRefreshTokenFromTheStore()
+    {
+        await PublishArticleAsync("before", "Before restart");
+        await PublishArticleAsync("after", "After restart");
+        await ShareAndWaitAsync("before", "x-main");
+        await StopAsync(First);
+        Fake.ExpireXAccessTokens();
+        var restarted = Node();
+
+        using var editor = restarted.Editor();
+        (await editor.PostJsonAsync("/api/articles/after/shares", new { accounts = new[] { "x-main" } })).EnsureSuccessStatusCode();
+        var job = await WaitForTerminalAsync("after", "x-main", node: restarted);
+
+        // The configured refresh token was used up by the first refresh: only the stored one works now.
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        Assert.NotEqual(FakeNetworks.XFirstRefreshToken, Fake.To("/2/oauth2/token").Last().Form["refresh_token"]);
+    }
+
+    [Fact]
+    public async Task Share_RefreshTokenRefused_IsDeadWithReasonNamingTheSetting()
+    {
+        var node = Node(configure: s => s[Setting("x-main") + "RefreshToken"] = "x-refresh-revoked");
+        await PublishArticleAsync("revoked", "Revoked");
+        await StopAsync(First);
+
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/articles/revoked/shares", new { accounts = new[] { "x-main" } })).EnsureSuccessStatusCode();
+        var job = await WaitForTerminalAsync("revoked", "x-main", node: node);
+
+        Assert.Equal("dead", job.GetProperty("state").GetString());
+        Assert.Contains(Setting("x-main") + "RefreshToken", job.GetProperty("reason").GetString());
+        Assert.Empty(Fake.To("/2/tweets"));
+    }
+}
