@@ -8,17 +8,18 @@ namespace LiveNews.Server.Realtime;
 /// is disconnected once <c>Realtime:MaxBufferedBytesPerConnection</c> are waiting, and resumes from its
 /// position when it reconnects.
 /// </summary>
-internal sealed class ConnectionOutbox(HubConnectionContext connection, long maxBufferedBytes, Action<ConnectionOutbox, long> overflowed)
+internal sealed class ConnectionOutbox(HubConnectionContext connection, long maxBufferedBytes, Action<ITopicReader, long> overflowed) : ITopicReader
 {
     private readonly Queue<(SerializedHubMessage Message, int Size)> _queue = new();
     private long _bytes;
     private bool _draining;
     private bool _closed;
 
-    public string ConnectionId => connection.ConnectionId;
+    public string Id => connection.ConnectionId;
 
-    /// <summary>The topics it joined (changed only under the subscribers' membership lock).</summary>
     public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
+
+    public void Push(TopicPush push) => Enqueue(push.HubMessage, push.Size);
 
     /// <summary>Queues a message; the connection is aborted instead when it would hold more than the bound.</summary>
     public void Enqueue(SerializedHubMessage message, int size)

@@ -2,38 +2,36 @@ using System.Collections.Concurrent;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Operations;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
 
 namespace LiveNews.Server.Realtime;
 
 /// <summary>
-/// Which connections of this node follow which topic, and the push of relayed events to them. Replaces
-/// SignalR groups for topics: a group send completes when the slowest connection's write does, which let
-/// one reader that stopped reading hold up every topic. Here a push only queues into each connection's
-/// <see cref="ConnectionOutbox"/>, serialized once per protocol for all of them.
+/// Which readers of this node (hub connections, other streams) follow which topic, and the push of relayed
+/// events to them. Replaces SignalR groups for topics: a group send completes when the slowest
+/// connection's write does, which let one reader that stopped reading hold up every topic. Here a push
+/// only queues into each reader's buffer (<see cref="ConnectionOutbox"/> for hub connections), framed once
+/// per transport and protocol for all of them.
 /// </summary>
 internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMetrics metrics, ILogger<Subscribers> logger) : IEventSink
 {
-    private const string EventMethod = "event";
-
-    // What the protocol adds around an envelope, counted towards a connection's buffer.
-    private const int FramingBytes = 48;
-
-    private readonly ConcurrentDictionary<string, ConnectionOutbox> _connections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ITopicReader> _readers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TopicMembers> _topics = new(StringComparer.Ordinal);
 
     // Joins and leaves change the topic map together with a topic's members; pushes only read.
     private readonly Lock _membership = new();
 
-    /// <summary>Called by the lifetime manager when a connection opens.</summary>
+    /// <summary>Called by the lifetime manager when a hub connection opens.</summary>
     public void Connected(HubConnectionContext connection) =>
-        _connections[connection.ConnectionId] = new ConnectionOutbox(connection, options.Value.MaxBufferedBytesPerConnection, Overflowed);
+        Register(new ConnectionOutbox(connection, options.Value.MaxBufferedBytesPerConnection, Overflowed));
 
-    /// <summary>Called by the lifetime manager when a connection closes: nothing more is sent to it.</summary>
-    public void Disconnected(string connectionId)
+    /// <summary>A reader of another transport; it joins topics by its <see cref="ITopicReader.Id"/>.</summary>
+    public void Register(ITopicReader reader) => _readers[reader.Id] = reader;
+
+    /// <summary>A reader is gone (a hub connection closed): nothing more is sent to it, it leaves every topic.</summary>
+    public void Disconnected(string readerId)
     {
-        if (!_connections.TryRemove(connectionId, out var outbox))
+        if (!_readers.TryRemove(readerId, out var outbox))
         {
             return;
         }
@@ -54,9 +52,9 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     }
 
     /// <summary>From now on, events of <paramref name="topic"/> relayed by this node reach the connection.</summary>
-    public void Join(string connectionId, Topic topic)
+    public void Join(string readerId, Topic topic)
     {
-        if (_connections.TryGetValue(connectionId, out var outbox))
+        if (_readers.TryGetValue(readerId, out var outbox))
         {
             lock (_membership)
             {
@@ -66,9 +64,9 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         }
     }
 
-    public void Leave(string connectionId, Topic topic)
+    public void Leave(string readerId, Topic topic)
     {
-        if (!_connections.TryGetValue(connectionId, out var outbox))
+        if (!_readers.TryGetValue(readerId, out var outbox))
         {
             return;
         }
@@ -97,27 +95,50 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
             return;
         }
 
-        var message = new SerializedHubMessage(new InvocationMessage(EventMethod, [envelope]));
-        var size = envelope.Utf8.Length + FramingBytes;
-        foreach (var outbox in outboxes)
+        var push = new TopicPush(topic, envelope);
+        foreach (var reader in outboxes)
         {
-            outbox.Enqueue(message, size);
+            reader.Push(push);
         }
     }
 
-    private void Overflowed(ConnectionOutbox outbox, long bytes)
+    /// <summary>Readers of each topic on this node right now.</summary>
+    public IReadOnlyDictionary<string, int> Counts()
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (topic, members) in _topics)
+        {
+            counts[topic] = members.Count;
+        }
+
+        return counts;
+    }
+
+    /// <summary>Tells that a reader was cut off for not reading its pushes (any transport).</summary>
+    public void Overflowed(ITopicReader reader, long bytes)
     {
         metrics.SlowReaderDisconnected();
-        RealtimeLog.SlowReader(logger, outbox.ConnectionId, bytes);
+        RealtimeLog.SlowReader(logger, reader.Id, bytes);
     }
 
     /// <summary>The connections of one topic; the array pushes iterate is rebuilt only after a change.</summary>
     private sealed class TopicMembers
     {
-        private readonly HashSet<ConnectionOutbox> _members = [];
-        private ConnectionOutbox[]? _snapshot = [];
+        private readonly HashSet<ITopicReader> _members = [];
+        private ITopicReader[]? _snapshot = [];
 
-        public void Add(ConnectionOutbox outbox)
+        public int Count
+        {
+            get
+            {
+                lock (_members)
+                {
+                    return _members.Count;
+                }
+            }
+        }
+
+        public void Add(ITopicReader outbox)
         {
             lock (_members)
             {
@@ -129,7 +150,7 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         }
 
         /// <summary>Removes the connection; true when the topic has no connection left.</summary>
-        public bool Remove(ConnectionOutbox outbox)
+        public bool Remove(ITopicReader outbox)
         {
             lock (_members)
             {
@@ -142,7 +163,7 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
             }
         }
 
-        public ConnectionOutbox[] Snapshot()
+        public ITopicReader[] Snapshot()
         {
             lock (_members)
             {
