@@ -5,11 +5,14 @@ using Microsoft.AspNetCore.SignalR.Protocol;
 namespace LiveNews.Server.Realtime;
 
 /// <summary>
-/// One relayed event on its way to this node's readers: the envelope as published, and each transport's
-/// frame of it made once, on first use, and shared by every reader of that transport.
+/// One push on its way to this node's readers of a topic: a relayed event (method <c>event</c>, the
+/// envelope as published) or another message of the topic (<c>viewers</c>), and each transport's frame of
+/// it made once, on first use, and shared by every reader of that transport.
 /// </summary>
-internal sealed class TopicPush(string topic, RawJson envelope)
+internal sealed class TopicPush(string topic, RawJson envelope, string method = TopicPush.EventMethod)
 {
+    public const string EventMethod = "event";
+
     // What a protocol adds around an envelope, counted towards a reader's buffer.
     private const int FramingBytes = 48;
 
@@ -17,19 +20,26 @@ internal sealed class TopicPush(string topic, RawJson envelope)
 
     public string Topic { get; } = topic;
 
+    /// <summary>The payload: for <see cref="EventMethod"/>, the envelope as published.</summary>
     public RawJson Envelope { get; } = envelope;
+
+    /// <summary>The hub method readers receive it as (<c>event</c>, <c>viewers</c>); SSE uses it as the event name.</summary>
+    public string Method { get; } = method;
+
+    /// <summary>True for a relayed event (it has a <c>seq</c> and moves the reader's position).</summary>
+    public bool IsEvent => Method == EventMethod;
 
     /// <summary>Bytes this push holds in a reader's buffer, roughly.</summary>
     public int Size => Envelope.Utf8.Length + FramingBytes;
 
-    /// <summary>The SignalR <c>event(envelope)</c> invocation, serialized once per protocol by SignalR.</summary>
+    /// <summary>The SignalR invocation (<c>event(envelope)</c>), serialized once per protocol by SignalR.</summary>
     public SerializedHubMessage HubMessage
     {
         get
         {
             if (_hubMessage is null)
             {
-                Interlocked.CompareExchange(ref _hubMessage, new SerializedHubMessage(new InvocationMessage("event", [Envelope])), null);
+                Interlocked.CompareExchange(ref _hubMessage, new SerializedHubMessage(new InvocationMessage(Method, [Envelope])), null);
             }
 
             return _hubMessage;
