@@ -195,6 +195,7 @@ internal sealed class Servers : IAsyncDisposable
             ["RateLimits__PublicRequestsPerMinute"] = "1000000000",
             ["RateLimits__ConnectionsPerMinute"] = "1000000000",
             ["RateLimits__HubInvocationsPerMinute"] = "1000000000",
+            ["RateLimits__ConnectionsPerAddress"] = "1000000000",
         });
         await ChildProcess.WaitForHttpAsync(new Uri(url, "/health/ready"), TimeSpan.FromSeconds(60));
         return new Servers("LiveNews", server, url, "/hubs/live", "/api/breaking",
