@@ -196,7 +196,7 @@ internal sealed class Servers : IAsyncDisposable
             ["RateLimits__ConnectionsPerMinute"] = "1000000000",
             ["RateLimits__HubInvocationsPerMinute"] = "1000000000",
             ["RateLimits__ConnectionsPerAddress"] = "1000000000",
-        });
+        }.Concat(ExtraEnvironment()).ToDictionary());
         await ChildProcess.WaitForHttpAsync(new Uri(url, "/health/ready"), TimeSpan.FromSeconds(60));
         return new Servers("LiveNews", server, url, "/hubs/live", "/api/breaking",
             "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}", redis, redisDir);
@@ -221,6 +221,10 @@ internal sealed class Servers : IAsyncDisposable
             Directory.Delete(_redisDir!, recursive: true);
         }
     }
+
+    private static IEnumerable<KeyValuePair<string, string>> ExtraEnvironment() =>
+        (Environment.GetEnvironmentVariable("BENCH_SERVER_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('=', 2)).Select(p => KeyValuePair.Create(p[0], p[1]));
 
     private static string ServerDll(string folder, string project) =>
         Path.Combine(ChildProcess.RepositoryRoot(), folder, project, "bin", ChildProcess.Configuration(), "net10.0", project + ".dll");
