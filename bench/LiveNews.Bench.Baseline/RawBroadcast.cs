@@ -33,8 +33,9 @@ internal sealed class RawBroadcast
         {
             await ReadAsync(socket, id, queue, aborted);
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
+            // The client went away (the bench aborts its sockets): the socket leaves the broadcast below.
         }
         finally
         {
