@@ -15,9 +15,12 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static ChildProcess Start(string file, IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    /// <summary>Starts a process of the measured server side: on the server core when the bench is pinned.</summary>
+    public static ChildProcess Start(string file, IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var name = Path.GetFileName(file);
+        (file, args) = Pinning.Server(file, args);
+        var start = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory ?? "", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -34,7 +37,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             if (!string.IsNullOrEmpty(e.Data))
             {
-                Console.Error.WriteLine($"[{Path.GetFileName(file)}] {e.Data}");
+                Console.Error.WriteLine($"[{name}] {e.Data}");
             }
         };
         process.BeginOutputReadLine();
@@ -136,96 +139,44 @@ internal sealed class ChildProcess : IAsyncDisposable
         typeof(ChildProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
 }
 
-/// <summary>
-/// One system under test, started alone so nothing else runs beside it: a LiveNews node on its own
-/// redis-server, or the baseline hub.
-/// </summary>
-internal sealed class Servers : IAsyncDisposable
+
+/// <summary>Samples a process's RSS every 100 ms until stopped, keeping the highest.</summary>
+internal sealed class PeakRss : IDisposable
 {
-    public const string ApiKey = "bench-editor-key-0123456789";
+    private readonly ChildProcess _process;
+    private readonly Timer _timer;
+    private long _peak;
 
-    private readonly string? _redisDir;
-    private readonly ChildProcess? _redis;
-
-    private Servers(string name, ChildProcess process, Uri url, string hubPath, string publishPath, string subscribeFrame, ChildProcess? redis = null, string? redisDir = null)
+    public PeakRss(ChildProcess process)
     {
-        Name = name;
-        Process = process;
-        Url = url;
-        HubUrl = new Uri(url, hubPath);
-        PublishPath = publishPath;
-        SubscribeFrame = subscribeFrame;
-        _redis = redis;
-        _redisDir = redisDir;
+        _process = process;
+        _peak = process.RssBytes();
+        _timer = new Timer(_ => Sample(), null, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100));
     }
 
-    public string Name { get; }
-
-    /// <summary>The server whose CPU and memory are measured.</summary>
-    public ChildProcess Process { get; }
-
-    public Uri Url { get; }
-
-    public Uri HubUrl { get; }
-
-    public string PublishPath { get; }
-
-    /// <summary>The SignalR JSON frame that subscribes a connection to <c>breaking</c>.</summary>
-    public string SubscribeFrame { get; }
-
-    public bool IsBaseline => _redis is null;
-
-    public static async Task<Servers> StartLiveNewsAsync()
+    /// <summary>Stops sampling and returns the highest RSS seen, in bytes.</summary>
+    public long Stop()
     {
-        var redisDir = Directory.CreateTempSubdirectory("livenews-bench-").FullName;
-        var redisPort = ChildProcess.FreePort();
-        var redis = ChildProcess.Start("redis-server", ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", redisDir, "--save", "", "--appendonly", "no", "--loglevel", "warning"]);
-        var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}");
-        var server = ChildProcess.Start("dotnet", [ServerDll("src", "LiveNews.Server"), "--urls", url.ToString()], new Dictionary<string, string>
+        _timer.Dispose();
+        Sample();
+        return Interlocked.Read(ref _peak);
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private void Sample()
+    {
+        try
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["Redis__Configuration"] = $"127.0.0.1:{redisPort}",
-            ["Redis__KeyPrefix"] = "bench" + Guid.NewGuid().ToString("N")[..8],
-            ["Auth__ApiKeys__0__Name"] = "bench",
-            ["Auth__ApiKeys__0__Key"] = ApiKey,
-            ["Auth__ApiKeys__0__Scopes__0"] = "publish",
-            ["Logging__LogLevel__Default"] = "Warning",
-            // The load comes from one address and one key: lift the abuse limits for it.
-            ["RateLimits__EditorRequestsPerMinute"] = "1000000000",
-            ["RateLimits__PublicRequestsPerMinute"] = "1000000000",
-            ["RateLimits__ConnectionsPerMinute"] = "1000000000",
-            ["RateLimits__HubInvocationsPerMinute"] = "1000000000",
-            ["RateLimits__ConnectionsPerAddress"] = "1000000000",
-        }.Concat(ExtraEnvironment()).ToDictionary());
-        await ChildProcess.WaitForHttpAsync(new Uri(url, "/health/ready"), TimeSpan.FromSeconds(60));
-        return new Servers("LiveNews", server, url, "/hubs/live", "/api/breaking",
-            "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}", redis, redisDir);
-    }
-
-    public static async Task<Servers> StartBaselineAsync()
-    {
-        var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}");
-        var server = ChildProcess.Start("dotnet", [ServerDll("bench", "LiveNews.Bench.Baseline"), "--urls", url.ToString()],
-            new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
-        await ChildProcess.WaitForHttpAsync(new Uri(url, "/health"), TimeSpan.FromSeconds(60));
-        return new Servers("baseline hub", server, url, "/hubs/baseline", "/publish",
-            "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Join\",\"arguments\":[\"breaking\"]}");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Process.DisposeAsync();
-        if (_redis is not null)
+            var rss = _process.RssBytes();
+            long seen;
+            while (rss > (seen = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, rss, seen) != seen)
+            {
+            }
+        }
+        catch (IOException)
         {
-            await _redis.DisposeAsync();
-            Directory.Delete(_redisDir!, recursive: true);
+            // The process has exited; the peak so far stands.
         }
     }
-
-    private static IEnumerable<KeyValuePair<string, string>> ExtraEnvironment() =>
-        (Environment.GetEnvironmentVariable("BENCH_SERVER_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p.Split('=', 2)).Select(p => KeyValuePair.Create(p[0], p[1]));
-
-    private static string ServerDll(string folder, string project) =>
-        Path.Combine(ChildProcess.RepositoryRoot(), folder, project, "bin", ChildProcess.Configuration(), "net10.0", project + ".dll");
 }

@@ -3,125 +3,139 @@ using System.Text;
 
 namespace LiveNews.Bench;
 
-/// <summary>Writes bench/RESULTS.md (and a chart) with the machine, the command and every figure measured.</summary>
-internal sealed class Report(string arguments)
+/// <summary>One named figure of one run, with how to print it.</summary>
+internal sealed record Figure(string Name, double Value, string Format = "0.0");
+
+/// <summary>One run of one system in a scenario: its figures, or why it failed.</summary>
+internal sealed record Sample(string System, int Run, IReadOnlyList<Figure> Figures, string? Failure = null);
+
+/// <summary>
+/// Every run of a scenario: the first system is the one measured (LiveNews), the others its peers, all
+/// run interleaved in the same invocation.
+/// </summary>
+internal sealed record Series(string Title, IReadOnlyList<string> Systems, IReadOnlyList<Sample> Samples)
+{
+    public IEnumerable<string> FigureNames =>
+        Samples.SelectMany(s => s.Figures).Select(f => f.Name).Distinct();
+
+    /// <summary>The median of a figure over a system's successful runs, or NaN when it has none.</summary>
+    public double Median(string system, string figure) => Stats(system, figure).Median;
+
+    public (double Min, double Median, double Max, int Count) Stats(string system, string figure)
+    {
+        var values = Samples.Where(s => s.System == system && s.Failure is null)
+            .SelectMany(s => s.Figures).Where(f => f.Name == figure).Select(f => f.Value).Order().ToArray();
+        if (values.Length == 0)
+        {
+            return (double.NaN, double.NaN, double.NaN, 0);
+        }
+
+        var median = values.Length % 2 == 1 ? values[values.Length / 2] : (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2;
+        return (values[0], median, values[^1], values.Length);
+    }
+
+    public string FormatOf(string figure) => Samples.SelectMany(s => s.Figures).First(f => f.Name == figure).Format;
+}
+
+/// <summary>Writes the results file: the machine, the pinning, the command, and per scenario min/median/max and ratios.</summary>
+internal sealed class Report(string arguments, string sizes, bool quick)
 {
     private readonly StringBuilder _text = new();
-    private List<(RunResult Live, RunResult Baseline)>? _scale;
 
     public string Text => _text.ToString();
 
-    public void Burst(RunResult live, RunResult baseline)
+    /// <summary>
+    /// A scenario's table (min / median / max of each figure per system), the first system's medians as ratios to
+    /// each other system's median, the targets' verdicts, and every run's raw figures.
+    /// </summary>
+    public void Add(Series series, params string[] verdicts)
     {
-        _text.AppendLine("## Burst: 2,000 subscribers of `breaking`, 200 events of ~200 bytes back to back").AppendLine();
-        Table([live, baseline]);
-        var ratio = live.DeliveriesPerSecond / baseline.DeliveriesPerSecond;
-        _text.AppendLine(CultureInfo.InvariantCulture, $"Throughput ratio to the baseline hub: **{ratio:0.00}x** (target ≥ 0.9x); LiveNews lost {live.Lost} (target 0).").AppendLine();
+        _text.AppendLine(CultureInfo.InvariantCulture, $"## {series.Title}").AppendLine();
+        var figures = series.FigureNames.ToArray();
+        _text.AppendLine($"| system | runs | {string.Join(" | ", figures)} |")
+             .AppendLine($"|---|---:|{string.Concat(figures.Select(_ => "---:|"))}");
+        foreach (var system in series.Systems)
+        {
+            var runs = series.Samples.Count(s => s.System == system);
+            var ok = series.Samples.Count(s => s.System == system && s.Failure is null);
+            var cells = figures.Select(f =>
+            {
+                var (min, median, max, count) = series.Stats(system, f);
+                var format = series.FormatOf(f);
+                return count == 0 ? "–" : string.Create(CultureInfo.InvariantCulture, $"{min.ToString(format, CultureInfo.InvariantCulture)} / **{median.ToString(format, CultureInfo.InvariantCulture)}** / {max.ToString(format, CultureInfo.InvariantCulture)}");
+            });
+            _text.AppendLine(CultureInfo.InvariantCulture, $"| {system} | {(ok == runs ? ok.ToString(CultureInfo.InvariantCulture) : $"{ok} of {runs}")} | {string.Join(" | ", cells)} |");
+        }
+
+        _text.AppendLine().AppendLine("Cells: min / **median** / max over the runs.").AppendLine();
+        var measured = series.Systems[0];
+        if (series.Systems.Count > 1)
+        {
+            _text.AppendLine(CultureInfo.InvariantCulture, $"Ratios: {measured}' median ÷ each peer's median, from this same run:").AppendLine()
+                 .AppendLine($"| {measured} ÷ | {string.Join(" | ", figures)} |")
+                 .AppendLine($"|---|{string.Concat(figures.Select(_ => "---:|"))}");
+            foreach (var peer in series.Systems.Skip(1))
+            {
+                var cells = figures.Select(f => Ratio(series.Median(measured, f), series.Median(peer, f)));
+                _text.AppendLine(CultureInfo.InvariantCulture, $"| {peer} | {string.Join(" | ", cells)} |");
+            }
+
+            _text.AppendLine();
+        }
+
+        foreach (var verdict in verdicts)
+        {
+            _text.AppendLine(CultureInfo.InvariantCulture, $"- {verdict}");
+        }
+
+        if (verdicts.Length > 0)
+        {
+            _text.AppendLine();
+        }
+
+        _text.AppendLine("<details><summary>Every run</summary>").AppendLine()
+             .AppendLine($"| run | system | {string.Join(" | ", figures)} |")
+             .AppendLine($"|---:|---|{string.Concat(figures.Select(_ => "---:|"))}");
+        foreach (var sample in series.Samples)
+        {
+            var cells = sample.Failure is not null
+                ? [$"failed: {sample.Failure.ReplaceLineEndings(" ").Replace("|", "/", StringComparison.Ordinal)}", .. figures.Skip(1).Select(_ => "")]
+                : figures.Select(f => sample.Figures.FirstOrDefault(x => x.Name == f) is { } x ? x.Value.ToString(x.Format, CultureInfo.InvariantCulture) : "–");
+            _text.AppendLine(CultureInfo.InvariantCulture, $"| {sample.Run} | {sample.System} | {string.Join(" | ", cells)} |");
+        }
+
+        _text.AppendLine().AppendLine("</details>").AppendLine();
     }
 
-    public void Paced(RunResult live, RunResult baseline)
-    {
-        _text.AppendLine("## Paced: 5,000 subscribers, 10 events/s for 30 s").AppendLine();
-        Table([live, baseline]);
-        _text.AppendLine(CultureInfo.InvariantCulture, $"LiveNews p50 {live.P50Ms:0.0} ms (target ≤ 30), p99 {live.P99Ms:0.0} ms (target ≤ 100), lost {live.Lost} (target 0).").AppendLine();
-    }
-
-    public void Scale(List<(RunResult Live, RunResult Baseline)> runs)
-    {
-        _scale = runs;
-        _text.AppendLine("## Scale: 100 events to 1k, 2k, 5k, 10k subscribers").AppendLine();
-        Table(runs.SelectMany(r => new[] { r.Live, r.Baseline }));
-        var first = runs[0].Live.CpuPer100k;
-        var last = runs[^1].Live.CpuPer100k;
-        _text.AppendLine(CultureInfo.InvariantCulture, $"LiveNews CPU per 100k deliveries from 1k to 10k: {first:0.00} s → {last:0.00} s ({(first == 0 ? 0 : last / first):0.00}x; target ≤ 1.5x). Chart: [scale.svg](scale.svg).").AppendLine();
-    }
-
-    public void Memory(RunResult run) =>
-        _text.AppendLine("## Memory: 10,000 idle subscribed connections").AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"Server RSS growth per connection: **{run.RssPerConnectionKb:0.0} KB** (target ≤ 16 KB).").AppendLine();
-
-    public void Api(ApiResult api) =>
-        _text.AppendLine("## Editor API: `POST /api/breaking`, 32 concurrent clients for 15 s").AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"{api.Publishes} publishes in {api.Seconds:0.0} s: **{api.PerSecond:0} publishes/s**, p50 {api.P50Ms:0.0} ms, p99 **{api.P99Ms:0.0} ms**, {api.Failures} failures (target ≥ 5,000/s, p99 ≤ 10 ms).").AppendLine();
-
-    public void Resume(ResumeResult resume) =>
-        _text.AppendLine("## Resume storm: 5,000 subscribers drop at once and resume 20 events behind").AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"{resume.Recovered} of {resume.Subscribers} resumed with exactly the {resume.Missed} missed events, {resume.Gaps} gaps, in **{resume.Seconds:0.00} s** (target: all, zero loss, within 5 s).").AppendLine();
+    /// <summary>"1.23x", or "–" when either side has no figure or the peer's is zero.</summary>
+    public static string Ratio(double measured, double peer) =>
+        double.IsNaN(measured) || double.IsNaN(peer) || peer == 0 ? "–" : string.Create(CultureInfo.InvariantCulture, $"{measured / peer:0.00}x");
 
     public async Task WriteAsync(string path)
     {
-        var header = new StringBuilder()
-            .AppendLine("# LiveNews benchmark results").AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Machine()}; the load tool shares the machine with the servers.")
-            .AppendLine().AppendLine("Command:").AppendLine().AppendLine("```bash")
-            .AppendLine(CultureInfo.InvariantCulture, $"dotnet build -c Release LiveNews.sln && dotnet run -c Release --project bench/LiveNews.Bench -- {arguments}")
+        var header = new StringBuilder().AppendLine("# LiveNews benchmark results").AppendLine();
+        if (quick)
+        {
+            header.AppendLine("**QUICK RUN: small sizes, one run each. It shows the harness works end to end; its figures are not for comparison.**").AppendLine();
+        }
+
+        header.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Machine()}.").AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"**{Pinning.Description}.**").AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"Sizes: {sizes}.").AppendLine()
+            .AppendLine("Command:").AppendLine().AppendLine("```bash")
+            .AppendLine(CultureInfo.InvariantCulture, $"dotnet build -c Release LiveNews.sln && dotnet run -c Release --no-build --project bench/LiveNews.Bench -- {arguments}")
             .AppendLine("```").AppendLine()
-            .AppendLine("Latency is publish-to-receive: from just before the editor request is sent to the frame arriving at a subscriber. CPU is the server process's user+system time during the run.").AppendLine();
+            .AppendLine("Latency is publish-to-receive: from just before the publish request is sent to the frame arriving at a subscriber. "
+                + "CPU is the server process's user+system time during the run (not its redis-server's). Ratios are LiveNews' median over the peer's: "
+                + "below 1x is better for milliseconds, seconds, lost, CPU and memory, above 1x for deliveries/s and publishes/s.").AppendLine();
         await File.WriteAllTextAsync(path, header + _text.ToString());
-        if (_scale is not null)
-        {
-            await File.WriteAllTextAsync(Path.Combine(Path.GetDirectoryName(path)!, "scale.svg"), Chart(_scale));
-        }
-    }
-
-    private void Table(IEnumerable<RunResult> runs)
-    {
-        _text.AppendLine("| system | subscribers | events | delivered | lost | gaps | dups | deliveries/s | p50 ms | p99 ms | max ms | server CPU s | CPU s per 100k | RSS KB/conn |")
-             .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var r in runs)
-        {
-            _text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.System} | {r.Subscribers:N0} | {r.Events} | {r.Delivered:N0} | {r.Lost} | {r.Gaps} | {r.Duplicates} | {r.DeliveriesPerSecond:N0} | {r.P50Ms:0.0} | {r.P99Ms:0.0} | {r.MaxMs:0.0} | {r.ServerCpuSeconds:0.00} | {r.CpuPer100k:0.00} | {r.RssPerConnectionKb:0.0} |");
-        }
-
-        _text.AppendLine();
     }
 
     private static string Machine()
     {
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
         var memKb = long.Parse(File.ReadLines("/proc/meminfo").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-        return $"{Environment.ProcessorCount} cores ({cpu}), {memKb / 1024 / 1024} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
-    }
-
-    private static string Chart(List<(RunResult Live, RunResult Baseline)> runs)
-    {
-        const int Width = 720, Height = 360, Left = 70, Right = 70, Top = 40, Bottom = 50;
-        var xs = runs.Select(r => (double)r.Live.Subscribers).ToArray();
-        var maxX = xs.Max();
-        var maxT = runs.Max(r => Math.Max(r.Live.DeliveriesPerSecond, r.Baseline.DeliveriesPerSecond)) * 1.1;
-        var maxL = runs.Max(r => Math.Max(r.Live.P99Ms, r.Baseline.P99Ms)) * 1.1;
-        double X(double v) => Left + (v / maxX) * (Width - Left - Right);
-        double Yt(double v) => Height - Bottom - (v / maxT) * (Height - Top - Bottom);
-        double Yl(double v) => Height - Bottom - (v / maxL) * (Height - Top - Bottom);
-        string Line(Func<(RunResult Live, RunResult Baseline), double> value, Func<double, double> y, string color, string dash) =>
-            $"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\" points=\"{string.Join(' ', runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{X(r.Live.Subscribers):0.0},{y(value(r)):0.0}")))}\"/>";
-        var svg = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" font-family=\"sans-serif\" font-size=\"12\">")
-            .AppendLine("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>")
-            .AppendLine("<text x=\"360\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">Throughput (solid, left axis) and p99 latency (dashed, right axis) against subscribers</text>")
-            .AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{Height - Bottom}\" x2=\"{Width - Right}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>")
-            .AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>")
-            .AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{Width - Right}\" y1=\"{Top}\" x2=\"{Width - Right}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>");
-        foreach (var r in runs)
-        {
-            svg.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{X(r.Live.Subscribers):0}\" y=\"{Height - Bottom + 18}\" text-anchor=\"middle\">{r.Live.Subscribers:N0}</text>");
-        }
-
-        for (var i = 0; i <= 4; i++)
-        {
-            svg.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{Yt(maxT * i / 4) + 4:0}\" text-anchor=\"end\">{maxT * i / 4 / 1000:0}k/s</text>");
-            svg.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Width - Right + 6}\" y=\"{Yl(maxL * i / 4) + 4:0}\">{maxL * i / 4:0} ms</text>");
-        }
-
-        svg.AppendLine(Line(r => r.Live.DeliveriesPerSecond, Yt, "#c8102e", "none"))
-           .AppendLine(Line(r => r.Baseline.DeliveriesPerSecond, Yt, "#555", "none"))
-           .AppendLine(Line(r => r.Live.P99Ms, Yl, "#c8102e", "6,4"))
-           .AppendLine(Line(r => r.Baseline.P99Ms, Yl, "#555", "6,4"))
-           .AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Left + 10}\" y=\"{Top + 12}\" fill=\"#c8102e\">LiveNews</text>")
-           .AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Left + 80}\" y=\"{Top + 12}\" fill=\"#555\">baseline hub</text>")
-           .AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Width / 2}\" y=\"{Height - 10}\" text-anchor=\"middle\">subscribers</text>")
-           .AppendLine("</svg>");
-        return svg.ToString();
+        var cores = File.ReadLines("/proc/cpuinfo").Count(l => l.StartsWith("processor", StringComparison.Ordinal));
+        return $"{cores} cores ({cpu}), {memKb / 1024 / 1024} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     }
 }

@@ -4,10 +4,11 @@ using System.Text;
 
 namespace LiveNews.Bench;
 
-/// <summary>One measured run against one system (LiveNews or the baseline hub).</summary>
+/// <summary>One measured broadcast run against one system.</summary>
 internal sealed record RunResult(
     string Scenario, string System, int Subscribers, int Events, long Expected, long Delivered, long Gaps, long Duplicates,
-    double Seconds, double DeliveriesPerSecond, double P50Ms, double P99Ms, double MaxMs, double ServerCpuSeconds, double RssPerConnectionKb)
+    double Seconds, double DeliveriesPerSecond, double P50Ms, double P99Ms, double MaxMs, double ServerCpuSeconds, double RssPerConnectionKb,
+    double PeakRssMb, int EventFrameBytes, int Stalled = 0, int StalledClosed = 0)
 {
     public long Lost => Expected - Delivered;
 
@@ -18,26 +19,42 @@ internal sealed record ApiResult(int Publishes, double Seconds, double PerSecond
 
 internal sealed record ResumeResult(int Subscribers, int Missed, int Recovered, long Gaps, double Seconds);
 
-/// <summary>The scenarios of bench/README.md. Each starts fresh servers so runs do not share state.</summary>
+internal sealed record ConnectResult(int Subscribers, double Seconds, double RssPerConnectionKb);
+
+/// <summary>The scenarios of bench/README.md. Each run starts fresh servers so runs do not share state.</summary>
 internal static class Scenarios
 {
     private const int PayloadBytes = 200;
 
-    public static async Task<RunResult> BroadcastAsync(string scenario, bool baseline, int subscribers, int events, double eventsPerSecond, int publishConcurrency)
+    /// <summary>
+    /// Subscribers of the system's topic, then events published back to back (<paramref name="eventsPerSecond"/> 0)
+    /// or paced; optionally beside <paramref name="stalled"/> subscribers that stop reading once subscribed,
+    /// which are not counted.
+    /// </summary>
+    public static async Task<RunResult> BroadcastAsync(
+        string scenario, SystemKind system, int subscribers, int events, double eventsPerSecond, int publishConcurrency, int stalled = 0)
     {
-        await using var servers = baseline ? await Servers.StartBaselineAsync() : await Servers.StartLiveNewsAsync();
+        await using var servers = await Servers.StartAsync(system);
         var process = servers.Process;
-        await using var pool = new SubscriberPool { Ordered = !servers.IsBaseline };
+        await using var pool = new SubscriberPool { Ordered = servers.Ordered, Wire = servers.Wire };
+        await using var stalledPool = new SubscriberPool { Ordered = servers.Ordered, Wire = servers.Wire, Stalled = true };
         var rssBefore = process.RssBytes();
         await pool.ConnectAsync(servers.HubUrl, subscribers, _ => servers.SubscribeFrame);
+        await stalledPool.ConnectAsync(servers.HubUrl, stalled, _ => servers.SubscribeFrame);
         GC.Collect();
         await Task.Delay(500);
-        var rssPerConnection = (process.RssBytes() - rssBefore) / 1024.0 / Math.Max(1, subscribers);
+        var rssPerConnection = (process.RssBytes() - rssBefore) / 1024.0 / Math.Max(1, subscribers + stalled);
+
+        // One event first, not counted: every system's first publish pays for connections and lazy set-up.
+        using var http = servers.Editor();
+        pool.ResetCounters(subscribers);
+        await PublishAsync(http, servers.PublishPath, 1, 0, 1);
+        await pool.WaitForAsync(() => pool.Received >= subscribers, TimeSpan.FromSeconds(30));
 
         var expected = (long)subscribers * events;
         pool.ResetCounters(expected);
-        using var http = Editor(servers);
         var cpuBefore = process.CpuSeconds();
+        using var peakRss = new PeakRss(process);
         var start = Stopwatch.GetTimestamp();
         await PublishAsync(http, servers.PublishPath, events, eventsPerSecond, publishConcurrency);
         var drainTimeout = TimeSpan.FromSeconds(Math.Max(30, events / Math.Max(1, eventsPerSecond) + 30));
@@ -46,27 +63,42 @@ internal static class Scenarios
         var cpu = process.CpuSeconds() - cpuBefore;
         var seconds = Math.Max(1e-6, (end - start) / (double)Stopwatch.Frequency);
         var (p50, p99, max) = pool.LatencyMs();
+        var peak = peakRss.Stop();
+        var stalledClosed = stalled == 0 ? 0 : await stalledPool.CountClosedByServerAsync(TimeSpan.FromSeconds(2));
         return new RunResult(scenario, servers.Name, subscribers, events, expected, pool.Received, pool.Gaps, pool.Duplicates,
-            seconds, pool.Received / seconds, p50, p99, max, cpu, rssPerConnection);
+            seconds, pool.Received / seconds, p50, p99, max, cpu, rssPerConnection, peak / 1024.0 / 1024.0, pool.EventFrameBytes, stalled, stalledClosed);
     }
 
-    public static async Task<RunResult> IdleMemoryAsync(int subscribers)
+    /// <summary>Server RSS growth per connection once <paramref name="subscribers"/> idle subscribers have settled.</summary>
+    public static async Task<double> IdleMemoryAsync(SystemKind system, int subscribers)
     {
-        await using var servers = await Servers.StartLiveNewsAsync();
-        await using var pool = new SubscriberPool();
+        await using var servers = await Servers.StartAsync(system);
+        await using var pool = new SubscriberPool { Wire = servers.Wire };
         await Task.Delay(1000);
         var before = servers.Process.RssBytes();
         await pool.ConnectAsync(servers.HubUrl, subscribers, _ => servers.SubscribeFrame);
         await Task.Delay(3000);
-        var after = servers.Process.RssBytes();
-        return new RunResult("memory", "LiveNews", subscribers, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (after - before) / 1024.0 / subscribers);
+        return (servers.Process.RssBytes() - before) / 1024.0 / subscribers;
+    }
+
+    /// <summary>All <paramref name="subscribers"/> connect and subscribe at once: the time until every one is subscribed.</summary>
+    public static async Task<ConnectResult> ConnectStormAsync(SystemKind system, int subscribers)
+    {
+        await using var servers = await Servers.StartAsync(system);
+        await using var pool = new SubscriberPool { Wire = servers.Wire };
+        await Task.Delay(1000);
+        var before = servers.Process.RssBytes();
+        var start = Stopwatch.GetTimestamp();
+        await pool.ConnectAsync(servers.HubUrl, subscribers, _ => servers.SubscribeFrame, parallel: subscribers);
+        var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+        return new ConnectResult(subscribers, seconds, (servers.Process.RssBytes() - before) / 1024.0 / subscribers);
     }
 
     public static async Task<ApiResult> EditorApiAsync(TimeSpan duration, int concurrency)
     {
         await using var servers = await Servers.StartLiveNewsAsync();
-        using var http = Editor(servers, new SocketsHttpHandler { MaxConnectionsPerServer = concurrency });
-        await PublishAsync(http, "/api/breaking", 200, 0, concurrency); // warm-up
+        using var http = servers.Editor(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency });
+        await PublishAsync(http, servers.PublishPath, 200, 0, concurrency); // warm-up
         var latencies = new List<double>[concurrency];
         var failures = 0;
         var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
@@ -77,7 +109,7 @@ internal static class Scenarios
             while (Stopwatch.GetTimestamp() < stopAt)
             {
                 var t = Stopwatch.GetTimestamp();
-                using var response = await http.PostAsJsonAsync("/api/breaking", new { headline = Headline(t) });
+                using var response = await http.PostAsJsonAsync(servers.PublishPath, new { text = Text(t) });
                 latencies[worker].Add((Stopwatch.GetTimestamp() - t) * 1000.0 / Stopwatch.Frequency);
                 if (!response.IsSuccessStatusCode)
                 {
@@ -96,16 +128,17 @@ internal static class Scenarios
         var hub = servers.HubUrl;
         await using var pool = new SubscriberPool();
         await pool.ConnectAsync(hub, subscribers, _ => servers.SubscribeFrame);
-        using var http = Editor(servers);
-        await PublishAsync(http, "/api/breaking", 5, 0, 1);
-        await pool.WaitForAsync(() => pool.Subscribers.All(s => s.LastSeq == 5), TimeSpan.FromSeconds(60));
+        using var http = servers.Editor();
+        var first = pool.Subscribers[0].LastSeq;
+        await PublishAsync(http, servers.PublishPath, 5, 0, 1);
+        await pool.WaitForAsync(() => pool.Subscribers.All(s => s.LastSeq == first + 5), TimeSpan.FromSeconds(60));
 
         foreach (var subscriber in pool.Subscribers)
         {
             subscriber.Abort();
         }
 
-        await PublishAsync(http, "/api/breaking", missed, 0, 1);
+        await PublishAsync(http, servers.PublishPath, missed, 0, 1);
         var ws = new UriBuilder(hub) { Scheme = "ws" }.Uri;
         var start = Stopwatch.GetTimestamp();
         using var gate = new SemaphoreSlim(256);
@@ -114,7 +147,7 @@ internal static class Scenarios
             await gate.WaitAsync();
             try
             {
-                await s.ResumeAsync(ws, "breaking");
+                await s.ResumeAsync(ws, servers.Topic);
             }
             finally
             {
@@ -122,16 +155,8 @@ internal static class Scenarios
             }
         }));
         var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
-        var recovered = pool.Subscribers.Count(s => s.Recovered == true && s.ResumedEvents == missed && s.LastSeq == 5 + missed);
+        var recovered = pool.Subscribers.Count(s => s.Recovered == true && s.ResumedEvents == missed && s.LastSeq == first + 5 + missed);
         return new ResumeResult(subscribers, missed, recovered, pool.Gaps, seconds);
-    }
-
-    private static HttpClient Editor(Servers servers, HttpMessageHandler? handler = null)
-    {
-        var http = handler is null ? new HttpClient() : new HttpClient(handler);
-        http.BaseAddress = servers.Url;
-        http.DefaultRequestHeaders.Add("X-Api-Key", Servers.ApiKey);
-        return http;
     }
 
     /// <summary>Publishes <paramref name="events"/> events of about 200 bytes, as fast as allowed or paced.</summary>
@@ -154,14 +179,14 @@ internal static class Scenarios
                     }
                 }
 
-                using var response = await http.PostAsJsonAsync(path, new { headline = Headline(Stopwatch.GetTimestamp()) });
+                using var response = await http.PostAsJsonAsync(path, new { text = Text(Stopwatch.GetTimestamp()) });
                 response.EnsureSuccessStatusCode();
             }
         }));
     }
 
-    /// <summary>A headline that starts with the send timestamp, padded so the event data is about 200 bytes.</summary>
-    private static string Headline(long timestamp)
+    /// <summary>An entry text that starts with the send timestamp, padded so the event data is about 200 bytes.</summary>
+    private static string Text(long timestamp)
     {
         var text = new StringBuilder($"t={timestamp} ");
         text.Append('x', Math.Max(0, PayloadBytes - 60 - text.Length));

@@ -1,20 +1,34 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 
 namespace LiveNews.Bench;
 
+/// <summary>What subscribers speak over their WebSocket.</summary>
+internal enum Wire
+{
+    /// <summary>SignalR's JSON protocol: a handshake, then records ending in 0x1e, several per message or split across messages.</summary>
+    SignalR,
+
+    /// <summary>Engine.IO v4 / Socket.IO v5: one packet per WebSocket message (<c>0</c> open, <c>40</c> connect, <c>42[...]</c> event, <c>2</c>/<c>3</c> ping/pong).</summary>
+    SocketIo,
+}
+
 /// <summary>
-/// Many subscribers speaking the SignalR JSON protocol over raw WebSockets: one socket and one receive
-/// loop each, no HubConnection, and frames read by searching for the few fields the benchmark needs.
+/// Many subscribers over raw WebSockets, speaking SignalR's JSON protocol or Socket.IO's by hand: one socket
+/// and one receive loop each, no client library, and frames read by searching for the few fields the
+/// benchmark needs, the same way for every system.
 /// </summary>
 internal sealed class SubscriberPool : IAsyncDisposable
 {
     private const byte RecordSeparator = 0x1e;
     private static readonly byte[] Handshake = Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e");
+    private static readonly byte[] SocketIoConnect = "40"u8.ToArray();
+    private static readonly byte[] SocketIoPong = "3"u8.ToArray();
 
     private readonly List<Subscriber> _subscribers = [];
     private long[] _latencies = new long[1024];
@@ -24,6 +38,17 @@ internal sealed class SubscriberPool : IAsyncDisposable
 
     /// <summary>Whether events must arrive in seq order, once (LiveNews) or merely arrive (the baseline).</summary>
     public bool Ordered { get; init; } = true;
+
+    public Wire Wire { get; init; } = Wire.SignalR;
+
+    /// <summary>The size of the last event frame received (without SignalR's record separator), to compare what each system sends.</summary>
+    public int EventFrameBytes { get; internal set; }
+
+    /// <summary>
+    /// Subscribers that stop reading once subscribed, on sockets with a small receive buffer: the slow
+    /// readers a server must bound without holding back the others.
+    /// </summary>
+    public bool Stalled { get; init; }
 
     public long Received => _subscribers.Sum(s => Interlocked.Read(ref s.Received));
 
@@ -84,6 +109,16 @@ internal sealed class SubscriberPool : IAsyncDisposable
         Array.Sort(samples);
         double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
         return (Ms(samples[(int)(count * 0.50)]), Ms(samples[Math.Min(count - 1, (int)(count * 0.99))]), Ms(samples[^1]));
+    }
+
+    /// <summary>
+    /// For stalled subscribers, after a run: how many the server has closed or cut off. Reads each socket for up
+    /// to <paramref name="wait"/>; a socket still open and quiet by then was kept.
+    /// </summary>
+    public async Task<int> CountClosedByServerAsync(TimeSpan wait)
+    {
+        var closed = await Task.WhenAll(_subscribers.Select(s => s.ClosedByServerAsync(wait)));
+        return closed.Count(c => c);
     }
 
     public async Task WaitForAsync(Func<bool> condition, TimeSpan timeout)
@@ -152,14 +187,82 @@ internal sealed class SubscriberPool : IAsyncDisposable
         {
             _socket = new ClientWebSocket();
             _socket.Options.KeepAliveInterval = TimeSpan.Zero;
-            await _socket.ConnectAsync(ws, CancellationToken.None);
-            await _socket.SendAsync(Handshake, WebSocketMessageType.Text, true, CancellationToken.None);
-            await _socket.SendAsync(Encoding.UTF8.GetBytes(frame + "\u001e"), WebSocketMessageType.Text, true, CancellationToken.None);
+            if (pool.Stalled)
+            {
+                // Kept for the socket's life: the handler owns the connection the socket was upgraded from.
+                _invoker = new HttpMessageInvoker(SmallReceiveBuffer());
+                await _socket.ConnectAsync(ws, _invoker, CancellationToken.None);
+            }
+            else
+            {
+                await _socket.ConnectAsync(ws, CancellationToken.None);
+            }
+
+            if (pool.Wire == Wire.SocketIo)
+            {
+                // Socket.IO drops packets sent before the namespace connect completes: subscribe on its answer.
+                _socketIoSubscribe = Encoding.UTF8.GetBytes(frame);
+                await _socket.SendAsync(SocketIoConnect, WebSocketMessageType.Text, true, CancellationToken.None);
+            }
+            else
+            {
+                await _socket.SendAsync(Handshake, WebSocketMessageType.Text, true, CancellationToken.None);
+                await _socket.SendAsync(Encoding.UTF8.GetBytes(frame + "\u001e"), WebSocketMessageType.Text, true, CancellationToken.None);
+            }
+
             _loop = Task.Run(ReceiveLoopAsync);
             await answered.Task.WaitAsync(TimeSpan.FromSeconds(60));
         }
 
+        private byte[] _socketIoSubscribe = [];
+        private HttpMessageInvoker? _invoker;
+
+        /// <summary>A connection whose kernel receive buffer is small, so a reader that stops reading pushes back soon.</summary>
+        private static SocketsHttpHandler SmallReceiveBuffer() => new()
+        {
+            ConnectCallback = async (context, cancel) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 4096 };
+                try
+                {
+                    await socket.ConnectAsync(context.DnsEndPoint, cancel);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+
         public void Abort() => _socket.Abort();
+
+        /// <summary>Reads what is left until the server closes or cuts the socket (true), or until <paramref name="wait"/> passes (false).</summary>
+        public async Task<bool> ClosedByServerAsync(TimeSpan wait)
+        {
+            var buffer = new byte[16 * 1024];
+            using var timeout = new CancellationTokenSource(wait);
+            try
+            {
+                while (true)
+                {
+                    var result = await _socket.ReceiveAsync(buffer, timeout.Token);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return true;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+            catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+            {
+                return !timeout.IsCancellationRequested;
+            }
+        }
 
         public void ResetCounts()
         {
@@ -191,6 +294,28 @@ internal sealed class SubscriberPool : IAsyncDisposable
                     }
 
                     filled += result.Count;
+                    if (pool.Wire == Wire.SocketIo)
+                    {
+                        if (!result.EndOfMessage)
+                        {
+                            continue;
+                        }
+
+                        var reply = HandleSocketIo(buffer.AsSpan(0, filled));
+                        filled = 0;
+                        if (reply is not null)
+                        {
+                            await _socket.SendAsync(reply, WebSocketMessageType.Text, true, CancellationToken.None);
+                        }
+
+                        if (pool.Stalled && _subscribed.Task.IsCompleted)
+                        {
+                            return;
+                        }
+
+                        continue;
+                    }
+
                     var consumed = 0;
                     int end;
                     while ((end = buffer.AsSpan(consumed, filled - consumed).IndexOf(RecordSeparator)) >= 0)
@@ -201,6 +326,11 @@ internal sealed class SubscriberPool : IAsyncDisposable
 
                     buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
                     filled -= consumed;
+                    if (pool.Stalled && _subscribed.Task.IsCompleted)
+                    {
+                        // Stop reading, leave the socket open: the server's buffers for it fill up.
+                        return;
+                    }
                 }
             }
             catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or OperationCanceledException or IOException)
@@ -215,42 +345,81 @@ internal sealed class SubscriberPool : IAsyncDisposable
 
         private void Handle(ReadOnlySpan<byte> frame)
         {
-            var now = Stopwatch.GetTimestamp();
-            if (frame.StartsWith("{\"type\":1,"u8))
+            // Only "event" invocations: LiveNews also pushes "viewers" counts on article topics.
+            if (frame.StartsWith("{\"type\":1,"u8) && frame[..Math.Min(frame.Length, 64)].IndexOf("\"target\":\"event\""u8) >= 0)
             {
-                var seq = ReadLong(frame, "\"seq\":"u8);
-                var t = ReadLong(frame, "\"headline\":\"t="u8);
-                if (!pool.Ordered)
-                {
-                    // The baseline hub promises no order (its publishes race): count every event.
-                    Interlocked.Increment(ref Received);
-                    Interlocked.Exchange(ref LastReceiveTimestamp, now);
-                    pool.RecordLatency(now - t);
-                    return;
-                }
-
-                if (seq <= LastSeq)
-                {
-                    Duplicates++;
-                    return;
-                }
-
-                if (seq != LastSeq + 1)
-                {
-                    Gaps++;
-                }
-
-                LastSeq = seq;
-                Interlocked.Increment(ref Received);
-                Interlocked.Exchange(ref LastReceiveTimestamp, now);
-                if (t > 0)
-                {
-                    pool.RecordLatency(now - t);
-                }
+                OnEvent(frame);
             }
             else if (frame.StartsWith("{\"type\":3,"u8))
             {
                 OnCompletion(frame);
+            }
+        }
+
+        /// <summary>Handles one Socket.IO packet; returns what to send back, if anything.</summary>
+        private byte[]? HandleSocketIo(ReadOnlySpan<byte> packet)
+        {
+            if (packet.StartsWith("42[\"event\","u8))
+            {
+                OnEvent(packet);
+                return null;
+            }
+
+            if (packet.SequenceEqual("2"u8))
+            {
+                return SocketIoPong;
+            }
+
+            if (packet.StartsWith("40"u8))
+            {
+                return _socketIoSubscribe;
+            }
+
+            if (packet.StartsWith("42[\"subscribed\""u8))
+            {
+                _subscribed.TrySetResult();
+            }
+            else if (packet.StartsWith("44"u8))
+            {
+                _subscribed.TrySetException(new InvalidOperationException($"Socket.IO connect refused: {Encoding.UTF8.GetString(packet)}"));
+            }
+
+            return null;
+        }
+
+        /// <summary>An event in either protocol: the envelope's first seq and the text's send timestamp.</summary>
+        private void OnEvent(ReadOnlySpan<byte> frame)
+        {
+            var now = Stopwatch.GetTimestamp();
+            pool.EventFrameBytes = frame.Length;
+            var seq = ReadLong(frame, "\"seq\":"u8);
+            var t = ReadLong(frame, "\"text\":\"t="u8);
+            if (!pool.Ordered)
+            {
+                // The baseline hub promises no order (its publishes race): count every event.
+                Interlocked.Increment(ref Received);
+                Interlocked.Exchange(ref LastReceiveTimestamp, now);
+                pool.RecordLatency(now - t);
+                return;
+            }
+
+            if (seq <= LastSeq)
+            {
+                Duplicates++;
+                return;
+            }
+
+            if (seq != LastSeq + 1)
+            {
+                Gaps++;
+            }
+
+            LastSeq = seq;
+            Interlocked.Increment(ref Received);
+            Interlocked.Exchange(ref LastReceiveTimestamp, now);
+            if (t > 0)
+            {
+                pool.RecordLatency(now - t);
             }
         }
 
