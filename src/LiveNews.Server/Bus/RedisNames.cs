@@ -46,6 +46,15 @@ internal sealed class RedisNames(RedisStore store)
     /// <summary>Held by the one node refreshing an account's rotating OAuth token.</summary>
     public RedisKey ShareOAuthLock(string account) => $"{_prefix}:{{shares}}:oauth-lock:{account}";
 
+    /// <summary>
+    /// Hash: topic to this node's viewers, rewritten whole every <c>Realtime:ViewerCountInterval</c> and
+    /// expiring after two, so a dead node's viewers drop out. One per node, whatever the number of topics.
+    /// </summary>
+    public RedisKey ViewersOfNode(string nodeId) => $"{_prefix}:{{viewers}}:node:{nodeId}";
+
+    /// <summary>Sorted set: node ids by when they last wrote their viewers (unix ms), pruned as they go quiet; expires with them.</summary>
+    public RedisKey ViewerNodes => $"{_prefix}:{{viewers}}:nodes";
+
     /// <summary>The stored answer of an editor request, per caller and <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string caller, string key) => $"{_prefix}:idempotency:{caller}:{key}";
 }
