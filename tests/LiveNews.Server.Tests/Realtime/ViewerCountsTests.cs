@@ -6,7 +6,6 @@ using LiveNews.Server.Realtime;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace LiveNews.Server.Tests.Realtime;
@@ -160,6 +159,23 @@ public sealed class ViewerCountsTests : IAsyncLifetime
 
         await onB.Connection.DisposeAsync();
         await WaitForCountAsync([onA], 1, Stopwatch.StartNew(), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task ViewersChanged_DotNetClient_RaisedWithTheCount()
+    {
+        var node = Node(Interval);
+        await PublishArticleAsync(node, "client-count");
+        var client = Track(await node.ClientAsync());
+        var counts = new ConcurrentQueue<LiveNews.Client.ViewerCount>();
+        client.ViewersChanged += counts.Enqueue;
+
+        await client.SubscribeChannelAsync("article:client-count");
+
+        await Eventually.TrueAsync(() => !counts.IsEmpty, "a viewer count");
+        var count = Assert.Single(counts);
+        Assert.Equal(("article:client-count", 1L), (count.Topic, count.Count));
+        Assert.Equal(TimeSpan.Zero, count.At.Offset);
     }
 
     [Fact]
