@@ -24,10 +24,19 @@ client.onState((state) => {
   el.textContent = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" }[state];
 });
 
-// "Watch LIVE" badge: lit only while the newsroom is live.
+/** "N watching" beside the badge or the live blog; hidden while nobody is counted. */
+function renderViewers(element, count) {
+  element.dataset.count = String(count);
+  element.textContent = `${count.toLocaleString()} watching`;
+  element.hidden = !(count > 0) || (element.id === "live-viewers" && $("live-badge").hidden);
+}
+
+// "Watch LIVE" badge: lit only while the newsroom is live, with how many watch.
 function renderLive(status) {
   const badge = $("live-badge");
   badge.hidden = !status;
+  const viewers = $("live-viewers");
+  renderViewers(viewers, Number(viewers.dataset.count ?? 0));
   if (status) {
     setLink(badge, status.streamUrl);
     $("live-title").textContent = status.title ? ` · ${status.title}` : "";
@@ -36,6 +45,7 @@ function renderLive(status) {
 client.subscribe("live", {
   snapshot: (s) => renderLive(s.status),
   event: (e) => { if (!isTakenDown(e)) renderLive(e.type === "live.ended" ? null : e.data); },
+  viewers: (count) => renderViewers($("live-viewers"), count),
 });
 
 // Breaking banner: the newest active alert the reader has not dismissed.
@@ -286,6 +296,7 @@ if (articleId) {
       }
       renderEntries();
     },
+    viewers: (count) => renderViewers($("article-viewers"), count),
     error: (error) => {
       // A refused topic (an id that cannot exist) is never retried; an unavailable one is, by the client.
       const notice = $("article-error");
