@@ -175,30 +175,65 @@ internal sealed class Servers : IAsyncDisposable
 
     public bool IsBaseline => _redis is null;
 
-    public static async Task<Servers> StartLiveNewsAsync()
+    /// <summary>Every LiveNews node's address (one for a single node).</summary>
+    public IReadOnlyList<Uri> NodeUrls { get; private init; } = [];
+
+    public int RedisPort { get; private init; }
+
+    private IReadOnlyList<ChildProcess> Others { get; init; } = [];
+
+    public static async Task<Servers> StartLiveNewsAsync() => await StartLiveNewsAsync(1, new Dictionary<string, string>());
+
+    /// <summary>
+    /// A redis-server and <paramref name="nodes"/> LiveNews nodes on it (one deployment); the first is
+    /// <see cref="Process"/>, every one is in <see cref="NodeUrls"/>.
+    /// </summary>
+    public static async Task<Servers> StartLiveNewsAsync(int nodes, IDictionary<string, string> settings)
     {
         var redisDir = Directory.CreateTempSubdirectory("livenews-bench-").FullName;
         var redisPort = ChildProcess.FreePort();
         var redis = ChildProcess.Start("redis-server", ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", redisDir, "--save", "", "--appendonly", "no", "--loglevel", "warning"]);
-        var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}");
-        var server = ChildProcess.Start("dotnet", [ServerDll("src", "LiveNews.Server"), "--urls", url.ToString()], new Dictionary<string, string>
+        var keyPrefix = "bench" + Guid.NewGuid().ToString("N")[..8];
+        var started = new List<(ChildProcess Process, Uri Url)>();
+        for (var i = 0; i < nodes; i++)
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["Redis__Configuration"] = $"127.0.0.1:{redisPort}",
-            ["Redis__KeyPrefix"] = "bench" + Guid.NewGuid().ToString("N")[..8],
-            ["Auth__ApiKeys__0__Name"] = "bench",
-            ["Auth__ApiKeys__0__Key"] = ApiKey,
-            ["Auth__ApiKeys__0__Scopes__0"] = "publish",
-            ["Logging__LogLevel__Default"] = "Warning",
-            // The load comes from one address and one key: lift the abuse limits for it.
-            ["RateLimits__EditorRequestsPerMinute"] = "1000000000",
-            ["RateLimits__PublicRequestsPerMinute"] = "1000000000",
-            ["RateLimits__ConnectionsPerMinute"] = "1000000000",
-            ["RateLimits__HubInvocationsPerMinute"] = "1000000000",
-        });
-        await ChildProcess.WaitForHttpAsync(new Uri(url, "/health/ready"), TimeSpan.FromSeconds(60));
-        return new Servers("LiveNews", server, url, "/hubs/live", "/api/breaking",
-            "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}", redis, redisDir);
+            var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}");
+            var environment = new Dictionary<string, string>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["Redis__Configuration"] = $"127.0.0.1:{redisPort}",
+                ["Redis__KeyPrefix"] = keyPrefix,
+                ["Auth__ApiKeys__0__Name"] = "bench",
+                ["Auth__ApiKeys__0__Key"] = ApiKey,
+                ["Auth__ApiKeys__0__Scopes__0"] = "publish",
+                ["Logging__LogLevel__Default"] = "Warning",
+                // The load comes from one address and one key: lift the abuse limits for it.
+                ["RateLimits__EditorRequestsPerMinute"] = "1000000000",
+                ["RateLimits__PublicRequestsPerMinute"] = "1000000000",
+                ["RateLimits__ConnectionsPerMinute"] = "1000000000",
+                ["RateLimits__ConnectionsPerAddress"] = "1000000000",
+                ["RateLimits__HubInvocationsPerMinute"] = "1000000000",
+            };
+            foreach (var (key, value) in settings)
+            {
+                environment[key] = value;
+            }
+
+            started.Add((ChildProcess.Start("dotnet", [ServerDll("src", "LiveNews.Server"), "--urls", url.ToString()], environment), url));
+        }
+
+        foreach (var (_, url) in started)
+        {
+            await ChildProcess.WaitForHttpAsync(new Uri(url, "/health/ready"), TimeSpan.FromSeconds(60));
+        }
+
+        return new Servers("LiveNews", started[0].Process, started[0].Url, "/hubs/live", "/api/breaking",
+            "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{\"topic\":\"breaking\"}]]}", redis, redisDir)
+        {
+            RedisPort = redisPort,
+            Others = [.. started.Skip(1).Select(node => node.Process)],
+            NodeUrls = [.. started.Select(node => node.Url)],
+        };
     }
 
     public static async Task<Servers> StartBaselineAsync()
@@ -214,6 +249,11 @@ internal sealed class Servers : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Process.DisposeAsync();
+        foreach (var node in Others)
+        {
+            await node.DisposeAsync();
+        }
+
         if (_redis is not null)
         {
             await _redis.DisposeAsync();

@@ -12,7 +12,7 @@ if (args.Contains("--smoke"))
 
 if (scenarios.Count == 0 || scenarios.Contains("all"))
 {
-    scenarios = ["burst", "paced", "scale", "memory", "api", "resume"];
+    scenarios = ["burst", "paced", "scale", "memory", "api", "resume", "viewers"];
 }
 
 var report = new Report(string.Join(' ', args));
@@ -54,6 +54,19 @@ if (scenarios.Contains("api"))
 if (scenarios.Contains("resume"))
 {
     report.Resume(await Scenarios.ResumeStormAsync(5000, 20));
+}
+
+if (scenarios.Contains("viewers"))
+{
+    // --viewers-readers N runs it small (the tests prove it works with a few readers).
+    var readers = int.Parse(args.SkipWhile(a => a != "--viewers-readers").Skip(1).FirstOrDefault() ?? "10000", System.Globalization.CultureInfo.InvariantCulture);
+    var runs = new List<ViewersResult>();
+    foreach (var (nodes, topics) in new[] { (1, 1), (1, 10), (2, 10), (2, 100) })
+    {
+        runs.Add(await ViewersScenario.RunAsync(nodes, topics, readers));
+    }
+
+    report.Viewers(runs);
 }
 
 var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? Path.Combine(ChildProcess.RepositoryRoot(), "bench", "RESULTS.md");

@@ -36,6 +36,19 @@ internal sealed class Report(string arguments)
         _text.AppendLine(CultureInfo.InvariantCulture, $"LiveNews CPU per 100k deliveries from 1k to 10k: {first:0.00} s → {last:0.00} s ({(first == 0 ? 0 : last / first):0.00}x; target ≤ 1.5x). Chart: [scale.svg](scale.svg).").AppendLine();
     }
 
+    public void Viewers(List<ViewersResult> runs)
+    {
+        _text.AppendLine(CultureInfo.InvariantCulture, $"## Viewers: {runs[0].Readers:N0} readers over 1 or 2 nodes and 1 to 100 topics, idle then joining and leaving").AppendLine();
+        _text.AppendLine("| nodes | topics | readers | joins + leaves per interval | viewer commands per interval, idle | while joining and leaving | `live` counted / connected |");
+        _text.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var r in runs)
+        {
+            _text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Nodes} | {r.Topics} | {r.Readers:N0} | {r.ChurnPerInterval:0} | {r.CommandsIdle:0.0} | {r.CommandsChurn:0.0} | {r.Counted} / {r.Connected} |");
+        }
+
+        _text.AppendLine().AppendLine("Commands per interval grow with nodes (each writes its hash and reads every node's) and with topics (one HSET per 100 topics of a node), not with joins and leaves (target: the two columns equal within noise); the count ends exact.").AppendLine();
+    }
+
     public void Memory(RunResult run) =>
         _text.AppendLine("## Memory: 10,000 idle subscribed connections").AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"Server RSS growth per connection: **{run.RssPerConnectionKb:0.0} KB** (target ≤ 16 KB).").AppendLine();
