@@ -131,27 +131,25 @@ internal sealed class AlertQueue(
         }
     }
 
+    // Tolerant like any reader of stored events: an event it cannot read is not pushed.
     private static PushAlert? Read(TopicPush push)
     {
         using var document = JsonDocument.Parse(push.Envelope.Utf8);
         var envelope = document.RootElement;
-        var type = envelope.GetProperty("type").GetString();
-        var data = envelope.GetProperty("data");
+        var type = Text(envelope, "type");
         if (type is not ("breaking.published" or "breaking.updated" or "breaking.retracted")
+            || !envelope.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object
             || (data.TryGetProperty("removed", out var removed) && removed.ValueKind == JsonValueKind.True)
-            || !data.TryGetProperty("id", out var alertId))
+            || Text(data, "id") is not { } alertId || Text(envelope, "id") is not { } eventId
+            || !envelope.TryGetProperty("at", out var at) || !at.TryGetDateTimeOffset(out var published))
         {
             return null;
         }
 
         var retracted = type == "breaking.retracted";
-        return new PushAlert(
-            envelope.GetProperty("id").GetString()!,
-            push.Topic,
-            type,
-            alertId.GetString()!,
-            retracted ? null : data.GetProperty("headline").GetString(),
-            !retracted && data.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.String ? url.GetString() : null,
-            envelope.GetProperty("at").GetDateTimeOffset());
+        return new PushAlert(eventId, push.Topic, type, alertId, retracted ? null : Text(data, "headline"), retracted ? null : Text(data, "url"), published);
     }
+
+    private static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }

@@ -67,8 +67,9 @@ internal sealed class PushSender(
                 {
                     await DrainAsync(client, stoppingToken);
                 }
-                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
+                    // Redis away, or a job this version cannot read: the loop goes on at the next poll.
                     PushLog.LoopFailed(logger, ex);
                 }
             }
@@ -94,7 +95,11 @@ internal sealed class PushSender(
         var batch = options.Value.Concurrency * 4;
         foreach (var job in await database.ListRangeAsync(names.PushAlerts))
         {
-            var alert = LiveNewsJson.Deserialize<PushAlert>(job!)!;
+            if (LiveNewsJson.Deserialize<PushAlert>(job!) is not { } alert)
+            {
+                continue;
+            }
+
             var payload = LiveNewsJson.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At));
             while (!cancellationToken.IsCancellationRequested)
             {
@@ -143,8 +148,9 @@ internal sealed class PushSender(
         {
             PushLog.Failed(logger, id, host, (int)ex.StatusCode, alert.EventId);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            // Any other failure of one push (network, timeout, a key the library refuses) is that push's alone.
             PushLog.FailedWithException(logger, id, host, alert.EventId, ex);
         }
     }

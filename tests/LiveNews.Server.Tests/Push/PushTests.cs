@@ -74,6 +74,26 @@ public sealed class PushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Push_EmbeddedStore_AlertReachesEveryBrowserOnce()
+    {
+        using var garnet = new GarnetFixture();
+        var a = Node(garnet.Configuration);
+        var b = Node(garnet.Configuration);
+        var browsers = Enumerable.Range(0, 4).Select(_ => _push.NewSubscription()).ToArray();
+        foreach (var browser in browsers)
+        {
+            await SubscribeAsync(b, browser);
+        }
+
+        using var editor = a.Editor();
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "On the embedded store" })).EnsureSuccessStatusCode();
+
+        await Eventually.TrueAsync(() => _push.Received.Count == 4, "the alert at every browser");
+        Assert.All(browsers, browser => Assert.Single(_push.Of(browser)));
+        Assert.Empty(_push.Refusals);
+    }
+
+    [Fact]
     public async Task Push_PushServiceAnswers410_SubscriptionRemovedAndNeverPushedAgain()
     {
         var node = Node();
@@ -213,7 +233,9 @@ public sealed class PushTests : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private LiveNewsNode Node(int concurrency = 8) => Track(new LiveNewsNode(_redis.Configuration, _prefix, new()
+    private LiveNewsNode Node(int concurrency = 8) => Node(_redis.Configuration, concurrency);
+
+    private LiveNewsNode Node(string store, int concurrency = 8) => Track(new LiveNewsNode(store, _prefix, new()
     {
         ["Push:Subject"] = Subject,
         ["Push:PublicKey"] = _keys.PublicKey,
