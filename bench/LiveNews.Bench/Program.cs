@@ -12,7 +12,7 @@ if (args.Contains("--smoke"))
 
 if (scenarios.Count == 0 || scenarios.Contains("all"))
 {
-    scenarios = ["burst", "paced", "scale", "memory", "api", "resume", "viewers"];
+    scenarios = ["burst", "paced", "scale", "memory", "api", "resume", "viewers", "push"];
 }
 
 var report = new Report(string.Join(' ', args));
@@ -67,6 +67,13 @@ if (scenarios.Contains("viewers"))
     }
 
     report.Viewers(runs);
+}
+
+if (scenarios.Contains("push"))
+{
+    // --push-subscriptions N runs it small.
+    var subscriptions = int.Parse(args.SkipWhile(a => a != "--push-subscriptions").Skip(1).FirstOrDefault() ?? "100000", System.Globalization.CultureInfo.InvariantCulture);
+    report.Push(await PushScenario.RunAsync(subscriptions));
 }
 
 var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? Path.Combine(ChildProcess.RepositoryRoot(), "bench", "RESULTS.md");

@@ -49,6 +49,13 @@ internal sealed class Report(string arguments)
         _text.AppendLine().AppendLine("Commands per interval grow with nodes (each writes its hash and reads every node's) and with topics (one HSET per 100 topics of a node), not with joins and leaves (target: the two columns equal within noise); the count ends exact.").AppendLine();
     }
 
+    public void Push(PushResult r) =>
+        _text.AppendLine(CultureInfo.InvariantCulture, $"## Push: one breaking alert to {r.Subscriptions:N0} Web Push subscriptions (loopback push service answering 201)").AppendLine()
+            .AppendLine("| subscriptions | received | seconds | pushes/s | server CPU s |")
+            .AppendLine("|---|---|---|---|---|")
+            .AppendLine(CultureInfo.InvariantCulture, $"| {r.Subscriptions:N0} | {r.Received:N0} | {r.Seconds:0.0} | {r.PushesPerSecond:0} | {r.ServerCpuSeconds:0.0} |")
+            .AppendLine();
+
     public void Memory(RunResult run) =>
         _text.AppendLine("## Memory: 10,000 idle subscribed connections").AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"Server RSS growth per connection: **{run.RssPerConnectionKb:0.0} KB** (target ≤ 16 KB).").AppendLine();
