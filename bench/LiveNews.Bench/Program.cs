@@ -81,6 +81,9 @@ await report.WriteAsync(output);
 Console.WriteLine(report.Text);
 return 0;
 
+/// <summary>The load tool's entry point; internal, so the server's public <c>Program</c> stays the only one the tests see.</summary>
+internal sealed partial class Program;
+
 namespace LiveNews.Bench
 {
     /// <summary>Entry points the test suite calls.</summary>

@@ -69,9 +69,11 @@ internal sealed class AlertQueue(
         PushLog.On(logger);
         subscribers.Register(this);
         subscribers.Join(Id, Topic.Breaking);
+        var served = false;
         try
         {
             await ServeAsync(stoppingToken);
+            served = true;
             await foreach (var push in _events.Reader.ReadAllAsync(stoppingToken))
             {
                 if (Read(push) is { } alert)
@@ -86,6 +88,10 @@ internal sealed class AlertQueue(
         finally
         {
             subscribers.Disconnected(Id);
+            if (served)
+            {
+                relay.Release(Topic.Breaking);
+            }
         }
     }
 
@@ -105,9 +111,9 @@ internal sealed class AlertQueue(
 
             return queued;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Every node offers the same event: another one may queue it.
+            // Redis away: every node offers the same event, another one may queue it.
             PushLog.LoopFailed(logger, ex);
             return -1;
         }
@@ -134,7 +140,12 @@ internal sealed class AlertQueue(
     // Tolerant like any reader of stored events: an event it cannot read is not pushed.
     private static PushAlert? Read(TopicPush push)
     {
-        using var document = JsonDocument.Parse(push.Envelope.Utf8);
+        using var document = Parse(push.Envelope.Utf8);
+        if (document is null)
+        {
+            return null;
+        }
+
         var envelope = document.RootElement;
         var type = Text(envelope, "type");
         if (type is not ("breaking.published" or "breaking.updated" or "breaking.retracted")
@@ -148,6 +159,18 @@ internal sealed class AlertQueue(
 
         var retracted = type == "breaking.retracted";
         return new PushAlert(eventId, push.Topic, type, alertId, retracted ? null : Text(data, "headline"), retracted ? null : Text(data, "url"), published);
+    }
+
+    private static JsonDocument? Parse(byte[] utf8)
+    {
+        try
+        {
+            return JsonDocument.Parse(utf8);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static string? Text(JsonElement element, string name) =>

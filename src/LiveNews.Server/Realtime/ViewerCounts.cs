@@ -83,9 +83,9 @@ internal sealed class ViewerCounts(
         {
             totals = await WriteAndSumAsync(Local());
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Readers keep the last count they got; the next interval tries again.
+            // Redis away (or anything else): readers keep the last count they got; the next interval tries again.
             if (!_failing)
             {
                 _failing = true;

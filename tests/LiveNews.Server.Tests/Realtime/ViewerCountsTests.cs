@@ -80,6 +80,27 @@ public sealed class ViewerCountsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Viewers_RedisKilledWhileReadersLeave_CountsResumeExactOnceItIsBack()
+    {
+        var logs = new CapturedLogs();
+        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix, new() { ["Realtime:ViewerCountInterval"] = Interval.ToString() }, logs: logs));
+        await PublishLiveAsync(node);
+        var staying = await ViewerAsync(node, "live");
+        var leaving = await ViewerAsync(node, "live");
+        await WaitForCountAsync([staying, leaving], 2, Stopwatch.StartNew(), TimeSpan.FromSeconds(10));
+
+        _redis.Kill();
+        await leaving.Connection.DisposeAsync();
+        await Eventually.TrueAsync(() => logs.Lines.Any(line => line.Contains("Counting viewers failed", StringComparison.Ordinal)), "the failure logged");
+        Assert.Equal(2, staying.Latest);
+
+        await _redis.StartAgainAsync();
+        await WaitForCountAsync([staying], 1, Stopwatch.StartNew(), TimeSpan.FromSeconds(20));
+        Assert.Single(logs.Lines, line => line.Contains("Counting viewers failed", StringComparison.Ordinal));
+        Assert.Equal(1, await ViewersOverHttpAsync(node, "live"));
+    }
+
+    [Fact]
     public async Task Viewers_CountUnchanged_IsNotPushedAgain()
     {
         // An interval longer than the test: the test runs each interval itself.
