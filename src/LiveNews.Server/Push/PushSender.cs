@@ -5,6 +5,7 @@ using System.Text;
 using Lib.Net.Http.WebPush;
 using Lib.Net.Http.WebPush.Authentication;
 using LiveNews.Server.Bus;
+using LiveNews.Server.Operations;
 using LiveNews.Server.Store;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -33,6 +34,7 @@ internal sealed class PushSender(
     IHttpClientFactory httpClients,
     IOptions<PushOptions> options,
     TimeProvider time,
+    LiveNewsMetrics metrics,
     ILogger<PushSender> logger) : BackgroundService
 {
     public const string HttpClientName = "push";
@@ -138,19 +140,23 @@ internal sealed class PushSender(
                 async token => await client.RequestPushMessageDeliveryAsync(target, Message(alert, payload), token),
                 cancellationToken);
             Interlocked.Increment(ref _sent);
+            metrics.Pushed("sent");
         }
         catch (PushServiceClientException ex) when (ex.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
         {
+            metrics.Pushed("gone");
             await subscriptions.RemoveAsync(id);
             PushLog.Gone(logger, id, (int)ex.StatusCode);
         }
         catch (PushServiceClientException ex)
         {
+            metrics.Pushed("failed");
             PushLog.Failed(logger, id, host, (int)ex.StatusCode, alert.EventId);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // Any other failure of one push (network, timeout, a key the library refuses) is that push's alone.
+            metrics.Pushed("failed");
             PushLog.FailedWithException(logger, id, host, alert.EventId, ex);
         }
     }

@@ -218,6 +218,26 @@ public sealed class PushTests : IAsyncLifetime
         await Eventually.TrueAsync(() => logs.Lines.Any(m => m.Contains("Web Push is off", StringComparison.Ordinal)), "the log saying push is off");
     }
 
+    [Theory]
+    [InlineData("Push:PublicKey", "not-a-key", "Push:PublicKey")]
+    [InlineData("Push:PrivateKey", "", "Push:PrivateKey")]
+    [InlineData("Push:Subject", "newsroom@news.example", "Push:Subject")]
+    [InlineData("Realtime:ViewerCountInterval", "00:00:00.001", "Realtime:ViewerCountInterval")]
+    public void Start_BadSetting_FailsNamingIt(string setting, string value, string named)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Push:Subject"] = Subject,
+            ["Push:PublicKey"] = _keys.PublicKey,
+            ["Push:PrivateKey"] = _keys.PrivateKey,
+            [setting] = value,
+        };
+
+        var failed = Assert.ThrowsAny<Exception>(() => new LiveNewsNode(_redis.Configuration, _prefix, settings).Dispose());
+
+        Assert.Contains(named, failed.ToString(), StringComparison.Ordinal);
+    }
+
     private static async Task AssertRefusedAsync(HttpClient http, object body, string field)
     {
         var response = await http.PostAsJsonAsync("/api/push/subscriptions", body);
