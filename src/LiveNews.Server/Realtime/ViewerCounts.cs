@@ -21,6 +21,7 @@ internal sealed class ViewerCounts(
     EventRelay relay,
     IOptions<RealtimeOptions> options,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<ViewerCounts> logger) : BackgroundService
 {
     public const string Method = "viewers";
@@ -50,6 +51,7 @@ internal sealed class ViewerCounts(
     private readonly Dictionary<string, long> _pushed = new(StringComparer.Ordinal);
     private volatile IReadOnlyDictionary<string, long> _totals = None;
     private bool _failing;
+    private volatile bool _leaving;
 
     /// <summary>This process's id among the nodes.</summary>
     public string NodeId { get; } = Guid.NewGuid().ToString("N");
@@ -62,16 +64,37 @@ internal sealed class ViewerCounts(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // A node shut down gracefully takes its viewers out at once: they reconnect to other nodes, and
+        // would otherwise count twice until its hash expires. (A node that dies leaves that to the expiry.)
+        using var leaving = lifetime.ApplicationStopping.Register(() => _ = LeaveAsync());
         using var timer = new PeriodicTimer(options.Value.ViewerCountInterval, time);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (!_leaving && await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await CountAsync();
+                if (!_leaving)
+                {
+                    await CountAsync();
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task LeaveAsync()
+    {
+        _leaving = true;
+        try
+        {
+            var database = await store.GetDatabaseAsync().WaitAsync(options.Value.ViewerCountInterval);
+            await database.KeyDeleteAsync(names.ViewersOfNode(NodeId)).WaitAsync(options.Value.ViewerCountInterval);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The hash expires by itself.
+            RealtimeLog.ViewerCountsFailed(logger, ex);
         }
     }
 

@@ -80,6 +80,37 @@ public sealed class ViewerCountsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Viewers_NodeShutDownGracefully_ItsViewersDropOutWithinOneInterval()
+    {
+        // Intervals long enough to tell one interval (the node removes its hash) from two (its hash expires).
+        var interval = TimeSpan.FromSeconds(1);
+        var a = Node(interval);
+        var b = new LiveNewsNode(_redis.Configuration, _prefix, new() { ["Realtime:ViewerCountInterval"] = interval.ToString() });
+        await PublishLiveAsync(a);
+        var onA = await ViewerAsync(a, "live");
+        var onB = new Viewer(await b.ConnectAsync());
+        await onB.Connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "live" } });
+        await WaitForCountAsync([onA], 2, Stopwatch.StartNew(), TimeSpan.FromSeconds(10));
+
+        var hashOfB = $"{_prefix}:{{viewers}}:node:{b.Services.GetRequiredService<ViewerCounts>().NodeId}";
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        Assert.True(await redis.GetDatabase().KeyExistsAsync(hashOfB));
+
+        var clock = Stopwatch.StartNew();
+        await b.DisposeAsync();
+
+        // Its hash had at least one interval left to live: gone well before, it was removed, not expired.
+        while (await redis.GetDatabase().KeyExistsAsync(hashOfB))
+        {
+            Assert.True(clock.Elapsed < interval / 2, "the stopped node's hash is still there");
+            await Task.Delay(20);
+        }
+
+        await WaitForCountAsync([onA], 1, clock, interval);
+        await onB.Connection.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Viewers_RedisKilledWhileReadersLeave_CountsResumeExactOnceItIsBack()
     {
         var logs = new CapturedLogs();
