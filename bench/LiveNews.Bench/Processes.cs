@@ -203,6 +203,8 @@ internal sealed class Servers : IAsyncDisposable
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["Redis__Configuration"] = $"127.0.0.1:{redisPort}",
                 ["Redis__KeyPrefix"] = keyPrefix,
+                // The node's Data Protection keys go with the run, not into the repository it is started from.
+                ["Store__DataPath"] = Path.Combine(redisDir, $"node{i}"),
                 ["Auth__ApiKeys__0__Name"] = "bench",
                 ["Auth__ApiKeys__0__Key"] = ApiKey,
                 ["Auth__ApiKeys__0__Scopes__0"] = "publish",
