@@ -100,6 +100,28 @@ if (options.Has("api"))
     report.Add(series, $"LiveNews: {series.Median(LiveNews, "publishes/s"):0} publishes/s, p99 {series.Median(LiveNews, "p99 ms"):0.0} ms (medians; target ≥ 5,000/s with p99 ≤ 10 ms). Peers have no editor API, so there is no ratio.");
 }
 
+if (options.Has("viewers"))
+{
+    var series = await Bench.InterleavedAsync($"Viewer counts: {sizes.ViewerReaders:N0} readers over 1-2 nodes and 1-100 topics, idle for 5 intervals, then a tenth leaving and as many joining every interval for 5 more", 1,
+        new[] { (1, 1), (1, 10), (2, 10), (2, 100) }.Select(config => ($"{config.Item1} node(s), {config.Item2} topic(s)", (Func<Task<IReadOnlyList<Figure>>>)(async () =>
+        {
+            var r = await ViewersScenario.RunAsync(config.Item1, config.Item2, sizes.ViewerReaders);
+            return [new("joins + leaves per interval", r.ChurnPerInterval, "0"), new("viewer commands per interval, idle", r.CommandsIdle), new("while joining and leaving", r.CommandsChurn), new("live counted", r.Counted, "0"), new("live connected", r.Connected, "0")];
+        }))));
+    report.Add(series, "Commands per interval grow with nodes (each writes its hash and reads every node's) and with topics, not with joins and leaves (target: the idle and churning columns equal within noise); the count ends exact (counted = connected).");
+}
+
+if (options.Has("push"))
+{
+    var series = await Bench.InterleavedAsync($"Web Push: one breaking alert to {sizes.PushSubscriptions:N0} subscriptions (loopback push service answering 201)", 1,
+        [(LiveNews, async () =>
+        {
+            var r = await PushScenario.RunAsync(sizes.PushSubscriptions);
+            return [new("received", r.Received, "0"), new("seconds", r.Seconds, "0.0"), new("pushes/s", r.PushesPerSecond, "0"), new("server CPU s", r.ServerCpuSeconds)];
+        })]);
+    report.Add(series, $"LiveNews pushed {series.Median(LiveNews, "pushes/s"):0} pushes/s to a local fake push service. No peer sends Web Push, so there is no ratio.");
+}
+
 var output = options.Output ?? (options.Quick
     ? Path.Combine(ChildProcess.RepositoryRoot(), "bench", "runs", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}-quick-not-for-comparison.md")
     : Path.Combine(ChildProcess.RepositoryRoot(), "bench", "RESULTS.md"));
@@ -107,6 +129,9 @@ await report.WriteAsync(output);
 Console.WriteLine(report.Text);
 Console.Error.WriteLine($"bench: wrote {output}");
 return 0;
+
+/// <summary>The load tool's entry point; internal, so the server's public <c>Program</c> stays the only one the tests see.</summary>
+internal sealed partial class Program;
 
 namespace LiveNews.Bench
 {
@@ -185,7 +210,7 @@ namespace LiveNews.Bench
     /// <summary>The command line: scenarios, <c>--runs N</c>, <c>--quick</c>, <c>--slow-events N</c>, <c>--out FILE</c>.</summary>
     internal sealed record BenchOptions(IReadOnlySet<string> Scenarios, int Runs, bool Quick, BenchSizes Sizes, string? Output)
     {
-        public static readonly string[] All = ["burst", "paced", "slow", "memory", "connect", "resume", "api"];
+        public static readonly string[] All = ["burst", "paced", "slow", "memory", "connect", "resume", "api", "viewers", "push"];
 
         public bool Has(string scenario) => Scenarios.Contains(scenario);
 
@@ -220,13 +245,13 @@ namespace LiveNews.Bench
     }
 
     /// <summary>Scenario sizes: the issue's (full) or small ones for trying the harness (quick).</summary>
-    internal sealed record BenchSizes(int PacedSmall, int PacedLarge, int PacedSeconds, int BurstSubscribers, int BurstEvents, int Stalled, int SlowEvents, int Idle, int Resume, int ApiSeconds)
+    internal sealed record BenchSizes(int PacedSmall, int PacedLarge, int PacedSeconds, int BurstSubscribers, int BurstEvents, int Stalled, int SlowEvents, int Idle, int Resume, int ApiSeconds, int ViewerReaders, int PushSubscriptions)
     {
-        public static readonly BenchSizes Full = new(2000, 5000, 10, 2000, 200, 50, 200, 10_000, 5000, 10);
+        public static readonly BenchSizes Full = new(2000, 5000, 10, 2000, 200, 50, 200, 10_000, 5000, 10, 10_000, 100_000);
 
-        public static readonly BenchSizes Quick = new(200, 500, 3, 200, 50, 10, 50, 500, 200, 3);
+        public static readonly BenchSizes Quick = new(200, 500, 3, 200, 50, 10, 50, 500, 200, 3, 400, 2_000);
 
         public string Describe(int runs) => string.Create(CultureInfo.InvariantCulture,
-            $"{runs} run(s) per system; paced {PacedSmall:N0} and {PacedLarge:N0} subscribers for {PacedSeconds} s; burst {BurstSubscribers:N0} × {BurstEvents}; {Stalled} stalled readers beside a burst of {SlowEvents}; {Idle:N0} idle/connecting; {Resume:N0} resuming; editor API {ApiSeconds} s");
+            $"{runs} run(s) per system; paced {PacedSmall:N0} and {PacedLarge:N0} subscribers for {PacedSeconds} s; burst {BurstSubscribers:N0} × {BurstEvents}; {Stalled} stalled readers beside a burst of {SlowEvents}; {Idle:N0} idle/connecting; {Resume:N0} resuming; editor API {ApiSeconds} s; {ViewerReaders:N0} viewers; {PushSubscriptions:N0} push subscriptions");
     }
 }

@@ -57,6 +57,14 @@ internal sealed class Servers : IAsyncDisposable
 
     public SystemKind Kind { get; }
 
+    /// <summary>Every LiveNews node's address (one for a single node).</summary>
+    public IReadOnlyList<Uri> NodeUrls { get; private init; } = [];
+
+    /// <summary>The LiveNews deployment's redis-server port.</summary>
+    public int RedisPort { get; private init; }
+
+    private IReadOnlyList<ChildProcess> Others { get; init; } = [];
+
     public string Name => NameOf(Kind);
 
     /// <summary>The topic (or room) subscribers join.</summary>
@@ -98,40 +106,61 @@ internal sealed class Servers : IAsyncDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
-    public static async Task<Servers> StartLiveNewsAsync(IDictionary<string, string>? settings = null)
+    public static Task<Servers> StartLiveNewsAsync(IDictionary<string, string>? settings = null) => StartLiveNewsAsync(1, settings);
+
+    /// <summary>
+    /// A redis-server and <paramref name="nodes"/> LiveNews nodes on it (one deployment): the first is
+    /// <see cref="Process"/>, every one is in <see cref="NodeUrls"/>.
+    /// </summary>
+    public static async Task<Servers> StartLiveNewsAsync(int nodes, IDictionary<string, string>? settings)
     {
         var (redis, redisDir, redisPort) = StartRedis();
-        var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}");
-        var environment = new Dictionary<string, string>
+        var keyPrefix = "bench" + Guid.NewGuid().ToString("N")[..8];
+        var started = new List<(ChildProcess Process, Uri Url)>();
+        for (var i = 0; i < nodes; i++)
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["Redis__Configuration"] = $"127.0.0.1:{redisPort}",
-            ["Redis__KeyPrefix"] = "bench" + Guid.NewGuid().ToString("N")[..8],
-            ["Auth__ApiKeys__0__Name"] = "bench",
-            ["Auth__ApiKeys__0__Key"] = ApiKey,
-            ["Auth__ApiKeys__0__Scopes__0"] = "publish",
-            ["Logging__LogLevel__Default"] = "Warning",
-            // The load comes from one address and one key: lift the abuse limits for it.
-            ["RateLimits__EditorRequestsPerMinute"] = "1000000000",
-            ["RateLimits__PublicRequestsPerMinute"] = "1000000000",
-            ["RateLimits__ConnectionsPerMinute"] = "1000000000",
-            ["RateLimits__HubInvocationsPerMinute"] = "1000000000",
-            ["RateLimits__ConnectionsPerAddress"] = "1000000000",
-            ["Newsroom__MaxEntriesPerArticle"] = "1000000",
-            // Data Protection keys and anything else kept beside the store: in the run's temporary directory.
-            ["Store__DataPath"] = redisDir,
-        };
-        foreach (var (key, value) in (settings ?? new Dictionary<string, string>()).Concat(ExperimentEnvironment()))
-        {
-            environment[key] = value;
+            var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}");
+            var environment = new Dictionary<string, string>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["Redis__Configuration"] = $"127.0.0.1:{redisPort}",
+                ["Redis__KeyPrefix"] = keyPrefix,
+                ["Auth__ApiKeys__0__Name"] = "bench",
+                ["Auth__ApiKeys__0__Key"] = ApiKey,
+                ["Auth__ApiKeys__0__Scopes__0"] = "publish",
+                ["Logging__LogLevel__Default"] = "Warning",
+                // The load comes from one address and one key: lift the abuse limits for it.
+                ["RateLimits__EditorRequestsPerMinute"] = "1000000000",
+                ["RateLimits__PublicRequestsPerMinute"] = "1000000000",
+                ["RateLimits__ConnectionsPerMinute"] = "1000000000",
+                ["RateLimits__HubInvocationsPerMinute"] = "1000000000",
+                ["RateLimits__ConnectionsPerAddress"] = "1000000000",
+                ["Newsroom__MaxEntriesPerArticle"] = "1000000",
+                // Data Protection keys and anything else kept beside the store: in the run's temporary directory.
+                ["Store__DataPath"] = Path.Combine(redisDir, $"node{i}"),
+            };
+            foreach (var (key, value) in (settings ?? new Dictionary<string, string>()).Concat(ExperimentEnvironment()))
+            {
+                environment[key] = value;
+            }
+
+            started.Add((ChildProcess.Start("dotnet", [ServerDll("src", "LiveNews.Server"), "--urls", url.ToString()], environment), url));
         }
 
-        var server = ChildProcess.Start("dotnet", [ServerDll("src", "LiveNews.Server"), "--urls", url.ToString()], environment);
-        await ChildProcess.WaitForHttpAsync(new Uri(url, "/health/ready"), TimeSpan.FromSeconds(60));
-        var servers = new Servers(SystemKind.LiveNews, server, url, "/hubs/live", $"/api/articles/{LiveNewsTopic["article:".Length..]}/entries",
-            $"{{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{{\"topic\":\"{LiveNewsTopic}\"}}]]}}", redis, redisDir);
+        var servers = new Servers(SystemKind.LiveNews, started[0].Process, started[0].Url, "/hubs/live", $"/api/articles/{LiveNewsTopic["article:".Length..]}/entries",
+            $"{{\"type\":1,\"invocationId\":\"1\",\"target\":\"Subscribe\",\"arguments\":[[{{\"topic\":\"{LiveNewsTopic}\"}}]]}}", redis, redisDir)
+        {
+            RedisPort = redisPort,
+            Others = [.. started.Skip(1).Select(node => node.Process)],
+            NodeUrls = [.. started.Select(node => node.Url)],
+        };
         try
         {
+            foreach (var (_, url) in started)
+            {
+                await ChildProcess.WaitForHttpAsync(new Uri(url, "/health/ready"), TimeSpan.FromSeconds(60));
+            }
+
             // Entries need their article; publishing it is event 1 of the topic, before anyone subscribes.
             using var http = servers.Editor();
             using var response = await http.PutAsJsonAsync($"/api/articles/{LiveNewsTopic["article:".Length..]}", new { headline = "Bench live blog", url = "https://news.example/bench" });
@@ -225,6 +254,11 @@ internal sealed class Servers : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Process.DisposeAsync();
+        foreach (var node in Others)
+        {
+            await node.DisposeAsync();
+        }
+
         if (_redis is not null)
         {
             await _redis.DisposeAsync();

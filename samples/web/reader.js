@@ -24,10 +24,19 @@ client.onState((state) => {
   el.textContent = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" }[state];
 });
 
-// "Watch LIVE" badge: lit only while the newsroom is live.
+/** "N watching" beside the badge or the live blog; hidden while nobody is counted. */
+function renderViewers(element, count) {
+  element.dataset.count = String(count);
+  element.textContent = `${count.toLocaleString()} watching`;
+  element.hidden = !(count > 0) || (element.id === "live-viewers" && $("live-badge").hidden);
+}
+
+// "Watch LIVE" badge: lit only while the newsroom is live, with how many watch.
 function renderLive(status) {
   const badge = $("live-badge");
   badge.hidden = !status;
+  const viewers = $("live-viewers");
+  renderViewers(viewers, Number(viewers.dataset.count ?? 0));
   if (status) {
     setLink(badge, status.streamUrl);
     $("live-title").textContent = status.title ? ` · ${status.title}` : "";
@@ -36,6 +45,7 @@ function renderLive(status) {
 client.subscribe("live", {
   snapshot: (s) => renderLive(s.status),
   event: (e) => { if (!isTakenDown(e)) renderLive(e.type === "live.ended" ? null : e.data); },
+  viewers: (count) => renderViewers($("live-viewers"), count),
 });
 
 // Breaking banner: the newest active alert the reader has not dismissed.
@@ -286,6 +296,7 @@ if (articleId) {
       }
       renderEntries();
     },
+    viewers: (count) => renderViewers($("article-viewers"), count),
     error: (error) => {
       // A refused topic (an id that cannot exist) is never retried; an unavailable one is, by the client.
       const notice = $("article-error");
@@ -320,6 +331,51 @@ if (articleId) {
 }
 
 client.start();
+
+// "Notify me of breaking news": Web Push through the service worker (sw.js), when the server has push on
+// and the browser can. Clicking again turns it off.
+async function setUpNotifications() {
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) return;
+  const key = await fetch("/api/push/key").then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  if (!key?.publicKey) return;
+  const button = $("notify");
+  const registration = await navigator.serviceWorker.register("/sw.js");
+  const show = (on) => {
+    button.dataset.state = on ? "on" : "off";
+    button.textContent = on ? "Breaking news alerts on · turn off" : "Notify me of breaking news";
+  };
+  show(!!(await registration.pushManager.getSubscription()));
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const current = await registration.pushManager.getSubscription();
+      if (current) {
+        await fetch("/api/push/subscriptions", { method: "DELETE", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ endpoint: current.endpoint }) });
+        await current.unsubscribe();
+        show(false);
+        return;
+      }
+      if ((await Notification.requestPermission()) !== "granted") return;
+      const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key.publicKey });
+      const response = await fetch("/api/push/subscriptions", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ ...subscription.toJSON(), topics: ["breaking"] }),
+      });
+      if (!response.ok) {
+        await subscription.unsubscribe();
+        throw new Error(`${response.status}`);
+      }
+      show(true);
+    } catch {
+      button.textContent = "Alerts could not be turned on. Try again.";
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+void setUpNotifications();
 
 // An event whose item was taken down later (unpublished, retracted, deleted) comes back from history as a
 // tombstone, { id, removed: true }, before the event that removed it: nothing to show.

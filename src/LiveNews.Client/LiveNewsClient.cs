@@ -30,6 +30,7 @@ public sealed class LiveNewsClient : IAsyncDisposable
         _topics = new TopicSubscriptions(new HubTopicServer(_connection), TimeProvider.System, Backoff);
         _topics.Failed += error => TopicFailed?.Invoke(error);
         _connection.On<JsonElement>("event", envelope => _topics.OnEvent(TopicEvent.Parse(envelope)));
+        _connection.On<ViewerCount>("viewers", count => ViewersChanged?.Invoke(count));
         _connection.Reconnecting += _ =>
         {
             SetState(ConnectionState.Reconnecting);
@@ -56,6 +57,9 @@ public sealed class LiveNewsClient : IAsyncDisposable
     /// served now and will be retried (<see cref="TopicError.RetryIn"/>). Raised on a thread-pool thread.
     /// </summary>
     public event Action<TopicError>? TopicFailed;
+
+    /// <summary>The number of readers of a subscribed <c>live</c> or <c>article:{id}</c> topic changed. Raised on a thread-pool thread.</summary>
+    public event Action<ViewerCount>? ViewersChanged;
 
     /// <summary>Connects, then subscribes the topics added before. Does nothing unless disconnected.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)

@@ -2,9 +2,15 @@ using LiveNews.Server.Bus;
 using LiveNews.Server.Editors;
 using LiveNews.Server.Newsroom;
 using LiveNews.Server.Operations;
+using LiveNews.Server.Push;
 using LiveNews.Server.Realtime;
 using LiveNews.Server.Social;
 using LiveNews.Server.Store;
+
+if (VapidKeys.TryRun(args))
+{
+    return;
+}
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -15,6 +21,7 @@ builder.Services.AddEditors(builder.Configuration);
 builder.Services.AddRealtime(builder.Configuration);
 builder.Services.AddNewsroom(builder.Configuration);
 builder.Services.AddSocial(builder.Configuration);
+builder.Services.AddPush(builder.Configuration);
 
 var app = builder.Build();
 
@@ -27,6 +34,7 @@ app.MapOperations();
 app.MapRealtime();
 app.MapNewsroom();
 app.MapSocial();
+app.MapPush();
 
 app.Run();
 

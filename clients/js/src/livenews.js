@@ -12,9 +12,11 @@ import { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel }
  * @typedef {{ topic: string, epoch?: string, seq?: number }} SubscribeRequest
  * @typedef {"connecting" | "live" | "reconnecting" | "offline"} ConnectionState
  * @typedef {{ startedOver: boolean, fromCache: boolean }} SnapshotInfo
+ * @typedef {{ topic: string, count: number, at: string }} ViewerCount
  * @typedef {{
  *   snapshot?: (snapshot: any, info: SnapshotInfo) => void,
  *   event?: (event: Envelope) => void,
+ *   viewers?: (count: number, message: ViewerCount) => void,
  *   error?: (error: TopicError) => void,
  * }} TopicHandlers
  * @typedef {{
@@ -115,6 +117,11 @@ export class LiveNewsClient {
     this.#retryDelay = options.retryDelay ?? ((/** @type {number} */ attempt) => exponentialBackoff(attempt));
     this.#connection = options.connection ?? buildConnection(url, options.accessTokenFactory, options.headers);
     this.#connection.on("event", (/** @type {Envelope} */ envelope) => this.#onEvent(envelope));
+    // How many watch `live` or an article, over all nodes: sent when it changes; not an event (no seq).
+    this.#connection.on("viewers", (/** @type {ViewerCount} */ message) => {
+      const state = this.#topics.get(message.topic);
+      if (state) call(state.handlers.viewers, message.count, message);
+    });
     this.#connection.onreconnecting(() => this.#setState("reconnecting"));
     this.#connection.onreconnected(() => {
       this.#setState("live");

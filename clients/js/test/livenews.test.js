@@ -384,6 +384,23 @@ test("a resume from the empty position recovered into the first epoch delivers t
   assert.deepEqual(seen.events, [1, 2, 3]);
 });
 
+test("viewer counts reach the topic's viewers handler only, and are not events", async () => {
+  const connection = new FakeConnection();
+  const client = new LiveNewsClient({ connection, storage: null });
+  const counts = [];
+  const events = [];
+  client.subscribe("live", { viewers: (count, message) => counts.push([count, message.at]), event: (e) => events.push(e) });
+  record(client, "breaking");
+  await client.start();
+
+  connection.handlers.viewers({ topic: "live", count: 12, at: "2026-11-29T08:15:02.123Z" });
+  connection.handlers.viewers({ topic: "breaking", count: 3, at: "2026-11-29T08:15:02.123Z" });
+  connection.handlers.viewers({ topic: "article:not-subscribed", count: 5, at: "2026-11-29T08:15:02.123Z" });
+
+  assert.deepEqual(counts, [[12, "2026-11-29T08:15:02.123Z"]]);
+  assert.deepEqual(events, []);
+});
+
 test("exponentialBackoff grows from about a second to at most 30 s, with jitter", () => {
   assert.equal(exponentialBackoff(0, () => 0), 500);
   assert.equal(exponentialBackoff(0, () => 1), 1000);

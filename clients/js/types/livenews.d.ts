@@ -25,9 +25,15 @@ export type SnapshotInfo = {
     startedOver: boolean;
     fromCache: boolean;
 };
+export type ViewerCount = {
+    topic: string;
+    count: number;
+    at: string;
+};
 export type TopicHandlers = {
     snapshot?: (snapshot: any, info: SnapshotInfo) => void;
     event?: (event: Envelope) => void;
+    viewers?: (count: number, message: ViewerCount) => void;
     error?: (error: TopicError) => void;
 };
 export type HubConnectionLike = {

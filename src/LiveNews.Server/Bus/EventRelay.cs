@@ -88,6 +88,18 @@ internal sealed class EventRelay(
         }
     }
 
+    /// <summary>
+    /// True when this node serves <paramref name="topic"/> and something was ever published on it (its
+    /// epoch is known): viewers are counted only for topics that exist, so made-up names leave no trace.
+    /// </summary>
+    public bool IsPublished(string topic)
+    {
+        lock (_gate)
+        {
+            return _served.TryGetValue(topic, out var relay) && relay.Epoch.Length > 0;
+        }
+    }
+
     /// <summary>Reads every served topic's head and relays what this node missed.</summary>
     public void CatchUp()
     {
@@ -259,10 +271,13 @@ internal sealed class EventRelay(
     {
         private readonly Channel<Pending> _inbox = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
         private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private string _epoch = "";
+        private volatile string _epoch = "";
         private long _lastSeq;
 
         public Topic Topic { get; } = topic;
+
+        /// <summary>The history being relayed; empty until something is published on the topic.</summary>
+        public string Epoch => _epoch;
 
         /// <summary>Readers counted by the owner, under its lock.</summary>
         public int References { get; set; }

@@ -46,6 +46,35 @@ internal sealed class RedisNames(RedisStore store)
     /// <summary>Held by the one node refreshing an account's rotating OAuth token.</summary>
     public RedisKey ShareOAuthLock(string account) => $"{_prefix}:{{shares}}:oauth-lock:{account}";
 
+    /// <summary>
+    /// Hash: topic to this node's viewers, rewritten whole every <c>Realtime:ViewerCountInterval</c> and
+    /// expiring after two, so a dead node's viewers drop out. One per node, whatever the number of topics.
+    /// </summary>
+    public RedisKey ViewersOfNode(string nodeId) => $"{_prefix}:{{viewers}}:node:{nodeId}";
+
+    /// <summary>Sorted set: node ids by when they last wrote their viewers (unix ms), pruned as they go quiet; expires with them.</summary>
+    public RedisKey ViewerNodes => $"{_prefix}:{{viewers}}:nodes";
+
+    /// <summary>
+    /// A Web Push subscription (JSON), by the hash of its endpoint. Push keys share the hash tag
+    /// <c>{push}</c>, so their scripts run on one slot. Expires <c>Push:SubscriptionTimeToLive</c> after the
+    /// browser last sent it; removed on unsubscribe and when the push service answers 404 or 410.
+    /// </summary>
+    public RedisKey PushSubscription(string id) => $"{_prefix}:{{push}}:sub:{id}";
+
+    /// <summary>Sorted set: subscription ids of a topic by their expiry (unix ms); expired ones are pruned on every write.</summary>
+    public RedisKey PushTopic(string topic) => $"{_prefix}:{{push}}:topic:{topic}";
+
+    /// <summary>List: alert events waiting to be pushed (JSON); an entry leaves once its recipients are all taken.</summary>
+    public RedisKey PushAlerts => $"{_prefix}:{{push}}:alerts";
+
+    /// <summary>Marks an alert event as queued, so only one node queues it; expires after a day.</summary>
+    public RedisKey PushQueued(string eventId) => $"{_prefix}:{{push}}:queued:{eventId}";
+
+    /// <summary>Sorted set: the subscriptions an alert event still goes to, copied when it was queued; each is
+    /// popped by exactly one node. Removed when empty; expires after a day.</summary>
+    public RedisKey PushRecipients(string eventId) => $"{_prefix}:{{push}}:recipients:{eventId}";
+
     /// <summary>The stored answer of an editor request, per caller and <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string caller, string key) => $"{_prefix}:idempotency:{caller}:{key}";
 }

@@ -33,4 +33,9 @@ public sealed record Removed(string Id);
 internal sealed record WriteResult(string? Id, IReadOnlyList<Bus.RawJson> Events);
 
 /// <summary><c>GET /api/topics/{topic}</c>.</summary>
-internal sealed record TopicState(string Topic, string Epoch, long Seq, Bus.RawJson Snapshot);
+internal sealed record TopicState(
+    string Topic,
+    string Epoch,
+    long Seq,
+    Bus.RawJson Snapshot,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] long? Viewers = null);

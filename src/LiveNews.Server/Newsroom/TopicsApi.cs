@@ -1,5 +1,6 @@
 using LiveNews.Server.Bus;
 using LiveNews.Server.Editors;
+using LiveNews.Server.Realtime;
 
 namespace LiveNews.Server.Newsroom;
 
@@ -13,7 +14,7 @@ internal static class TopicsApi
         readers.MapPaging();
     }
 
-    private static async Task<IResult> GetAsync(string topic, HttpContext http, EventBus bus, TimeProvider time)
+    private static async Task<IResult> GetAsync(string topic, HttpContext http, EventBus bus, ViewerCounts viewers, TimeProvider time)
     {
         if (!Topic.TryParse(topic, out var parsed, out var error))
         {
@@ -27,6 +28,6 @@ internal static class TopicsApi
 
         var read = await bus.ReadAsync(parsed.Value, afterSeq: null, withSnapshot: true);
         http.Response.Headers.CacheControl = "no-cache";
-        return TypedResults.Ok(new TopicState(parsed.Value.Name, read.Epoch, read.Seq, Snapshot.Write(parsed.Value, read, time.GetUtcNow())));
+        return TypedResults.Ok(new TopicState(parsed.Value.Name, read.Epoch, read.Seq, Snapshot.Write(parsed.Value, read, time.GetUtcNow()), viewers.Of(parsed.Value)));
     }
 }

@@ -14,4 +14,7 @@ internal static partial class RealtimeLog
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Connection {ConnectionId} disconnected: it stopped reading and {Bytes} bytes were waiting for it (Realtime:MaxBufferedBytesPerConnection); it resumes from its position when it reconnects")]
     public static partial void SlowReader(ILogger logger, string connectionId, long bytes);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Counting viewers failed; readers keep the last count until Redis answers again")]
+    public static partial void ViewerCountsFailed(ILogger logger, Exception exception);
 }

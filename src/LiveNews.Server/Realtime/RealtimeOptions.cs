@@ -20,4 +20,11 @@ public sealed class RealtimeOptions
     /// </summary>
     [Range(16 * 1024, 256 * 1024 * 1024, ErrorMessage = "Realtime:MaxBufferedBytesPerConnection must be between 16384 and 268435456.")]
     public long MaxBufferedBytesPerConnection { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How often each node writes its viewer counts and pushes <c>viewers</c> to readers whose topic's count
+    /// changed. A dead node's viewers drop out within three intervals.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.05", "00:05:00", ErrorMessage = "Realtime:ViewerCountInterval must be between 00:00:00.05 and 00:05:00.")]
+    public TimeSpan ViewerCountInterval { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -19,6 +19,8 @@ internal static class RealtimeServiceCollectionExtensions
         services.AddSingleton<Subscribers>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<Subscribers>());
         services.AddSingleton<SharedReads>();
+        services.AddSingleton<ViewerCounts>();
+        services.AddHostedService(sp => sp.GetRequiredService<ViewerCounts>());
         services.AddSingleton<DefaultHubLifetimeManager<LiveHub>>();
         services.AddSingleton<HubLifetimeManager<LiveHub>, LiveHubLifetimeManager>();
         return services;

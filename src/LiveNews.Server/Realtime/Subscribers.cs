@@ -82,9 +82,12 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     }
 
     /// <summary>Queues the event for every connection of the topic on this node, serialized once per protocol.</summary>
-    public void Deliver(string topic, RawJson envelope)
+    public void Deliver(string topic, RawJson envelope) => Push(new TopicPush(topic, envelope));
+
+    /// <summary>Queues a push (an event, or another message such as <c>viewers</c>) for every reader of its topic on this node.</summary>
+    public void Push(TopicPush push)
     {
-        if (!_topics.TryGetValue(topic, out var members))
+        if (!_topics.TryGetValue(push.Topic, out var members))
         {
             return;
         }
@@ -95,7 +98,6 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
             return;
         }
 
-        var push = new TopicPush(topic, envelope);
         foreach (var reader in outboxes)
         {
             reader.Push(push);

@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using LiveNews.Server.Push;
+using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace LiveNews.Server.Tests.Push;
+
+/// <summary>
+/// Web Push of breaking alerts against a real redis-server and a loopback push service that checks the
+/// VAPID JWT and decrypts every payload with the subscription's keys.
+/// </summary>
+[Collection("redis")]
+public sealed class PushTests : IAsyncLifetime
+{
+    private const string Subject = "mailto:newsroom@news.example";
+
+    private readonly string _prefix = Eventually.Prefix();
+    private readonly Owned _owned = new();
+    private readonly (string PublicKey, string PrivateKey) _keys = VapidKeys.Generate();
+    private RedisServer _redis = null!;
+    private FakePushService _push = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _push = Track(new FakePushService(_keys.PublicKey, Subject));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _owned.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Push_AlertPublishedThenUpdated_EveryBrowserGetsBothSignedAndDecryptableUnderOneTopic()
+    {
+        var node = Node();
+        var browsers = Enumerable.Range(0, 3).Select(_ => _push.NewSubscription()).ToArray();
+        foreach (var browser in browsers)
+        {
+            await SubscribeAsync(node, browser);
+        }
+
+        using var editor = node.Editor();
+        var published = await editor.PostJsonAsync("/api/breaking", new { headline = "Dam breached upstream", url = "https://news.example/dam" });
+        var alertId = (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await Eventually.TrueAsync(() => _push.Received.Count == 3, "the alert at every browser");
+        (await editor.PutJsonAsync($"/api/breaking/{alertId}", new { headline = "Dam breached: evacuate the valley", url = "https://news.example/dam" })).EnsureSuccessStatusCode();
+        await Eventually.TrueAsync(() => _push.Received.Count == 6, "the update at every browser");
+
+        Assert.Empty(_push.Refusals);
+        foreach (var browser in browsers)
+        {
+            var pushes = _push.Of(browser);
+            Assert.Equal(["breaking.published", "breaking.updated"], pushes.Select(p => p.Payload.GetProperty("type").GetString()));
+            Assert.Equal(["Dam breached upstream", "Dam breached: evacuate the valley"], pushes.Select(p => p.Payload.GetProperty("headline").GetString()));
+            Assert.All(pushes, push =>
+            {
+                Assert.Equal(alertId, push.Payload.GetProperty("id").GetString());
+                Assert.Equal("https://news.example/dam", push.Payload.GetProperty("url").GetString());
+                Assert.Equal("high", push.Urgency);
+                Assert.Equal(6 * 3600, push.TimeToLive);
+                Assert.InRange(push.Topic.Length, 1, 32);
+            });
+        }
+
+        // One Topic for every push of the alert, so the update replaces the first on a device that was away.
+        Assert.Single(_push.Received.Select(p => p.Topic).Distinct());
+    }
+
+    [Fact]
+    public async Task Push_EmbeddedStore_AlertReachesEveryBrowserOnce()
+    {
+        using var garnet = new GarnetFixture();
+        var a = Node(garnet.Configuration);
+        var b = Node(garnet.Configuration);
+        var browsers = Enumerable.Range(0, 4).Select(_ => _push.NewSubscription()).ToArray();
+        foreach (var browser in browsers)
+        {
+            await SubscribeAsync(b, browser);
+        }
+
+        using var editor = a.Editor();
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "On the embedded store" })).EnsureSuccessStatusCode();
+
+        await Eventually.TrueAsync(() => _push.Received.Count == 4, "the alert at every browser");
+        Assert.All(browsers, browser => Assert.Single(_push.Of(browser)));
+        Assert.Empty(_push.Refusals);
+    }
+
+    [Fact]
+    public async Task Push_PushServiceAnswers410_SubscriptionRemovedAndNeverPushedAgain()
+    {
+        var node = Node();
+        var gone = _push.NewSubscription();
+        var kept = _push.NewSubscription();
+        await SubscribeAsync(node, gone);
+        await SubscribeAsync(node, kept);
+        _push.Answer(gone, 410);
+
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "First" })).EnsureSuccessStatusCode();
+        await Eventually.TrueAsync(() => _push.Of(kept).Count == 1 && _push.Requests == 2, "both pushes tried");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        await Eventually.TrueAsync(async () => !await redis.GetDatabase().KeyExistsAsync($"{_prefix}:{{push}}:sub:{PushSubscriptions.IdOf(gone.Endpoint.ToString())}"), "the gone subscription removed");
+        Assert.Null(await redis.GetDatabase().SortedSetScoreAsync($"{_prefix}:{{push}}:topic:breaking", PushSubscriptions.IdOf(gone.Endpoint.ToString())));
+
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "Second" })).EnsureSuccessStatusCode();
+        await Eventually.TrueAsync(() => _push.Of(kept).Count == 2, "the second alert at the kept browser");
+        Assert.Equal(3, _push.Requests);
+        Assert.Empty(_push.Of(gone));
+    }
+
+    [Fact]
+    public async Task Push_TwoNodes_EverySubscriptionGetsEveryAlertExactlyOnce()
+    {
+        var a = Node(concurrency: 2);
+        var b = Node(concurrency: 2);
+        var browsers = Enumerable.Range(0, 40).Select(_ => _push.NewSubscription()).ToArray();
+        foreach (var (browser, i) in browsers.Select((browser, i) => (browser, i)))
+        {
+            await SubscribeAsync(i % 2 == 0 ? a : b, browser);
+        }
+
+        using (var editor = a.Editor())
+        {
+            for (var i = 1; i <= 3; i++)
+            {
+                (await editor.PostJsonAsync("/api/breaking", new { headline = $"Alert {i}" })).EnsureSuccessStatusCode();
+            }
+        }
+
+        await Eventually.TrueAsync(() => _push.Received.Count >= 120, "every alert at every browser");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        await Eventually.TrueAsync(async () => await redis.GetDatabase().ListLengthAsync($"{_prefix}:{{push}}:alerts") == 0, "the queue drained");
+
+        Assert.Equal(120, _push.Received.Count);
+        Assert.Empty(_push.Refusals);
+        Assert.All(browsers, browser => Assert.Equal(
+            ["Alert 1", "Alert 2", "Alert 3"],
+            _push.Of(browser).Select(p => p.Payload.GetProperty("headline").GetString()).Order()));
+        Assert.Equal(120, a.Services.GetRequiredService<PushSender>().Sent + b.Services.GetRequiredService<PushSender>().Sent);
+    }
+
+    [Fact]
+    public async Task Push_PushServiceAnswers429WithRetryAfter_SentAgainAfterTheWait()
+    {
+        var node = Node();
+        var browser = _push.NewSubscription();
+        await SubscribeAsync(node, browser);
+        _push.Answer(browser, 429, retryAfter: "1");
+
+        var clock = Stopwatch.StartNew();
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "Slow down" })).EnsureSuccessStatusCode();
+
+        await Eventually.TrueAsync(() => _push.Of(browser).Count == 1, "the alert after the push service's wait");
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1), $"sent again after {clock.Elapsed.TotalMilliseconds:F0} ms, before Retry-After");
+        Assert.Equal(2, _push.Requests);
+    }
+
+    [Fact]
+    public async Task UnsubscribePush_ByEndpoint_NoMorePushes()
+    {
+        var node = Node();
+        var leaving = _push.NewSubscription();
+        var staying = _push.NewSubscription();
+        await SubscribeAsync(node, leaving);
+        await SubscribeAsync(node, staying);
+
+        using var http = node.Anonymous();
+        var removed = await http.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "/api/push/subscriptions") { Content = JsonContent.Create(new { endpoint = leaving.Endpoint.ToString() }) });
+        Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "After" })).EnsureSuccessStatusCode();
+
+        await Eventually.TrueAsync(() => _push.Of(staying).Count == 1, "the alert at the staying browser");
+        Assert.Equal(1, _push.Requests);
+    }
+
+    [Fact]
+    public async Task SubscribePush_BadInput_RefusedNamingTheFieldAndStoresNothing()
+    {
+        var node = Node();
+        using var http = node.Anonymous();
+        var browser = _push.NewSubscription();
+        var good = (JsonElement)JsonSerializer.SerializeToElement(browser.Json());
+        var p256dh = good.GetProperty("keys").GetProperty("p256dh").GetString();
+        var auth = good.GetProperty("keys").GetProperty("auth").GetString();
+
+        await AssertRefusedAsync(http, new { endpoint = "http://push.example/abc", keys = new { p256dh, auth } }, "endpoint");
+        await AssertRefusedAsync(http, new { endpoint = "ftp://push.example/abc", keys = new { p256dh, auth } }, "endpoint");
+        await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh = p256dh![..40], auth } }, "keys.p256dh");
+        await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh, auth = auth + "AAAA" } }, "keys.auth");
+        await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh, auth }, topics = new[] { "latest" } }, "topics");
+        await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh, auth }, topics = new[] { "newsroom" } }, "topics");
+        await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh, auth }, extra = 1 }, "extra");
+
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration + ",allowAdmin=true");
+        Assert.Empty(redis.GetServer(redis.GetEndPoints()[0]).Keys(pattern: $"{_prefix}:{{push}}:*"));
+        Assert.Equal(_keys.PublicKey, (await http.GetFromJsonAsync<JsonElement>("/api/push/key")).GetProperty("publicKey").GetString());
+    }
+
+    [Fact]
+    public async Task Push_NoKeys_OffAndSaysSo()
+    {
+        var logs = new CapturedLogs();
+        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix, logs: logs));
+        using var http = node.Anonymous();
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/push/key")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsJsonAsync("/api/push/subscriptions", _push.NewSubscription().Json())).StatusCode);
+        await Eventually.TrueAsync(() => logs.Lines.Any(m => m.Contains("Web Push is off", StringComparison.Ordinal)), "the log saying push is off");
+    }
+
+    [Theory]
+    [InlineData("Push:PublicKey", "not-a-key", "Push:PublicKey")]
+    [InlineData("Push:PrivateKey", "", "Push:PrivateKey")]
+    [InlineData("Push:Subject", "newsroom@news.example", "Push:Subject")]
+    [InlineData("Realtime:ViewerCountInterval", "00:00:00.001", "Realtime:ViewerCountInterval")]
+    public void Start_BadSetting_FailsNamingIt(string setting, string value, string named)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Push:Subject"] = Subject,
+            ["Push:PublicKey"] = _keys.PublicKey,
+            ["Push:PrivateKey"] = _keys.PrivateKey,
+            [setting] = value,
+        };
+
+        var failed = Assert.ThrowsAny<Exception>(() => new LiveNewsNode(_redis.Configuration, _prefix, settings).Dispose());
+
+        Assert.Contains(named, failed.ToString(), StringComparison.Ordinal);
+    }
+
+    private static async Task AssertRefusedAsync(HttpClient http, object body, string field)
+    {
+        var response = await http.PostAsJsonAsync("/api/push/subscriptions", body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"the problem names {field}: {problem}");
+    }
+
+    private static async Task SubscribeAsync(LiveNewsNode node, BrowserSubscription browser)
+    {
+        using var http = node.Anonymous();
+        var response = await http.PostAsJsonAsync("/api/push/subscriptions", browser.Json());
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private LiveNewsNode Node(int concurrency = 8) => Node(_redis.Configuration, concurrency);
+
+    private LiveNewsNode Node(string store, int concurrency = 8) => Track(new LiveNewsNode(store, _prefix, new()
+    {
+        ["Push:Subject"] = Subject,
+        ["Push:PublicKey"] = _keys.PublicKey,
+        ["Push:PrivateKey"] = _keys.PrivateKey,
+        ["Push:PollInterval"] = "00:00:00.050",
+        ["Push:Concurrency"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    }));
+
+    private T Track<T>(T disposable)
+        where T : IAsyncDisposable => _owned.Add(disposable);
+}

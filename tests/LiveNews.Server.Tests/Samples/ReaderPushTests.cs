@@ -1,0 +1,141 @@
+using System.Text.Json;
+using LiveNews.Server.Push;
+using LiveNews.Server.Tests.Infrastructure;
+using LiveNews.Server.Tests.Push;
+using Microsoft.Playwright;
+using StackExchange.Redis;
+
+namespace LiveNews.Server.Tests.Samples;
+
+/// <summary>
+/// "Notify me of breaking news" on the sample reader page in Chromium against a real node, Redis and the
+/// loopback push service. Chromium's own push service is not reachable offline, so the page's
+/// <c>pushManager</c> is stubbed to hand out a subscription of the fake push service (with real keys); the
+/// service worker then gets a push through the DevTools protocol, as the browser would deliver it.
+/// </summary>
+[Collection("browser")]
+public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) : IClassFixture<RedisFixture>, IClassFixture<BrowserFixture>, IAsyncLifetime
+{
+    private const string Subject = "mailto:newsroom@news.example";
+
+    private readonly string _prefix = Eventually.Prefix();
+    private readonly (string PublicKey, string PrivateKey) _keys = VapidKeys.Generate();
+    private FakePushService _push = null!;
+    private LiveNewsNode _node = null!;
+    private IBrowserContext _context = null!;
+
+    public async Task InitializeAsync()
+    {
+        _push = new FakePushService(_keys.PublicKey, Subject);
+        _node = new LiveNewsNode(redis.Configuration, _prefix, new()
+        {
+            ["Samples:Path"] = RepositoryPaths.SamplesWeb,
+            ["Push:Subject"] = Subject,
+            ["Push:PublicKey"] = _keys.PublicKey,
+            ["Push:PrivateKey"] = _keys.PrivateKey,
+            ["Push:PollInterval"] = "00:00:00.050",
+        });
+        _context = await browser.Browser.NewContextAsync();
+        await _context.GrantPermissionsAsync(["notifications"], new() { Origin = _node.BaseAddress.GetLeftPart(UriPartial.Authority) });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _context.DisposeAsync();
+        await _node.DisposeAsync();
+        await _push.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task NotifyButton_Clicked_SubscribesWithTheServerKeyAndAlertsArriveEncrypted_ThenTurnsOff()
+    {
+        var subscription = _push.NewSubscription();
+        await _context.AddInitScriptAsync(StubPushManager(JsonSerializer.Serialize(subscription.Json())));
+        var page = await _context.NewPageAsync();
+        await page.GotoAsync(_node.BaseAddress.ToString());
+
+        var button = page.Locator("#notify");
+        await Assertions.Expect(button).ToHaveTextAsync("Notify me of breaking news");
+        await button.ClickAsync();
+        await Assertions.Expect(button).ToHaveAttributeAsync("data-state", "on");
+        var options = await page.EvaluateAsync<JsonElement>("window.__subscribeOptions");
+        Assert.True(options.GetProperty("userVisibleOnly").GetBoolean());
+        Assert.Equal(_keys.PublicKey, options.GetProperty("key").GetString());
+
+        using (var editor = _node.Editor())
+        {
+            (await editor.PostJsonAsync("/api/breaking", new { headline = "Notified", url = "https://news.example/notified" })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.TrueAsync(() => _push.Of(subscription).Count == 1, "the alert at the page's push subscription");
+        Assert.Equal("Notified", _push.Of(subscription)[0].Payload.GetProperty("headline").GetString());
+
+        await button.ClickAsync();
+        await Assertions.Expect(button).ToHaveAttributeAsync("data-state", "off");
+        await using var store = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        Assert.False(await store.GetDatabase().KeyExistsAsync($"{_prefix}:{{push}}:sub:{PushSubscriptions.IdOf(subscription.Endpoint.ToString())}"));
+    }
+
+    [Fact]
+    public async Task ServiceWorker_PushArrives_ShowsTheAlertAsTextWithItsUrl_AndAnUnsafeUrlIsNotKept()
+    {
+        var page = await _context.NewPageAsync();
+        await page.GotoAsync(_node.BaseAddress.ToString());
+        await page.EvaluateAsync("async () => { await navigator.serviceWorker.register('/sw.js'); await navigator.serviceWorker.ready; }");
+        var cdp = await _context.NewCDPSessionAsync(page);
+        var registrations = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        cdp.Event("ServiceWorker.workerRegistrationUpdated").OnEvent += (_, e) =>
+        {
+            foreach (var registration in e!.Value.GetProperty("registrations").EnumerateArray())
+            {
+                if (!registration.GetProperty("isDeleted").GetBoolean())
+                {
+                    registrations.TrySetResult(registration.GetProperty("registrationId").GetString()!);
+                }
+            }
+        };
+        await cdp.SendAsync("ServiceWorker.enable");
+        var registrationId = await Eventually.WithinAsync(registrations.Task, "the service worker's registration");
+
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.published", id = "b-1", headline = "<b>Flood</b> warning", url = "https://news.example/flood", at = "2026-11-29T08:15:02.123Z" });
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.published", id = "b-2", headline = "Bad link", url = "javascript:alert(1)", at = "2026-11-29T08:15:02.123Z" });
+
+        const string Shown = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => ({ title: n.title, body: n.body, tag: n.tag, url: n.data.url }))";
+        await Eventually.TrueAsync(async () => (await page.EvaluateAsync<JsonElement>(Shown)).GetArrayLength() == 2, "both notifications shown");
+        var shown = (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().ToDictionary(n => n.GetProperty("tag").GetString()!);
+        Assert.Equal("BREAKING", shown["breaking-b-1"].GetProperty("title").GetString());
+        Assert.Equal("<b>Flood</b> warning", shown["breaking-b-1"].GetProperty("body").GetString());
+        Assert.Equal("https://news.example/flood", shown["breaking-b-1"].GetProperty("url").GetString());
+        Assert.Equal("/", shown["breaking-b-2"].GetProperty("url").GetString());
+
+        // A retraction replaces the alert's notification (same tag).
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.retracted", id = "b-1", at = "2026-11-29T08:16:02.123Z" });
+        await Eventually.TrueAsync(
+            async () => (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Any(n => n.GetProperty("tag").GetString() == "breaking-b-1" && n.GetProperty("title").GetString() == "Alert withdrawn"),
+            "the retraction in the alert's place");
+        Assert.Equal(2, (await page.EvaluateAsync<JsonElement>(Shown)).GetArrayLength());
+    }
+
+    private async Task DeliverAsync(ICDPSession cdp, string registrationId, object payload) =>
+        await cdp.SendAsync("ServiceWorker.deliverPushMessage", new()
+        {
+            ["origin"] = _node.BaseAddress.GetLeftPart(UriPartial.Authority),
+            ["registrationId"] = registrationId,
+            ["data"] = JsonSerializer.Serialize(payload),
+        });
+
+    // What the page sees of PushManager: a subscription of the fake push service, with real keys.
+    private static string StubPushManager(string subscriptionJson) => $$"""
+        (() => {
+          if (typeof PushManager === "undefined") return;
+          const json = {{subscriptionJson}};
+          let current = null;
+          PushManager.prototype.getSubscription = async function () { return current; };
+          PushManager.prototype.subscribe = async function (options) {
+            window.__subscribeOptions = { userVisibleOnly: options.userVisibleOnly, key: options.applicationServerKey };
+            current = { endpoint: json.endpoint, toJSON: () => json, unsubscribe: async () => { current = null; return true; } };
+            return current;
+          };
+        })();
+        """;
+}
