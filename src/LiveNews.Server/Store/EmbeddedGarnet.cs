@@ -26,6 +26,9 @@ internal sealed class EmbeddedGarnet : IDisposable
         {
             EndPoints = [new IPEndPoint(IPAddress.Loopback, Port)],
             EnableLua = true,
+            // Scripts run as transactions (their keys locked): without it Garnet may interleave two scripts,
+            // and the publish script's compare-and-set and seq assignment stop being one step.
+            LuaTransactionMode = true,
             LuaOptions = new LuaOptions(logger: null),
             QuietMode = true,
             IndexMemorySize = "16m",

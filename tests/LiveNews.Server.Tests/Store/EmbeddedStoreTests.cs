@@ -24,6 +24,37 @@ public sealed class EmbeddedStoreTests
     }
 
     [Fact]
+    public async Task EmbeddedStore_ConcurrentScripts_EachRunsAsOneStep()
+    {
+        // The bus relies on a script being atomic (compare-and-set, then seq). Garnet interleaves scripts
+        // unless told to run them as transactions: a read-modify-write script then loses updates.
+        using var garnet = new LiveNews.Server.Store.EmbeddedGarnet();
+        const string Increment = "local v = tonumber(redis.call('GET', KEYS[1]) or '0'); redis.call('SET', KEYS[1], v + 1); return v + 1";
+
+        // Several nodes: one connection each, as several LiveNews nodes share one store.
+        var nodes = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(garnet.Configuration)));
+        try
+        {
+            await Task.WhenAll(nodes.SelectMany(node => Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+            {
+                for (var i = 0; i < 250; i++)
+                {
+                    await node.GetDatabase().ScriptEvaluateAsync(Increment, ["counter"]);
+                }
+            }))));
+
+            Assert.Equal(8 * 4 * 250, (long)await nodes[0].GetDatabase().StringGetAsync("counter"));
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Operations_HealthAndOpenApi_Answer()
     {
         await using var node = new LiveNewsNode(storeConfiguration: "", keyPrefix: "livenews");
