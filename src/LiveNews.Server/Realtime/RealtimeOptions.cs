@@ -20,4 +20,8 @@ public sealed class RealtimeOptions
     /// </summary>
     [Range(16 * 1024, 256 * 1024 * 1024, ErrorMessage = "Realtime:MaxBufferedBytesPerConnection must be between 16384 and 268435456.")]
     public long MaxBufferedBytesPerConnection { get; set; } = 1024 * 1024;
+
+    /// <summary>How often an idle Server-Sent Events stream sends a comment, so proxies keep it open.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "Realtime:SseHeartbeatInterval must be between 00:00:00.010 and 00:10:00.")]
+    public TimeSpan SseHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
