@@ -1,5 +1,6 @@
 using LiveNews.Server.Bus;
 using LiveNews.Server.Editors;
+using LiveNews.Server.Feeds;
 using LiveNews.Server.Newsroom;
 using LiveNews.Server.Operations;
 using LiveNews.Server.Realtime;
@@ -15,6 +16,7 @@ builder.Services.AddEditors(builder.Configuration);
 builder.Services.AddRealtime(builder.Configuration);
 builder.Services.AddNewsroom(builder.Configuration);
 builder.Services.AddSocial(builder.Configuration);
+builder.Services.AddFeeds(builder.Configuration);
 
 var app = builder.Build();
 
@@ -27,6 +29,7 @@ app.MapOperations();
 app.MapRealtime();
 app.MapNewsroom();
 app.MapSocial();
+app.MapFeeds();
 
 app.Run();
 
