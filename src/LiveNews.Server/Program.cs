@@ -3,6 +3,7 @@ using LiveNews.Server.Editors;
 using LiveNews.Server.Feeds;
 using LiveNews.Server.Newsroom;
 using LiveNews.Server.Operations;
+using LiveNews.Server.Pages;
 using LiveNews.Server.Realtime;
 using LiveNews.Server.Social;
 using LiveNews.Server.Store;
@@ -30,6 +31,7 @@ app.MapRealtime();
 app.MapNewsroom();
 app.MapSocial();
 app.MapFeeds();
+app.MapArticlePages();
 
 app.Run();
 
