@@ -232,7 +232,8 @@ public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : IClas
     {
         var nodeA = new LiveNewsNode(_redis.Configuration, _prefix);
         var nodeB = _owned.Add(new LiveNewsNode(_redis.Configuration, _prefix));
-        var balancer = _owned.Add(new LoopbackBalancer(nodeA.BaseAddress, nodeB.BaseAddress));
+        // Node A alone behind the balancer until the stream is open there; then B joins and A goes.
+        var balancer = _owned.Add(new LoopbackBalancer(nodeA.BaseAddress));
         using var editor = nodeB.Editor();
         await ServerSentEventsTests.PublishArticleAsync(editor);
 
@@ -251,6 +252,7 @@ public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : IClas
             }
         }", ServerSentEventsTests.StreamQuery);
         await Eventually.TrueAsync(async () => await page.EvaluateAsync<int>("window.received.length") == 3, "three snapshots");
+        balancer.Backends.Add(nodeB.BaseAddress);
 
         var published = 0;
         var publishing = Task.Run(async () =>
@@ -262,7 +264,7 @@ public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : IClas
             }
         });
         await Eventually.TrueAsync(() => Volatile.Read(ref published) >= 9, "part of the stream published", seconds: 60);
-        await nodeA.DisposeAsync(); // node A held the first connection: the balancer sends the reconnect to node B
+        await nodeA.DisposeAsync(); // node A held the stream: the balancer sends the reconnect to node B
         await publishing;
 
         var final = await ServerSentEventsTests.FinalSeqsAsync(editor);
@@ -283,6 +285,62 @@ public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : IClas
             var seqs = received.Where(m => m.GetProperty("name").GetString() == "event" && m.GetProperty("data").GetProperty("topic").GetString() == topic)
                 .Select(m => m.GetProperty("data").GetProperty("seq").GetInt64()).ToList();
             Assert.Equal(Enumerable.Range((int)start + 1, (int)(final[topic] - start)).Select(i => (long)i), seqs);
+        }
+    }
+
+    [Fact]
+    public async Task LiveNewsClient_SseTransport_NodeDisposed_EveryEventOnceInOrderWithoutStartingOver()
+    {
+        var nodeA = new LiveNewsNode(_redis.Configuration, _prefix);
+        var nodeB = _owned.Add(new LiveNewsNode(_redis.Configuration, _prefix));
+        var balancer = _owned.Add(new LoopbackBalancer(nodeA.BaseAddress));
+        using var editor = nodeB.Editor();
+        await ServerSentEventsTests.PublishArticleAsync(editor);
+
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(balancer.Address, "/health/live").ToString());
+        await page.EvaluateAsync(@"async topics => {
+            window.WebSocket = undefined; // a network that blocks WebSockets
+            const { LiveNewsClient } = await import('/livenews.js');
+            window.seen = [];
+            const client = new LiveNewsClient({ transport: 'sse', storage: null });
+            for (const topic of topics) {
+                client.subscribe(topic, {
+                    snapshot: (s, info) => window.seen.push({ topic, snapshot: true, startedOver: info.startedOver }),
+                    event: (e) => window.seen.push({ topic, seq: e.seq }),
+                });
+            }
+            await client.start();
+        }", ServerSentEventsTests.TopicNames.ToArray());
+        await Eventually.TrueAsync(async () => await page.EvaluateAsync<int>("window.seen.length") == 3, "three snapshots");
+        balancer.Backends.Add(nodeB.BaseAddress);
+
+        var start = await ServerSentEventsTests.FinalSeqsAsync(editor);
+        var publishing = Task.Run(async () =>
+        {
+            for (var i = 1; i <= 24; i++)
+            {
+                await ServerSentEventsTests.PublishAsync(editor, i);
+            }
+        });
+        await Eventually.TrueAsync(async () => await page.EvaluateAsync<int>("window.seen.length") >= 6, "part of the stream delivered", seconds: 60);
+        await nodeA.DisposeAsync();
+        await publishing;
+
+        var final = await ServerSentEventsTests.FinalSeqsAsync(editor);
+        var seen = new List<JsonElement>();
+        await Eventually.TrueAsync(async () =>
+        {
+            seen = [.. JsonDocument.Parse(await page.EvaluateAsync<string>("JSON.stringify(window.seen)")).RootElement.EnumerateArray()];
+            return ServerSentEventsTests.TopicNames.All(t => seen.Any(m => m.GetProperty("topic").GetString() == t && m.TryGetProperty("seq", out var seq) && seq.GetInt64() == final[t]));
+        }, "every topic's last event through the client", seconds: 60);
+
+        foreach (var topic in ServerSentEventsTests.TopicNames)
+        {
+            Assert.Single(seen, m => m.GetProperty("topic").GetString() == topic && m.TryGetProperty("snapshot", out _));
+            var seqs = seen.Where(m => m.GetProperty("topic").GetString() == topic && m.TryGetProperty("seq", out _)).Select(m => m.GetProperty("seq").GetInt64()).ToList();
+            Assert.Equal(Enumerable.Range((int)start[topic] + 1, (int)(final[topic] - start[topic])).Select(i => (long)i), seqs);
         }
     }
 }
