@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -167,6 +168,20 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.Response.StatusCode);
     }
 
+    [Fact]
+    public async Task Stream_OpenThenClosed_CountedInConnectionsAndSubscriptionsMetrics()
+    {
+        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        using var http = node.Anonymous();
+        var reader = await SseReader.OpenAsync(node.BaseAddress, "topic=breaking&topic=live");
+        await Eventually.TrueAsync(() => reader.Messages.Count == 2, "two snapshots");
+        await Eventually.TrueAsync(async () => Regex.IsMatch(await http.GetStringAsync("/metrics"), @"livenews_connections(\{[^}]*\})? 1\b"), "the stream counted as a connection");
+        Assert.Matches(@"livenews_subscriptions\{[^}]*topic=""Live""[^}]*\} 1\b", await http.GetStringAsync("/metrics"));
+
+        await reader.DisposeAsync();
+        await Eventually.TrueAsync(async () => Regex.IsMatch(await http.GetStringAsync("/metrics"), @"livenews_connections(\{[^}]*\})? 0\b"), "the stream no longer counted");
+    }
+
     internal static async Task PublishArticleAsync(HttpClient editor) =>
         (await editor.PutJsonAsync($"/api/articles/{Article}", new { headline = "Storm: live", url = "https://news.example/storm" })).EnsureSuccessStatusCode();
 
@@ -230,16 +245,8 @@ public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : IClas
     [Fact]
     public async Task EventSource_NodeDisposedWhilePublishing_ReconnectsToOtherNodeWithEveryEventOnceInOrder()
     {
-        var nodeA = new LiveNewsNode(_redis.Configuration, _prefix);
-        var nodeB = _owned.Add(new LiveNewsNode(_redis.Configuration, _prefix));
-        // Node A alone behind the balancer until the stream is open there; then B joins and A goes.
-        var balancer = _owned.Add(new LoopbackBalancer(nodeA.BaseAddress));
+        var (nodeA, nodeB, balancer, page) = await StartAsync();
         using var editor = nodeB.Editor();
-        await ServerSentEventsTests.PublishArticleAsync(editor);
-
-        await using var context = await browser.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(new Uri(balancer.Address, "/health/live").ToString());
 
         // What any page would write: no library, the browser's own reconnect and Last-Event-ID.
         await page.EvaluateAsync(@"query => {
@@ -291,15 +298,8 @@ public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : IClas
     [Fact]
     public async Task LiveNewsClient_SseTransport_NodeDisposed_EveryEventOnceInOrderWithoutStartingOver()
     {
-        var nodeA = new LiveNewsNode(_redis.Configuration, _prefix);
-        var nodeB = _owned.Add(new LiveNewsNode(_redis.Configuration, _prefix));
-        var balancer = _owned.Add(new LoopbackBalancer(nodeA.BaseAddress));
+        var (nodeA, nodeB, balancer, page) = await StartAsync();
         using var editor = nodeB.Editor();
-        await ServerSentEventsTests.PublishArticleAsync(editor);
-
-        await using var context = await browser.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(new Uri(balancer.Address, "/health/live").ToString());
         await page.EvaluateAsync(@"async topics => {
             window.WebSocket = undefined; // a network that blocks WebSockets
             const { LiveNewsClient } = await import('/livenews.js');
@@ -342,5 +342,30 @@ public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : IClas
             var seqs = seen.Where(m => m.GetProperty("topic").GetString() == topic && m.TryGetProperty("seq", out _)).Select(m => m.GetProperty("seq").GetInt64()).ToList();
             Assert.Equal(Enumerable.Range((int)start[topic] + 1, (int)(final[topic] - start[topic])).Select(i => (long)i), seqs);
         }
+    }
+
+    /// <summary>
+    /// Two nodes, the article published, and a page behind a balancer that knows only node A until the test
+    /// adds B: the stream opens on A for sure, and the reconnect after A's end goes to B.
+    /// </summary>
+    private async Task<(LiveNewsNode A, LiveNewsNode B, LoopbackBalancer Balancer, IPage Page)> StartAsync()
+    {
+        var nodeA = new LiveNewsNode(_redis.Configuration, _prefix);
+        var nodeB = _owned.Add(new LiveNewsNode(_redis.Configuration, _prefix));
+        var balancer = _owned.Add(new LoopbackBalancer(nodeA.BaseAddress));
+        using (var editor = nodeB.Editor())
+        {
+            await ServerSentEventsTests.PublishArticleAsync(editor);
+        }
+
+        var context = _owned.Add(new OwnedContext(await browser.Browser.NewContextAsync()));
+        var page = await context.Context.NewPageAsync();
+        await page.GotoAsync(new Uri(balancer.Address, "/health/live").ToString());
+        return (nodeA, nodeB, balancer, page);
+    }
+
+    private sealed record OwnedContext(IBrowserContext Context) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Context.DisposeAsync();
     }
 }
