@@ -19,7 +19,10 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
 
-(cd clients/js && { [ -d node_modules/esbuild ] || npm ci --no-audit --no-fund; } && npm test) 2>&1 | tee -a "$log"
+# npm ci again whenever the lock file changed since the last install (a stamp beside node_modules).
+(cd clients/js && lock="$(sha256sum package-lock.json | cut -d' ' -f1)" \
+  && { [ "$(cat node_modules/.livenews-lock 2>/dev/null)" = "$lock" ] || { npm ci --no-audit --no-fund && echo "$lock" > node_modules/.livenews-lock; }; } \
+  && npm test) 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 dotnet test LiveNews.sln -c Release 2>&1 | tee -a "$log"

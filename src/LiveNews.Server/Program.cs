@@ -1,8 +1,10 @@
 using LiveNews.Server.Bus;
 using LiveNews.Server.Editors;
+using LiveNews.Server.Feeds;
 using LiveNews.Server.Newsroom;
 using LiveNews.Server.Operations;
 using LiveNews.Server.Push;
+using LiveNews.Server.Pages;
 using LiveNews.Server.Realtime;
 using LiveNews.Server.Social;
 using LiveNews.Server.Store;
@@ -22,6 +24,7 @@ builder.Services.AddRealtime(builder.Configuration);
 builder.Services.AddNewsroom(builder.Configuration);
 builder.Services.AddSocial(builder.Configuration);
 builder.Services.AddPush(builder.Configuration);
+builder.Services.AddFeeds(builder.Configuration);
 
 var app = builder.Build();
 
@@ -35,6 +38,8 @@ app.MapRealtime();
 app.MapNewsroom();
 app.MapSocial();
 app.MapPush();
+app.MapFeeds();
+app.MapArticlePages();
 
 app.Run();
 

@@ -50,6 +50,9 @@ import { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel }
  * @property {() => string | Promise<string>} [accessTokenFactory]
  * @property {Record<string, string>} [headers] (switches to long polling: browsers put no headers on WebSockets)
  * @property {HubConnectionLike} [connection] a connection to use instead of building one (tests)
+ * @property {"websockets" | "sse"} [transport] `sse`: Server-Sent Events (`GET /sse`, see `sseUrl`) for
+ *   networks that block WebSockets, with the same guarantees (anonymous topics only: no `headers`)
+ * @property {string} [sseUrl] the event stream, `/sse` by default
  * @property {number} [maxCachedEvents] events kept for a reload to replay before it starts from a snapshot
  * @property {(attempt: number) => number} [retryDelay] milliseconds before retry `attempt` (0 first) of a
  *   topic the store could not serve; {@link exponentialBackoff} by default
@@ -115,12 +118,19 @@ export class LiveNewsClient {
     this.#storage = options.storage === undefined ? globalThis.sessionStorage ?? null : options.storage;
     this.#maxCachedEvents = options.maxCachedEvents ?? 200;
     this.#retryDelay = options.retryDelay ?? ((/** @type {number} */ attempt) => exponentialBackoff(attempt));
-    this.#connection = options.connection ?? buildConnection(url, options.accessTokenFactory, options.headers);
+    this.#connection = options.connection ?? (options.transport === "sse"
+      ? sseConnection(options.sseUrl ?? "/sse")
+      : buildConnection(url, options.accessTokenFactory, options.headers));
     this.#connection.on("event", (/** @type {Envelope} */ envelope) => this.#onEvent(envelope));
     // How many watch `live` or an article, over all nodes: sent when it changes; not an event (no seq).
     this.#connection.on("viewers", (/** @type {ViewerCount} */ message) => {
       const state = this.#topics.get(message.topic);
       if (state) call(state.handlers.viewers, message.count, message);
+    });
+    // Over SSE the stream itself answers a topic it could not resume with a fresh snapshot.
+    this.#connection.on("snapshot", (/** @type {SubscribeResult} */ result) => {
+      const state = this.#topics.get(result.topic);
+      if (state && state.inFlight === 0) this.#apply(state, result);
     });
     this.#connection.onreconnecting(() => this.#setState("reconnecting"));
     this.#connection.onreconnected(() => {
@@ -494,6 +504,158 @@ function buildConnection(url, accessTokenFactory, headers) {
     start: () => connection.start(),
     stop: () => connection.stop(),
     get state() { return connection.state; },
+  };
+}
+
+/**
+ * The `id` a LiveNews event stream gives its events: a tag of the topic names (FNV-1a of their UTF-8, each
+ * followed by a line feed), then `epoch.seq` per topic in the stream's order, empty for a topic with no
+ * position; `_` between parts. Sent as `lastEventId` to open a stream that resumes every topic.
+ * @param {string[]} topics
+ * @param {({ epoch: string, seq: number } | null | undefined)[]} positions
+ */
+export function streamId(topics, positions) {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(topics.map((t) => t + "\n").join(""))) {
+    hash = Math.imul(hash ^ byte, 16777619) >>> 0;
+  }
+  const parts = positions.map((p) => (p ? `${p.epoch}.${p.seq}` : ""));
+  return [hash.toString(16).padStart(8, "0"), ...parts].join("_");
+}
+
+/**
+ * @typedef {{
+ *   addEventListener: (name: string, listener: (event: { data: string }) => void) => void,
+ *   onopen: (() => void) | null,
+ *   onerror: (() => void) | null,
+ *   readonly readyState: number,
+ *   close: () => void,
+ * }} EventSourceLike
+ */
+
+/**
+ * A connection over Server-Sent Events that the client drives like the hub's: `Subscribe` (re)opens one
+ * stream for every topic, resuming each from its position; the browser's own reconnect resumes them with
+ * `Last-Event-ID`. A topic with a position is answered as resumed at once: what it missed follows as
+ * events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message).
+ * @param {string} url
+ * @param {(url: string) => EventSourceLike} [open]
+ * @returns {HubConnectionLike}
+ */
+export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ (new EventSource(u))) {
+  /** @type {Map<string, { epoch: string, seq: number } | null>} */
+  const topics = new Map();
+  /** @type {Map<string, { resolve: (result: SubscribeResult) => void, reject: (error: Error) => void }>} */
+  const waiting = new Map();
+  /** @type {Record<string, (...args: any[]) => void>} */
+  const handlers = {};
+  let onReconnecting = () => {};
+  let onReconnected = () => {};
+  let onClose = () => {};
+  /** @type {EventSourceLike | null} */
+  let source = null;
+  let state = "Disconnected";
+
+  const failWaiting = () => {
+    for (const { reject } of waiting.values()) reject(new Error("The event stream closed: the store is unavailable."));
+    waiting.clear();
+  };
+
+  const reopen = () => {
+    source?.close();
+    source = null;
+    if (topics.size === 0) return;
+    const names = [...topics.keys()];
+    const query = names.map((t) => "topic=" + encodeURIComponent(t));
+    query.push("lastEventId=" + encodeURIComponent(streamId(names, names.map((t) => topics.get(t)))));
+    const stream = open(url + "?" + query.join("&"));
+    source = stream;
+    stream.addEventListener("snapshot", (message) => {
+      if (source !== stream) return;
+      const data = JSON.parse(message.data);
+      topics.set(data.topic, { epoch: data.epoch, seq: data.seq });
+      /** @type {SubscribeResult} */
+      const result = { ...data, recovered: false, events: [] };
+      const waiter = waiting.get(data.topic);
+      waiting.delete(data.topic);
+      if (waiter) waiter.resolve(result);
+      else handlers.snapshot?.(result);
+    });
+    stream.addEventListener("event", (message) => {
+      if (source !== stream) return;
+      /** @type {Envelope} */
+      const envelope = JSON.parse(message.data);
+      if (topics.has(envelope.topic)) topics.set(envelope.topic, { epoch: envelope.epoch, seq: envelope.seq });
+      handlers.event?.(envelope);
+    });
+    stream.addEventListener("viewers", (message) => {
+      if (source === stream) handlers.viewers?.(JSON.parse(message.data));
+    });
+    stream.onopen = () => {
+      if (source !== stream || state !== "Reconnecting") return;
+      state = "Connected";
+      onReconnected();
+    };
+    stream.onerror = () => {
+      if (source !== stream) return;
+      if (stream.readyState === 2) {
+        // Refused (not 200): the browser gives up, the client reconnects and resubscribes from its positions.
+        source = null;
+        state = "Disconnected";
+        failWaiting();
+        onClose();
+      } else if (state === "Connected") {
+        state = "Reconnecting";
+        onReconnecting();
+      }
+    };
+  };
+
+  return {
+    async invoke(method, ...args) {
+      if (state !== "Connected") throw new Error("The event stream is not connected.");
+      if (method === "Unsubscribe") {
+        for (const topic of args[0]) topics.delete(topic);
+        reopen();
+        return undefined;
+      }
+      /** @type {SubscribeRequest[]} */
+      const requests = args[0];
+      let changed = false;
+      const answers = requests.map((request) => {
+        const positioned = request.epoch !== undefined && request.seq !== undefined;
+        const streaming = source !== null && topics.has(request.topic);
+        if (!streaming || !positioned) {
+          topics.set(request.topic, positioned ? { epoch: /** @type {string} */ (request.epoch), seq: /** @type {number} */ (request.seq) } : null);
+          changed = true;
+        }
+        if (positioned) {
+          return Promise.resolve(/** @type {SubscribeResult} */ ({
+            topic: request.topic, epoch: /** @type {string} */ (request.epoch), seq: /** @type {number} */ (request.seq), recovered: true, snapshot: null, events: [],
+          }));
+        }
+        return new Promise((resolve, reject) => waiting.set(request.topic, { resolve, reject }));
+      });
+      if (changed) reopen();
+      return Promise.all(answers);
+    },
+    on: (method, handler) => { handlers[method] = handler; },
+    onreconnecting: (handler) => { onReconnecting = handler; },
+    onreconnected: (handler) => { onReconnected = handler; },
+    onclose: (handler) => { onClose = handler; },
+    async start() {
+      if (state !== "Disconnected") throw new Error("The event stream is already started.");
+      topics.clear();
+      state = "Connected";
+    },
+    async stop() {
+      source?.close();
+      source = null;
+      topics.clear();
+      failWaiting();
+      state = "Disconnected";
+    },
+    get state() { return state; },
   };
 }
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LiveNewsClient, exponentialBackoff, classifySubscribeError } from "../src/livenews.js";
+import { LiveNewsClient, exponentialBackoff, classifySubscribeError, sseConnection, streamId } from "../src/livenews.js";
 
 const WIRE_PREFIX = "An unexpected error occurred invoking 'Subscribe' on the server. HubException: ";
 /** What the SignalR client rejects an invocation with when the hub threw a HubException. */
@@ -413,4 +413,65 @@ test("classifySubscribeError retries only what says unavailable, or what is not 
   assert.deepEqual(classifySubscribeError(unavailable("live")), { refused: false, message: "Subscribing to 'live' failed: the store is unavailable. Try again." });
   assert.deepEqual(classifySubscribeError(hubError("Topic 'newsroom' is for editors only.")), { refused: true, message: "Topic 'newsroom' is for editors only." });
   assert.equal(classifySubscribeError(new Error("Invocation canceled due to the underlying connection being closed.")).refused, false);
+});
+
+/** An EventSource the test plays the server of: messages by name, open, and errors with a ready state. */
+class FakeEventSource {
+  static opened = [];
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.listeners = {};
+    this.onopen = null;
+    this.onerror = null;
+    this.closed = false;
+    FakeEventSource.opened.push(this);
+  }
+  addEventListener(name, listener) { (this.listeners[name] ??= []).push(listener); }
+  close() { this.closed = true; this.readyState = 2; }
+  emit(name, data) { for (const listener of this.listeners[name] ?? []) listener({ data: JSON.stringify(data) }); }
+  query() { return new URL(this.url, "http://x").searchParams; }
+}
+
+const envelope = (topic, seq, epoch = "e1") => ({ topic, seq, epoch, id: `${topic}-${seq}`, type: "t", at: "", data: { n: seq } });
+
+test("streamId is the server's id: tag of the topic names, then epoch.seq per topic", () => {
+  assert.equal(streamId(["breaking", "live", "article:storm"], [{ epoch: "ab12", seq: 7 }, null, { epoch: "", seq: 0 }]), "0d28cb0f_ab12.7__.0");
+});
+
+test("over SSE: one stream for every topic, snapshots then events in order, resumed with every position", async () => {
+  FakeEventSource.opened = [];
+  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
+  const client = new LiveNewsClient({ connection, storage: null });
+  const seen = { breaking: [], live: [] };
+  await client.start();
+  for (const topic of ["breaking", "live"]) {
+    client.subscribe(topic, {
+      snapshot: (s, info) => seen[topic].push(`snapshot:${s.n}:${info.startedOver}`),
+      event: (e) => seen[topic].push(e.seq),
+    });
+  }
+  const stream = FakeEventSource.opened.at(-1);
+  assert.deepEqual(stream.query().getAll("topic"), ["breaking", "live"]);
+  stream.emit("snapshot", { topic: "breaking", epoch: "e1", seq: 3, snapshot: { n: 3 } });
+  stream.emit("snapshot", { topic: "live", epoch: "e1", seq: 1, snapshot: { n: 1 } });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  stream.emit("event", envelope("breaking", 4));
+  stream.emit("event", envelope("breaking", 4)); // a duplicate is dropped
+  stream.emit("event", envelope("live", 2));
+  assert.deepEqual(seen, { breaking: ["snapshot:3:false", 4], live: ["snapshot:1:false", 2] });
+
+  // The browser gives up (a node answered 503): the client reconnects with every topic's position.
+  stream.readyState = 2;
+  stream.onerror();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const resumed = FakeEventSource.opened.at(-1);
+  assert.notEqual(resumed, stream);
+  assert.equal(resumed.query().get("lastEventId"), streamId(["breaking", "live"], [{ epoch: "e1", seq: 4 }, { epoch: "e1", seq: 2 }]));
+  resumed.emit("event", envelope("breaking", 5));
+  // live could not be resumed: a fresh snapshot starts it over.
+  resumed.emit("snapshot", { topic: "live", epoch: "e2", seq: 9, snapshot: { n: 9 } });
+  resumed.emit("event", envelope("live", 10, "e2"));
+  assert.deepEqual(seen, { breaking: ["snapshot:3:false", 4, 5], live: ["snapshot:1:false", 2, "snapshot:9:true", 10] });
+  await client.stop();
 });

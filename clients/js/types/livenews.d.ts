@@ -83,6 +83,15 @@ export type ClientOptions = {
      */
     connection?: HubConnectionLike;
     /**
+     * `sse`: Server-Sent Events (`GET /sse`, see `sseUrl`) for
+     * networks that block WebSockets, with the same guarantees (anonymous topics only: no `headers`)
+     */
+    transport?: "websockets" | "sse";
+    /**
+     * the event stream, `/sse` by default
+     */
+    sseUrl?: string;
+    /**
      * events kept for a reload to replay before it starts from a snapshot
      */
     maxCachedEvents?: number;
@@ -134,3 +143,42 @@ export declare class LiveNewsClient {
     /** @param {(state: ConnectionState) => void} listener */
     onState(listener: (state: ConnectionState) => void): () => boolean;
 }
+/**
+ * The `id` a LiveNews event stream gives its events: a tag of the topic names (FNV-1a of their UTF-8, each
+ * followed by a line feed), then `epoch.seq` per topic in the stream's order, empty for a topic with no
+ * position; `_` between parts. Sent as `lastEventId` to open a stream that resumes every topic.
+ * @param {string[]} topics
+ * @param {({ epoch: string, seq: number } | null | undefined)[]} positions
+ */
+export declare function streamId(topics: string[], positions: ({
+    epoch: string;
+    seq: number;
+} | null | undefined)[]): string;
+export type EventSourceLike = {
+    addEventListener: (name: string, listener: (event: {
+        data: string;
+    }) => void) => void;
+    onopen: (() => void) | null;
+    onerror: (() => void) | null;
+    readonly readyState: number;
+    close: () => void;
+};
+/**
+ * @typedef {{
+ *   addEventListener: (name: string, listener: (event: { data: string }) => void) => void,
+ *   onopen: (() => void) | null,
+ *   onerror: (() => void) | null,
+ *   readonly readyState: number,
+ *   close: () => void,
+ * }} EventSourceLike
+ */
+/**
+ * A connection over Server-Sent Events that the client drives like the hub's: `Subscribe` (re)opens one
+ * stream for every topic, resuming each from its position; the browser's own reconnect resumes them with
+ * `Last-Event-ID`. A topic with a position is answered as resumed at once: what it missed follows as
+ * events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message).
+ * @param {string} url
+ * @param {(url: string) => EventSourceLike} [open]
+ * @returns {HubConnectionLike}
+ */
+export declare function sseConnection(url: string, open?: (url: string) => EventSourceLike): HubConnectionLike;

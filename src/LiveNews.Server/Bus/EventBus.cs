@@ -48,8 +48,10 @@ internal readonly record struct PageCursor(string ItemId, string? Score);
 internal sealed record TopicPage(string Epoch, long Seq, bool HasState, IReadOnlyList<byte[]> Items, PageCursor? Next);
 
 /// <summary>Publishes events and reads topics, each as one atomic script on the topic's slot.</summary>
-internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusOptions> options, IOptions<SnapshotOptions> snapshots, TimeProvider time, LiveNewsMetrics metrics)
+internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusOptions> options, IOptions<SnapshotOptions> snapshots, TimeProvider time, LiveNewsMetrics metrics, IEnumerable<IPublishObserver> observers)
 {
+    private readonly IPublishObserver[] _observers = [.. observers];
+
     /// <summary>Items a page that filters on a field looks at, at most, before it answers (perhaps short) with a cursor.</summary>
     private const int MatchBudget = 1000;
 
@@ -105,6 +107,14 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             _ => PublishStatus.PreconditionFailed,
         };
         activity?.SetTag("livenews.outcome", status.ToString());
+        if (status is PublishStatus.Published or PublishStatus.Replayed)
+        {
+            foreach (var observer in _observers)
+            {
+                await observer.ChangedAsync(request.Topic);
+            }
+        }
+
         return new PublishResult(status, status is PublishStatus.Published or PublishStatus.Replayed ? new RawJson((byte[])result[1]!) : null);
     }
 

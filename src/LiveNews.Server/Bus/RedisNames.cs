@@ -75,6 +75,18 @@ internal sealed class RedisNames(RedisStore store)
     /// popped by exactly one node. Removed when empty; expires after a day.</summary>
     public RedisKey PushRecipients(string eventId) => $"{_prefix}:{{push}}:recipients:{eventId}";
 
+    /// <summary>
+    /// WebSub pings waiting, by feed path and due time (unix ms); one member per feed, so changes within the
+    /// coalescing window make one ping. Bounded by the number of feeds changed, drained by the worker.
+    /// </summary>
+    public RedisKey WebSubDue => $"{_prefix}:{{websub}}:due";
+
+    /// <summary>WebSub pings a node took, by feed path and lease expiry; an expired one goes back to due.</summary>
+    public RedisKey WebSubLeased => $"{_prefix}:{{websub}}:leased";
+
+    /// <summary>Held (seconds at most) by the one node taking due WebSub pings.</summary>
+    public RedisKey WebSubTaking => $"{_prefix}:{{websub}}:taking";
+
     /// <summary>The stored answer of an editor request, per caller and <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string caller, string key) => $"{_prefix}:idempotency:{caller}:{key}";
 }

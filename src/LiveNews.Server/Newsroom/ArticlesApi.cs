@@ -38,6 +38,7 @@ internal static class ArticlesApi
         var url = check.Url("url", request.Url);
         var imageUrl = check.OptionalUrl("imageUrl", request.ImageUrl);
         var section = check.OptionalText("section", request.Section, 64);
+        var coverage = Coverage(check, request.LiveCoverage);
         if (!check.IsValid)
         {
             return TypedResults.ValidationProblem(check.Errors);
@@ -48,7 +49,8 @@ internal static class ArticlesApi
         var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
         {
             var previous = current is null ? null : LiveNewsJson.Deserialize<Article>(current);
-            var article = new Article(id, headline, summary, url, imageUrl, section, request.PublishedAt?.ToUniversalTime() ?? previous?.PublishedAt ?? now, now);
+            var article = new Article(id, headline, summary, url, imageUrl, section, request.PublishedAt?.ToUniversalTime() ?? previous?.PublishedAt ?? now, now,
+                coverage ?? previous?.LiveCoverage);
             var json = Publisher.Serialize(article);
             return new PlannedEvent(previous is null ? "article.published" : "article.updated", json, SnapshotChange.SetState(json, current));
         });
@@ -63,6 +65,29 @@ internal static class ArticlesApi
         var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids, current =>
             new PlannedEvent(type, stored, SnapshotChange.Upsert(id, stored, publishedAt.ToUnixTimeMilliseconds(), null, current)));
         return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope, onLatest.Envelope!]));
+    }
+
+    // Absent: the coverage stays as it was (like publishedAt), so an edit of the headline does not end it.
+    private static LiveCoverage? Coverage(Validation check, LiveCoverageRequest? request)
+    {
+        if (request is null)
+        {
+            return null;
+        }
+
+        if (request.StartedAt is not { } started)
+        {
+            check.Add("liveCoverage.startedAt", "'liveCoverage.startedAt' is required: when the live coverage began.");
+            return null;
+        }
+
+        if (request.EndedAt is { } ended && ended <= started)
+        {
+            check.Add("liveCoverage.endedAt", "'liveCoverage.endedAt' must be after 'liveCoverage.startedAt'.");
+            return null;
+        }
+
+        return new LiveCoverage(started.ToUniversalTime(), request.EndedAt?.ToUniversalTime());
     }
 
     private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher)

@@ -9,7 +9,10 @@ public sealed record GoLiveRequest(string? Title, string? StreamUrl, string? Pos
 public sealed record BreakingRequest(string? Headline, string? Url, DateTimeOffset? ExpiresAt);
 
 /// <summary>Publish or update an article.</summary>
-public sealed record ArticleRequest(string? Headline, string? Summary, string? Url, string? ImageUrl, string? Section, DateTimeOffset? PublishedAt);
+public sealed record ArticleRequest(string? Headline, string? Summary, string? Url, string? ImageUrl, string? Section, DateTimeOffset? PublishedAt, LiveCoverageRequest? LiveCoverage = null);
+
+/// <summary>The article is a live blog: covered live since <c>startedAt</c>, until <c>endedAt</c> once it ended.</summary>
+public sealed record LiveCoverageRequest(DateTimeOffset? StartedAt, DateTimeOffset? EndedAt);
 
 /// <summary>Post a live-blog entry: <c>kind</c> is entry (default), update or correction.</summary>
 public sealed record EntryRequest(string? Kind, string? Text, bool? Pinned);
@@ -22,7 +25,9 @@ public sealed record LiveEnded(DateTimeOffset StartedAt, DateTimeOffset EndedAt)
 
 public sealed record BreakingAlert(string Id, string Headline, string? Url, DateTimeOffset PublishedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ExpiresAt);
 
-public sealed record Article(string Id, string Headline, string? Summary, string Url, string? ImageUrl, string? Section, DateTimeOffset PublishedAt, DateTimeOffset UpdatedAt);
+public sealed record Article(string Id, string Headline, string? Summary, string Url, string? ImageUrl, string? Section, DateTimeOffset PublishedAt, DateTimeOffset UpdatedAt, LiveCoverage? LiveCoverage = null);
+
+public sealed record LiveCoverage(DateTimeOffset StartedAt, DateTimeOffset? EndedAt);
 
 public sealed record Entry(string Id, string Kind, string Text, bool Pinned, DateTimeOffset PostedAt, DateTimeOffset? EditedAt);
 

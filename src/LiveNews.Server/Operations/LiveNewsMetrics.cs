@@ -31,7 +31,7 @@ internal sealed class LiveNewsMetrics : IDisposable
     public LiveNewsMetrics(IMeterFactory meters)
     {
         _meter = meters.Create(MeterName);
-        _connections = _meter.CreateUpDownCounter<long>("livenews.connections", description: "Hub connections open on this node");
+        _connections = _meter.CreateUpDownCounter<long>("livenews.connections", description: "Hub connections and event streams (/sse) open on this node");
         _subscriptions = _meter.CreateUpDownCounter<long>("livenews.subscriptions", description: "Topic subscriptions on this node, by topic kind");
         _published = _meter.CreateCounter<long>("livenews.events.published", description: "Events published through this node, by topic kind");
         _relayed = _meter.CreateCounter<long>("livenews.events.relayed", description: "Events this node pushed to its subscribers (once per event, whatever the number of connections)");

@@ -66,9 +66,9 @@ internal static class RateLimiting
             limiter.AddPolicy(Public, context => Window(context, o => o.PublicRequestsPerMinute, ClientAddress.Of(context)));
             limiter.AddPolicy(Connections, context => Window(context, o => o.ConnectionsPerMinute, ClientAddress.Of(context)));
 
-            // Open hub connections per address: a WebSocket request holds its permit while it is open.
+            // Open hub connections and event streams per address: such a request holds its permit while it is open.
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                context.Request.Path.StartsWithSegments(HubPath)
+                context.Request.Path.StartsWithSegments(HubPath) || context.Request.Path.StartsWithSegments(EventStreamPath)
                     ? RateLimitPartition.GetConcurrencyLimiter(ClientAddress.Of(context), _ => new ConcurrencyLimiterOptions
                     {
                         PermitLimit = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.ConnectionsPerAddress,
@@ -89,6 +89,9 @@ internal static class RateLimiting
 
     /// <summary>Where the hub is mapped; connections there count against <c>RateLimits:ConnectionsPerAddress</c>.</summary>
     public const string HubPath = "/hubs";
+
+    /// <summary>Where Server-Sent Events streams are served; they count like hub connections.</summary>
+    public const string EventStreamPath = "/sse";
 
     private static RateLimitPartition<string> Window(HttpContext context, Func<RateLimitOptions, int> limit, string key)
     {

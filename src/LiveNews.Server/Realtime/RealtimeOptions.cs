@@ -27,4 +27,8 @@ public sealed class RealtimeOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.05", "00:05:00", ErrorMessage = "Realtime:ViewerCountInterval must be between 00:00:00.05 and 00:05:00.")]
     public TimeSpan ViewerCountInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often an idle Server-Sent Events stream sends a comment, so proxies keep it open.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "Realtime:SseHeartbeatInterval must be between 00:00:00.010 and 00:10:00.")]
+    public TimeSpan SseHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 }

@@ -21,6 +21,7 @@ internal static class RealtimeServiceCollectionExtensions
         services.AddSingleton<SharedReads>();
         services.AddSingleton<ViewerCounts>();
         services.AddHostedService(sp => sp.GetRequiredService<ViewerCounts>());
+        services.AddSingleton<ServerSentEvents>();
         services.AddSingleton<DefaultHubLifetimeManager<LiveHub>>();
         services.AddSingleton<HubLifetimeManager<LiveHub>, LiveHubLifetimeManager>();
         return services;
@@ -31,6 +32,10 @@ internal static class RealtimeServiceCollectionExtensions
         // An editor's connection ends when its sign-in does (token expiry, or the API key's recheck), so
         // rights are checked when they are used; the client reconnects and signs in again.
         endpoints.MapHub<LiveHub>(RateLimiting.HubPath + "/live", hub => hub.CloseOnAuthenticationExpiration = true)
+            .RequireRateLimiting(RateLimiting.Connections);
+        endpoints.MapGet(ServerSentEvents.Path, (HttpContext http, ServerSentEvents sse) => sse.StreamAsync(http))
+            .WithName("ServerSentEvents")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .RequireRateLimiting(RateLimiting.Connections);
         return endpoints;
     }

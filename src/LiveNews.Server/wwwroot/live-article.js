@@ -1,0 +1,56 @@
+// Keeps a server-rendered article page (/articles/{id}) live: the HTML is complete without this script;
+// with it, entries posted, edited, pinned or deleted appear at once. DOM from text nodes only.
+import { LiveNewsClient } from "/livenews.js";
+
+const article = document.getElementById("article");
+const pinned = document.getElementById("pinned");
+const entries = document.getElementById("entries");
+const topic = article?.dataset.topic;
+
+/** @param {{ id: string, kind: string, text: string, pinned: boolean, postedAt: string }} entry */
+function render(entry) {
+  const item = document.createElement("li");
+  item.id = "entry-" + entry.id;
+  item.className = "entry " + entry.kind;
+  const time = document.createElement("time");
+  time.dateTime = entry.postedAt;
+  time.textContent = entry.postedAt.slice(0, 16).replace("T", " ") + " UTC";
+  const text = document.createElement("p");
+  text.textContent = entry.text;
+  item.append(time, " ", text);
+  return item;
+}
+
+/** @param {{ id: string, pinned: boolean, postedAt: string }} entry */
+function place(entry) {
+  const list = entry.pinned ? pinned : entries;
+  const shown = document.getElementById("entry-" + entry.id);
+  const item = render(/** @type {any} */ (entry));
+  if (shown && shown.parentElement === list) shown.replaceWith(item); // an edit keeps its place
+  else {
+    shown?.remove();
+    list?.prepend(item);
+  }
+}
+
+if (topic && entries) {
+  const client = new LiveNewsClient({ storage: null });
+  client.subscribe(topic, {
+    event: (event) => {
+      const data = event.data;
+      if (data?.removed) return; // a tombstone in history: the event that removed it follows
+      if (event.type === "entry.deleted") {
+        document.getElementById("entry-" + data.id)?.remove();
+      } else if (event.type.startsWith("entry.")) {
+        place(data);
+      } else if (event.type === "article.updated") {
+        const headline = document.getElementById("headline");
+        if (headline) headline.textContent = data.headline;
+      } else if (event.type === "article.unpublished") {
+        article.replaceChildren(Object.assign(document.createElement("p"), { textContent: "This article is no longer available." }));
+      }
+    },
+  });
+  client.start();
+  document.documentElement.dataset.live = "true";
+}

@@ -1,0 +1,48 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LiveNews.Server.Tests.Feeds;
+
+/// <summary>A WebSub hub on loopback: takes publish pings as a real hub does (form POST, 202) and keeps them.</summary>
+public sealed class LoopbackHub : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private LoopbackHub(WebApplication app) => _app = app;
+
+    public ConcurrentQueue<(string Mode, string Url, DateTime At)> Pings { get; } = new();
+
+    public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
+
+    public int PingsOf(string url) => Pings.Count(p => p.Url == url);
+
+    public static async Task<LoopbackHub> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var hub = new LoopbackHub(app);
+        app.MapPost("/", async (HttpRequest request) =>
+        {
+            var form = await request.ReadFormAsync();
+            if (form["hub.mode"] != "publish" || string.IsNullOrEmpty(form["hub.url"]))
+            {
+                return Results.BadRequest();
+            }
+
+            hub.Pings.Enqueue((form["hub.mode"]!, form["hub.url"]!, DateTime.UtcNow));
+            return Results.Accepted();
+        });
+        await app.StartAsync();
+        return hub;
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
