@@ -1,4 +1,5 @@
 using LiveNews.Server.Bus;
+using LiveNews.Server.Deploy;
 using LiveNews.Server.Editors;
 using LiveNews.Server.Newsroom;
 using LiveNews.Server.Operations;
@@ -15,10 +16,12 @@ builder.Services.AddEditors(builder.Configuration);
 builder.Services.AddRealtime(builder.Configuration);
 builder.Services.AddNewsroom(builder.Configuration);
 builder.Services.AddSocial(builder.Configuration);
+builder.Services.AddDeploy();
 
 var app = builder.Build();
 
 app.UseOperations();
+app.UseDrain();
 app.UseBrowserClientAndSamples();
 app.UseEditors();
 app.UseRateLimiter();

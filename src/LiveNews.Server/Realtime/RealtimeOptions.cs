@@ -20,4 +20,12 @@ public sealed class RealtimeOptions
     /// </summary>
     [Range(16 * 1024, 256 * 1024 * 1024, ErrorMessage = "Realtime:MaxBufferedBytesPerConnection must be between 16384 and 268435456.")]
     public long MaxBufferedBytesPerConnection { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How long a node stopping (SIGTERM) waits for the editor writes and share posts in flight before it
+    /// closes its hub connections (telling clients to reconnect elsewhere) and stops. The host's shutdown
+    /// timeout is set above it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00", ErrorMessage = "Realtime:DrainTimeout must be between 00:00:00 and 00:05:00.")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -19,6 +19,7 @@ internal static class RealtimeServiceCollectionExtensions
         services.AddSingleton<Subscribers>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<Subscribers>());
         services.AddSingleton<SharedReads>();
+        services.AddSingleton<HubConnections>();
         services.AddSingleton<DefaultHubLifetimeManager<LiveHub>>();
         services.AddSingleton<HubLifetimeManager<LiveHub>, LiveHubLifetimeManager>();
         return services;
