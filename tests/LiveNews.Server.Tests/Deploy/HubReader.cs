@@ -88,6 +88,11 @@ internal sealed class HubReader(Uri hub, string topic, IPAddress localAddress) :
     /// <summary>Connections that ended otherwise (socket closed, refused), after which it reconnected anyway.</summary>
     public int Dropped { get; private set; }
 
+    /// <summary>Why the last connection ended or failed, for the message of a failing test.</summary>
+    public string? LastFailure { get; private set; }
+
+    public string? FirstFailure { get; private set; }
+
     public bool IsSubscribed => _subscribed.Task.IsCompletedSuccessfully;
 
     /// <summary>The longest time between two new events since <see cref="StartMeasuring"/>.</summary>
@@ -126,6 +131,8 @@ internal sealed class HubReader(Uri hub, string topic, IPAddress localAddress) :
             }
             catch (Exception ex) when (ex is WebSocketException or IOException or HttpRequestException or OperationCanceledException or SocketException)
             {
+                FirstFailure ??= ex.ToString();
+                LastFailure = ex.Message;
             }
 
             if (_stop.IsCancellationRequested)
