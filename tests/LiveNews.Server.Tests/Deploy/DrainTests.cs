@@ -68,6 +68,29 @@ public sealed class DrainTests(RedisFixture redis) : IClassFixture<RedisFixture>
         Assert.Null(node.Services.GetRequiredService<Drain>().TryBegin());
     }
 
+    /// <summary>
+    /// A node a test "kills" (disposes) with readers connected used to take ~20 s to stop, relaying and working
+    /// jobs all along, while its clients held their connections; it now sends them away and stops at once.
+    /// </summary>
+    [Fact]
+    public async Task Dispose_WithReadersConnected_StopsRelayingPromptly()
+    {
+        var node = new LiveNewsNode(redis.Configuration, _prefix);
+        var relay = node.Services.GetRequiredService<LiveNews.Server.Bus.EventRelay>();
+        await using var client = await node.ClientAsync();
+        await using var connection = await node.ConnectAsync();
+        var reader = new HubReader(new Uri($"ws://127.0.0.1:{node.BaseAddress.Port}/hubs/live"), "live", IPAddress.Loopback);
+        await reader.StartAsync();
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+
+        await node.DisposeAsync();
+
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"the node took {stopping.Elapsed} to stop");
+        Assert.True(relay.ExecuteTask?.IsCompleted);
+        await Eventually.TrueAsync(() => reader.ToldToReconnect == 1, $"the reader to have been told to reconnect (dropped {reader.Dropped})");
+        await reader.DisposeAsync();
+    }
+
     [Fact]
     public void Start_WithWorkInFlight_CompletesWhenTheLastEnds()
     {
