@@ -7,8 +7,11 @@ namespace LiveNews.Server.Deploy;
 /// <summary>What lets a node be replaced without losing anything: the graceful drain on SIGTERM.</summary>
 internal static class DeployServiceCollectionExtensions
 {
+    /// <summary>How long a draining node waits for its hub connections to take their close message and go.</summary>
+    public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Margin between <c>Realtime:DrainTimeout</c> and the host's shutdown timeout: closing sockets, stopping the relay and the worker.</summary>
-    private static readonly TimeSpan StopMargin = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan StopMargin = CloseTimeout + TimeSpan.FromSeconds(5);
 
     public static IServiceCollection AddDeploy(this IServiceCollection services)
     {

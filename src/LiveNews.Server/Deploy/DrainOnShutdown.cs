@@ -26,9 +26,6 @@ internal sealed class DrainOnShutdown(
     private CancellationTokenRegistration _started;
     private CancellationTokenRegistration _stopping;
 
-    /// <summary>How long the last drain took, for tests and the logs.</summary>
-    public TimeSpan? LastDrain { get; private set; }
-
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _started = lifetime.ApplicationStarted.Register(() => _stopping = lifetime.ApplicationStopping.Register(Run));
@@ -57,10 +54,9 @@ internal sealed class DrainOnShutdown(
             DeployLog.DrainTimedOut(logger, timeout, drain.InFlight);
         }
 
-        // A socket that does not take the close message within a few seconds is cut without it.
-        using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+        // A socket that does not take the close message in time is cut without it (the client reconnects anyway).
+        using var closing = new CancellationTokenSource(DeployServiceCollectionExtensions.CloseTimeout, time);
         var closed = hubConnections.CloseForReconnectAsync(closing.Token).GetAwaiter().GetResult();
-        LastDrain = time.GetElapsedTime(started);
-        DeployLog.Drained(logger, (long)LastDrain.Value.TotalMilliseconds, closed);
+        DeployLog.Drained(logger, (long)time.GetElapsedTime(started).TotalMilliseconds, closed);
     }
 }
