@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need when it is missing (redis-server, Chromium), then runs every test:
-# the browser client's unit tests and the .NET suite (real Redis, Garnet, server nodes, browser).
+# Installs what the tests need when it is missing (redis-server, Chromium, nginx), then runs every test:
+# the browser client's unit tests and the .NET suite (real Redis, Garnet, server nodes, browser, nginx).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,8 +9,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "Installing ${missing[*]} (the tests start their own Redis servers and a headless Chromium)..."
+  echo "Installing ${missing[*]} (the tests start their own Redis servers, a headless Chromium and nginx)..."
   as_root apt-get update || exit 1
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" || exit 1
 fi

@@ -1,4 +1,5 @@
 using LiveNews.Server.Bus;
+using LiveNews.Server.Deploy;
 using LiveNews.Server.Editors;
 using LiveNews.Server.Feeds;
 using LiveNews.Server.Newsroom;
@@ -25,10 +26,12 @@ builder.Services.AddNewsroom(builder.Configuration);
 builder.Services.AddSocial(builder.Configuration);
 builder.Services.AddPush(builder.Configuration);
 builder.Services.AddFeeds(builder.Configuration);
+builder.Services.AddDeploy();
 
 var app = builder.Build();
 
 app.UseOperations();
+app.UseDrain();
 app.UseBrowserClientAndSamples();
 app.UseEditors();
 app.UseRateLimiter();

@@ -4,18 +4,21 @@ namespace LiveNews.Server.Realtime;
 
 /// <summary>
 /// SignalR's own lifetime manager for everything it does, plus telling <see cref="Subscribers"/> which
-/// connections exist, so that topic pushes can go straight to each connection's outbox.
+/// connections exist, so that topic pushes can go straight to each connection's outbox, and
+/// <see cref="HubConnections"/>, so that a draining node can send them away.
 /// </summary>
-internal sealed class LiveHubLifetimeManager(DefaultHubLifetimeManager<LiveHub> inner, Subscribers subscribers) : HubLifetimeManager<LiveHub>
+internal sealed class LiveHubLifetimeManager(DefaultHubLifetimeManager<LiveHub> inner, Subscribers subscribers, HubConnections open) : HubLifetimeManager<LiveHub>
 {
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
         await inner.OnConnectedAsync(connection);
         subscribers.Connected(connection);
+        open.Opened(connection);
     }
 
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
     {
+        open.Closed(connection.ConnectionId);
         subscribers.Disconnected(connection.ConnectionId);
         await inner.OnDisconnectedAsync(connection);
     }

@@ -31,4 +31,12 @@ public sealed class RealtimeOptions
     /// <summary>How often an idle Server-Sent Events stream sends a comment, so proxies keep it open.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "Realtime:SseHeartbeatInterval must be between 00:00:00.010 and 00:10:00.")]
     public TimeSpan SseHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long a node stopping (SIGTERM) waits for the editor writes and share posts in flight before it
+    /// closes its hub connections (telling clients to reconnect elsewhere) and stops. The host's shutdown
+    /// timeout is set above it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00", ErrorMessage = "Realtime:DrainTimeout must be between 00:00:00 and 00:05:00.")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

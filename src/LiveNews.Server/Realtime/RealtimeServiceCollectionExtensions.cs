@@ -22,6 +22,7 @@ internal static class RealtimeServiceCollectionExtensions
         services.AddSingleton<ViewerCounts>();
         services.AddHostedService(sp => sp.GetRequiredService<ViewerCounts>());
         services.AddSingleton<ServerSentEvents>();
+        services.AddSingleton<HubConnections>();
         services.AddSingleton<DefaultHubLifetimeManager<LiveHub>>();
         services.AddSingleton<HubLifetimeManager<LiveHub>, LiveHubLifetimeManager>();
         return services;

@@ -1,3 +1,4 @@
+using LiveNews.Server.Deploy;
 using LiveNews.Server.Newsroom;
 using LiveNews.Server.Social.Adapters;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ internal sealed class ShareWorker(
     IEnumerable<IShareAdapter> adapters,
     IOptions<SocialOptions> options,
     TimeProvider time,
+    Drain drain,
     ILogger<ShareWorker> logger) : BackgroundService
 {
     private const int MaxJobsInFlight = 16;
@@ -76,12 +78,20 @@ internal sealed class ShareWorker(
             return;
         }
 
+        // A draining node takes no new job; the posts it has in flight finish before it stops (Realtime:DrainTimeout).
+        using var taking = drain.TryBegin();
+        if (taking is null)
+        {
+            return;
+        }
+
         var taken = await store.TakeDueAsync(time.GetUtcNow(), options.Value.LeaseDuration, room);
-        _running.AddRange(taken.Select(t => GuardedAsync(t.JobId, t.Token, stoppingToken)));
+        _running.AddRange(taken.Select(t => GuardedAsync(t.JobId, t.Token, drain.Begin(), stoppingToken)));
     }
 
-    private async Task GuardedAsync(string jobId, string token, CancellationToken stoppingToken)
+    private async Task GuardedAsync(string jobId, string token, Drain.Work inFlight, CancellationToken stoppingToken)
     {
+        using var _ = inFlight;
         try
         {
             await WorkAsync(jobId, token, stoppingToken);

@@ -52,16 +52,16 @@ public sealed class SharePipelinesTests
     [Fact]
     public async Task Transient_BacksOffExponentially_GapsGrowBeyondAConstantDelay()
     {
-        var pipeline = Build(new ShareResilienceOptions { BaseDelay = TimeSpan.FromSeconds(1), MaxRetries = 3, BreakerMinimumThroughput = 100 });
+        var pipeline = Build(new ShareResilienceOptions { BaseDelay = TimeSpan.FromSeconds(1), MaxRetries = 5, BreakerMinimumThroughput = 100 });
         var calls = new List<DateTimeOffset>();
 
         var run = pipeline.ExecuteAsync(_ => { lock (calls) { calls.Add(_time.GetUtcNow()); } return ValueTask.FromResult(PostOutcome.Transient("503")); }).AsTask();
 
         await WaitUntilAsync(() => calls.Count == 1);
-        for (var expected = 2; expected <= 4; expected++)
+        for (var expected = 2; expected <= 6; expected++)
         {
             var before = calls.Count;
-            for (var step = 0; step < 400 && calls.Count == before; step++)
+            for (var step = 0; step < 800 && calls.Count == before; step++)
             {
                 _time.Advance(TimeSpan.FromMilliseconds(50));
                 await Task.Delay(1);
@@ -73,9 +73,12 @@ public sealed class SharePipelinesTests
         var outcome = await run.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(OutcomeKind.Transient, outcome.Kind);
 
-        // A constant delay (jittered by at most 25 %) never waits 1.5 times its base; the third exponential wait does.
-        var gaps = calls.Zip(calls.Skip(1), (a, b) => b - a).ToList();
-        Assert.True(gaps.Max() > TimeSpan.FromSeconds(1.5), $"gaps {string.Join(", ", gaps)}");
+        // Each jittered wait is random, so one gap says little; their sum does not depend on the dice.
+        // Polly's exponential jitter (decorrelated, V2) telescopes: five waits add up to
+        // 2^(4+r) * tanh(sqrt(4 (4+r))) / 1.4 times the base for some r in [0, 1), at least 11.4 s here,
+        // while a constant 1 s delay jittered by at most 25 % adds up to 6.25 s at most.
+        var waited = calls[^1] - calls[0];
+        Assert.True(waited > TimeSpan.FromSeconds(6.25), $"waited {waited} over five retries: {string.Join(", ", calls.Zip(calls.Skip(1), (a, b) => b - a))}");
     }
 
     [Fact]

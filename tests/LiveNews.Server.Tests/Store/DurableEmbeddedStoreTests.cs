@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http.Connections;
@@ -22,7 +19,7 @@ public sealed class DurableEmbeddedStoreTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _server?.Kill();
+        _server?.Dispose();
         await Task.Yield();
         Directory.Delete(_data, recursive: true);
     }
@@ -30,7 +27,7 @@ public sealed class DurableEmbeddedStoreTests : IAsyncLifetime
     [Fact]
     public async Task EmbeddedStore_ProcessKilled_RestartsWithEveryItemPositionAndShareJob()
     {
-        _server = await ServerProcess.StartAsync(_data);
+        _server = await StartAsync(_data);
         using (var editor = _server.Editor())
         {
             (await editor.PutJsonAsync("/api/live", new { title = "Election night", streamUrl = "https://video.example/live.m3u8" })).EnsureSuccessStatusCode();
@@ -54,7 +51,8 @@ public sealed class DurableEmbeddedStoreTests : IAsyncLifetime
         var entriesBefore = await _server.Anonymous().GetStringAsync("/api/articles/results/entries?limit=100");
 
         _server.Kill();
-        _server = await ServerProcess.StartAsync(_data);
+        _server.Dispose();
+        _server = await StartAsync(_data);
 
         foreach (var topic in topics)
         {
@@ -83,99 +81,14 @@ public sealed class DurableEmbeddedStoreTests : IAsyncLifetime
             resumed.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("data").GetProperty("text").GetString()));
     }
 
-    /// <summary>The server's own executable, started like a user starts it, with the embedded store on a data path.</summary>
-    private sealed class ServerProcess
+    private static Task<ServerProcess> StartAsync(string dataPath) => ServerProcess.StartAsync(new Dictionary<string, string>
     {
-        private readonly Process _process;
-
-        private ServerProcess(Process process, Uri baseAddress)
-        {
-            _process = process;
-            BaseAddress = baseAddress;
-        }
-
-        public Uri BaseAddress { get; }
-
-        public static async Task<ServerProcess> StartAsync(string dataPath)
-        {
-            var port = FreePort();
-            var start = new ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "LiveNews.Server.dll"))
-            {
-                WorkingDirectory = AppContext.BaseDirectory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            var environment = new Dictionary<string, string>
-            {
-                ["ASPNETCORE_ENVIRONMENT"] = "Testing",
-                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-                ["Store__DataPath"] = dataPath,
-                ["Redis__Configuration"] = "",
-                ["Auth__ApiKeys__0__Name"] = "test-editor",
-                ["Auth__ApiKeys__0__Key"] = LiveNewsNode.EditorKey,
-                ["Auth__ApiKeys__0__Scopes__0"] = "publish",
-                ["Auth__ApiKeys__0__Scopes__1"] = "share",
-                // A network that never answers: the share job stays queued for a later attempt.
-                ["Social__Accounts__0__Name"] = "mastodon-main",
-                ["Social__Accounts__0__Network"] = "mastodon",
-                ["Social__Accounts__0__BaseUrl"] = "http://127.0.0.1:9",
-                ["Social__Accounts__0__AccessToken"] = "test-token",
-            };
-            foreach (var (key, value) in environment)
-            {
-                start.Environment[key] = value;
-            }
-
-            var process = Process.Start(start)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var server = new ServerProcess(process, new Uri($"http://127.0.0.1:{port}"));
-            using var http = server.Anonymous();
-            await Eventually.TrueAsync(async () => !process.HasExited && await IsReadyAsync(http), "the server process to be ready", seconds: 60);
-            return server;
-        }
-
-        public HttpClient Anonymous() => new() { BaseAddress = BaseAddress };
-
-        public HttpClient Editor()
-        {
-            var client = Anonymous();
-            client.DefaultRequestHeaders.Add("X-Api-Key", LiveNewsNode.EditorKey);
-            return client;
-        }
-
-        /// <summary>SIGKILL: no shutdown hook runs, nothing is flushed on the way out.</summary>
-        public void Kill()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
-
-            _process.Dispose();
-        }
-
-        private static async Task<bool> IsReadyAsync(HttpClient http)
-        {
-            try
-            {
-                return (await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }
-
-        private static int FreePort()
-        {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            return ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-    }
+        ["Store:DataPath"] = dataPath,
+        ["Redis:Configuration"] = "",
+        // A network that never answers: the share job stays queued for a later attempt.
+        ["Social:Accounts:0:Name"] = "mastodon-main",
+        ["Social:Accounts:0:Network"] = "mastodon",
+        ["Social:Accounts:0:BaseUrl"] = "http://127.0.0.1:9",
+        ["Social:Accounts:0:AccessToken"] = "test-token",
+    });
 }

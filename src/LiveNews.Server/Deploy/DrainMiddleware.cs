@@ -1,0 +1,53 @@
+using LiveNews.Server.Operations;
+
+namespace LiveNews.Server.Deploy;
+
+/// <summary>
+/// While the node drains, new hub and SSE connections and new editor writes get 503 with
+/// <c>Retry-After</c>: the balancer tries another node (nginx <c>proxy_next_upstream http_503</c>) and a
+/// CMS retries with the same Idempotency-Key. Editor writes that were accepted are counted until they answer.
+/// </summary>
+internal sealed class DrainMiddleware(RequestDelegate next, Drain drain)
+{
+    private const string RetryAfterSeconds = "1";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (IsWrite(context.Request))
+        {
+            using var work = drain.TryBegin();
+            if (work is null)
+            {
+                await RefuseAsync(context, "This node is shutting down and takes no new writes; retry with the same Idempotency-Key.");
+                return;
+            }
+
+            await next(context);
+            return;
+        }
+
+        if (drain.IsDraining && (path.StartsWithSegments(RateLimiting.HubPath) || path.StartsWithSegments(RateLimiting.EventStreamPath)))
+        {
+            await RefuseAsync(context, "This node is shutting down; connect again (another node will answer).");
+            return;
+        }
+
+        await next(context);
+    }
+
+    private static bool IsWrite(HttpRequest request) =>
+        request.Path.StartsWithSegments("/api") && !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method));
+
+    private static async Task RefuseAsync(HttpContext context, string detail)
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = RetryAfterSeconds;
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = { Status = StatusCodes.Status503ServiceUnavailable, Title = "Node draining", Detail = detail },
+        });
+    }
+}
