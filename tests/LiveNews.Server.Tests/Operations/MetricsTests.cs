@@ -17,12 +17,15 @@ public sealed class MetricsTests(RedisFixture redis) : IClassFixture<RedisFixtur
         await reader.EventsUntilAsync(1);
         using var http = node.Anonymous();
 
+        // The exporter caches a scrape for a moment: wait for a scrape taken after everything was counted.
         var text = "";
-        await Eventually.TrueAsync(() =>
+        await Eventually.TrueAsync(async () =>
         {
-            text = http.GetStringAsync("/metrics").GetAwaiter().GetResult();
-            return text.Contains("livenews_events_relayed_total", StringComparison.Ordinal);
-        }, "relayed events in /metrics");
+            text = await http.GetStringAsync("/metrics");
+            return text.Contains("livenews_events_relayed_total", StringComparison.Ordinal)
+                && System.Text.RegularExpressions.Regex.IsMatch(text, @"livenews_events_published_total\{[^}]*topic=""Breaking""[^}]*\} 1")
+                && System.Text.RegularExpressions.Regex.IsMatch(text, @"livenews_subscriptions\{[^}]*topic=""Breaking""[^}]*\} 1");
+        }, "published and relayed events in /metrics");
 
         Assert.Matches(@"livenews_events_published_total\{[^}]*topic=""Breaking""[^}]*\} 1", text);
         Assert.Matches(@"livenews_connections(\{[^}]*\})? 1", text);
