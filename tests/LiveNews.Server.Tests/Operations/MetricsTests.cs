@@ -23,13 +23,14 @@ public sealed class MetricsTests(RedisFixture redis) : IClassFixture<RedisFixtur
         {
             text = await http.GetStringAsync("/metrics");
             return text.Contains("livenews_events_relayed_total", StringComparison.Ordinal)
-                && System.Text.RegularExpressions.Regex.IsMatch(text, @"livenews_events_published_total\{[^}]*topic=""Breaking""[^}]*\} 1")
-                && System.Text.RegularExpressions.Regex.IsMatch(text, @"livenews_subscriptions\{[^}]*topic=""Breaking""[^}]*\} 1");
+                && System.Text.RegularExpressions.Regex.IsMatch(text, @"livenews_events_published_total\{[^}]*topic=""Breaking""[^}]*\} [1-9]")
+                && System.Text.RegularExpressions.Regex.IsMatch(text, @"livenews_subscriptions\{[^}]*topic=""Breaking""[^}]*\} [1-9]");
         }, "published and relayed events in /metrics");
 
-        Assert.Matches(@"livenews_events_published_total\{[^}]*topic=""Breaking""[^}]*\} 1", text);
-        Assert.Matches(@"livenews_connections(\{[^}]*\})? 1", text);
+        Assert.Matches(@"livenews_events_published_total\{[^}]*topic=""Breaking""[^}]*\} [1-9]", text);
+        // Every node of the test process exports the one LiveNews meter: other tests' nodes add to these figures.
+        Assert.Matches(@"livenews_connections(\{[^}]*\})? [1-9]", text);
         Assert.Contains("livenews_delivery_lag_milliseconds_bucket", text, StringComparison.Ordinal);
-        Assert.Matches(@"livenews_subscriptions\{[^}]*topic=""Breaking""[^}]*\} 1", text);
+        Assert.Matches(@"livenews_subscriptions\{[^}]*topic=""Breaking""[^}]*\} [1-9]", text);
     }
 }
