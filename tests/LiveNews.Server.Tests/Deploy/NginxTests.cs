@@ -42,11 +42,11 @@ public sealed class NginxTests(RedisFixture redis, ITestOutputHelper output) : I
     [OptInFact("LIVENEWS_ROLLING_RESTART", "The rolling restart behind nginx is flaky: nginx sometimes answers 502 for minutes after a restart.")]
     public async Task RollingRestart_BehindNginx_EveryReaderGetsEveryEventOnceInOrderAndNoWriteIsLost()
     {
-        var first = ServerProcess.StablePort();
-        var second = ServerProcess.StablePort();
+        var first = Ports.Stable();
+        var second = Ports.Stable();
         while (second == first)
         {
-            second = ServerProcess.StablePort();
+            second = Ports.Stable();
         }
 
         var ports = new[] { first, second };
@@ -140,7 +140,7 @@ public sealed class NginxTests(RedisFixture redis, ITestOutputHelper output) : I
     [Fact]
     public async Task RateLimits_ThroughNginx_CountTheReadersOwnAddress()
     {
-        var port = ServerProcess.FreePort();
+        var port = Ports.Free();
         _nodes.Add(await ServerProcess.StartAsync(NodeSettings(new() { ["RateLimits:PublicRequestsPerMinute"] = "3" }), port));
         _nginx = await Nginx.StartAsync([port]);
 

@@ -47,7 +47,7 @@ public sealed partial class Nginx : IDisposable
         var directory = Directory.CreateTempSubdirectory("livenews-nginx-").FullName;
         // Run as root (CI containers), nginx's workers run as nobody: they must reach the temp folders.
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        var port = ServerProcess.FreePort();
+        var port = Ports.Free();
         var shipped = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "deploy", "nginx.conf"));
         var config = Derive(shipped, directory, port, nodePorts.ToList());
         var path = Path.Combine(directory, "nginx.conf");

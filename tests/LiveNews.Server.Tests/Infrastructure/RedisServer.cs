@@ -22,13 +22,13 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        var server = new RedisServer(FreePort());
+        var server = new RedisServer(Ports.Free());
         await server.LaunchAsync();
         return server;
     }
 
     /// <summary>A server with a port and a folder, not started yet (for a node that starts before its Redis).</summary>
-    public static RedisServer NotStarted() => new(FreePort());
+    public static RedisServer NotStarted() => new(Ports.Free());
 
     /// <summary>Starts a server made with <see cref="NotStarted"/>, or one that was killed, on its port and files.</summary>
     public Task StartAgainAsync() => LaunchAsync();
@@ -137,11 +137,4 @@ public sealed class RedisServer : IAsyncDisposable
             .Append("/usr/bin").Append("/usr/local/bin")
             .Select(dir => Path.Combine(dir, name))
             .FirstOrDefault(File.Exists);
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -36,7 +36,7 @@ public sealed class ServerProcess : IDisposable
     /// </summary>
     public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> settings, int port = 0)
     {
-        port = port == 0 ? FreePort() : port;
+        port = port == 0 ? Ports.Free() : port;
         var start = new ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "LiveNews.Server.dll"))
         {
             WorkingDirectory = AppContext.BaseDirectory,
@@ -122,46 +122,6 @@ public sealed class ServerProcess : IDisposable
     {
         Kill();
         _process.Dispose();
-    }
-
-    /// <summary>
-    /// A free port below the kernel's ephemeral range, for a node that restarts on the same port: a port the
-    /// kernel hands out itself can be taken meanwhile by an outgoing connection (a proxy's connection to the
-    /// other node), and the restarted node could not bind it.
-    /// </summary>
-    public static int StablePort()
-    {
-        var lowest = 32768;
-        try
-        {
-            lowest = int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split('\t', ' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (Exception ex) when (ex is IOException or FormatException or UnauthorizedAccessException)
-        {
-        }
-
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            var port = Random.Shared.Next(Math.Max(10_000, lowest - 12_000), lowest);
-            try
-            {
-                using var probe = new TcpListener(IPAddress.Loopback, port);
-                probe.Start();
-                return port;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-            }
-        }
-
-        return FreePort();
-    }
-
-    public static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private void Append(string? line)

@@ -36,7 +36,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Chaos_RedisRestartNodeKillAndDroppedClients_EverySubscriberSeesEveryEventOnceInOrder()
     {
-        var portA = RedisServer.FreePort();
+        var portA = Ports.Free();
         var nodeA = new LiveNewsNode(_redis.Configuration, _prefix, Settings(), port: portA);
         var nodeB = Track(new LiveNewsNode(_redis.Configuration, _prefix, Settings()));
         var balancer = Track(new LoopbackBalancer(nodeA.BaseAddress, nodeB.BaseAddress));

@@ -61,7 +61,7 @@ public sealed class FaultToleranceTests : IAsyncLifetime
     [Fact]
     public async Task NodeRestart_ClientReconnectsAndResumes_WithoutLossOrDuplicates()
     {
-        var port = RedisServer.FreePort();
+        var port = Ports.Free();
         var node = new LiveNewsNode(_redis.Configuration, _prefix, port: port);
         var other = Track(new LiveNewsNode(_redis.Configuration, _prefix));
         var client = Track(await node.ClientAsync());

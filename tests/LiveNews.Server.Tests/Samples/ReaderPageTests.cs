@@ -10,7 +10,7 @@ namespace LiveNews.Server.Tests.Samples;
 public sealed class ReaderPageTests(RedisFixture redis, BrowserFixture browser) : IClassFixture<RedisFixture>, IClassFixture<BrowserFixture>, IAsyncLifetime
 {
     private readonly string _prefix = Eventually.Prefix();
-    private readonly int _port = RedisServer.FreePort();
+    private readonly int _port = Ports.Free();
     private LiveNewsNode _node = null!;
     private IBrowserContext _context = null!;
 
