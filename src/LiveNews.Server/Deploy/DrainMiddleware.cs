@@ -9,7 +9,7 @@ namespace LiveNews.Server.Deploy;
 /// </summary>
 internal sealed class DrainMiddleware(RequestDelegate next, Drain drain)
 {
-    private const string RetryAfterSeconds = "1";
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -39,15 +39,6 @@ internal sealed class DrainMiddleware(RequestDelegate next, Drain drain)
     private static bool IsWrite(HttpRequest request) =>
         request.Path.StartsWithSegments("/api") && !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method));
 
-    private static async Task RefuseAsync(HttpContext context, string detail)
-    {
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        context.Response.Headers.RetryAfter = RetryAfterSeconds;
-        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = { Status = StatusCodes.Status503ServiceUnavailable, Title = "Node draining", Detail = detail },
-        });
-    }
+    private static Task RefuseAsync(HttpContext context, string detail) =>
+        Refusal.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, RetryAfter, "Node draining", detail);
 }

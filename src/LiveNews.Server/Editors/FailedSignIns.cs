@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Threading.RateLimiting;
 using LiveNews.Server.Operations;
 using Microsoft.Extensions.Options;
@@ -37,19 +36,8 @@ internal sealed class FailedSignIns : IMiddleware, IDisposable
         var address = ClientAddress.Of(context);
         if (_failures.GetStatistics(address)?.CurrentAvailablePermits <= 0)
         {
-            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            context.Response.Headers.RetryAfter = "60";
-            var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-            await problems.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails =
-                {
-                    Status = StatusCodes.Status429TooManyRequests,
-                    Title = "Too many failed sign-ins",
-                    Detail = string.Create(CultureInfo.InvariantCulture, $"Too many failed sign-ins from this address; retry after 60 s."),
-                },
-            });
+            await Refusal.WriteAsync(context, StatusCodes.Status429TooManyRequests, TimeSpan.FromMinutes(1), "Too many failed sign-ins",
+                "Too many failed sign-ins from this address; retry after 60 s.");
             return;
         }
 

@@ -52,14 +52,8 @@ internal static class RateLimiting
             limiter.OnRejected = async (context, cancellationToken) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
-                await problems.TryWriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context.HttpContext,
-                    ProblemDetails = { Status = 429, Title = "Too many requests", Detail = $"Retry after {seconds} s." },
-                });
+                await Refusal.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, retryAfter, "Too many requests",
+                    $"Retry after {Refusal.RetryAfterSeconds(retryAfter)} s.");
             };
             limiter.AddPolicy(Editor, context => Window(context, o => o.EditorRequestsPerMinute,
                 context.User.FindFirstValue(ClaimTypes.Name) ?? context.User.FindFirstValue("sub") ?? ClientAddress.Of(context)));
@@ -130,7 +124,7 @@ internal sealed class HubInvocationLimit(IOptions<RateLimitOptions> options) : I
         using var lease = limiter.AttemptAcquire();
         if (!lease.IsAcquired)
         {
-            var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 10;
+            var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Refusal.RetryAfterSeconds(wait) : 10;
             throw new HubException($"Too many calls on this connection: retry after {retry} s.");
         }
 

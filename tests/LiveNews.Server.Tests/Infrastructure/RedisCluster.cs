@@ -18,7 +18,7 @@ public sealed class RedisClusterFixture : IStoreFixture, IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _ports = [RedisServer.FreePort(), RedisServer.FreePort(), RedisServer.FreePort()];
+        _ports = [Ports.Free(), Ports.Free(), Ports.Free()];
         foreach (var port in _ports)
         {
             var dir = Directory.CreateDirectory(Path.Combine(_directory, port.ToString(CultureInfo.InvariantCulture))).FullName;
