@@ -14,26 +14,17 @@ namespace LiveNews.Server.Tests.Push;
 /// VAPID JWT and decrypts every payload with the subscription's keys.
 /// </summary>
 [Collection("redis")]
-public sealed class PushTests : IAsyncLifetime
+public sealed class PushTests : OwnRedisTest
 {
     private const string Subject = "mailto:newsroom@news.example";
 
-    private readonly string _prefix = Eventually.Prefix();
-    private readonly Owned _owned = new();
     private readonly (string PublicKey, string PrivateKey) _keys = VapidKeys.Generate();
-    private RedisServer _redis = null!;
     private FakePushService _push = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _redis = await RedisServer.StartAsync();
+        await base.InitializeAsync();
         _push = Track(new FakePushService(_keys.PublicKey, Subject));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _owned.DisposeAsync();
-        await _redis.DisposeAsync();
     }
 
     [Fact]
@@ -106,9 +97,9 @@ public sealed class PushTests : IAsyncLifetime
         using var editor = node.Editor();
         (await editor.PostJsonAsync("/api/breaking", new { headline = "First" })).EnsureSuccessStatusCode();
         await Eventually.TrueAsync(() => _push.Of(kept).Count == 1 && _push.Requests == 2, "both pushes tried");
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-        await Eventually.TrueAsync(async () => !await redis.GetDatabase().KeyExistsAsync($"{_prefix}:{{push}}:sub:{PushSubscriptions.IdOf(gone.Endpoint.ToString())}"), "the gone subscription removed");
-        Assert.Null(await redis.GetDatabase().SortedSetScoreAsync($"{_prefix}:{{push}}:topic:breaking", PushSubscriptions.IdOf(gone.Endpoint.ToString())));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Redis.Configuration);
+        await Eventually.TrueAsync(async () => !await redis.GetDatabase().KeyExistsAsync($"{Prefix}:{{push}}:sub:{PushSubscriptions.IdOf(gone.Endpoint.ToString())}"), "the gone subscription removed");
+        Assert.Null(await redis.GetDatabase().SortedSetScoreAsync($"{Prefix}:{{push}}:topic:breaking", PushSubscriptions.IdOf(gone.Endpoint.ToString())));
 
         (await editor.PostJsonAsync("/api/breaking", new { headline = "Second" })).EnsureSuccessStatusCode();
         await Eventually.TrueAsync(() => _push.Of(kept).Count == 2, "the second alert at the kept browser");
@@ -136,8 +127,8 @@ public sealed class PushTests : IAsyncLifetime
         }
 
         await Eventually.TrueAsync(() => _push.Received.Count >= 120, "every alert at every browser");
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-        await Eventually.TrueAsync(async () => await redis.GetDatabase().ListLengthAsync($"{_prefix}:{{push}}:alerts") == 0, "the queue drained");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Redis.Configuration);
+        await Eventually.TrueAsync(async () => await redis.GetDatabase().ListLengthAsync($"{Prefix}:{{push}}:alerts") == 0, "the queue drained");
 
         Assert.Equal(120, _push.Received.Count);
         Assert.Empty(_push.Refusals);
@@ -201,8 +192,8 @@ public sealed class PushTests : IAsyncLifetime
         await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh, auth }, topics = new[] { "newsroom" } }, "topics");
         await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh, auth }, extra = 1 }, "extra");
 
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration + ",allowAdmin=true");
-        Assert.Empty(redis.GetServer(redis.GetEndPoints()[0]).Keys(pattern: $"{_prefix}:{{push}}:*"));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Redis.Configuration + ",allowAdmin=true");
+        Assert.Empty(redis.GetServer(redis.GetEndPoints()[0]).Keys(pattern: $"{Prefix}:{{push}}:*"));
         Assert.Equal(_keys.PublicKey, (await http.GetFromJsonAsync<JsonElement>("/api/push/key")).GetProperty("publicKey").GetString());
     }
 
@@ -210,7 +201,7 @@ public sealed class PushTests : IAsyncLifetime
     public async Task Push_NoKeys_OffAndSaysSo()
     {
         var logs = new CapturedLogs();
-        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix, logs: logs));
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, logs: logs));
         using var http = node.Anonymous();
 
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/push/key")).StatusCode);
@@ -233,7 +224,7 @@ public sealed class PushTests : IAsyncLifetime
             [setting] = value,
         };
 
-        var failed = Assert.ThrowsAny<Exception>(() => new LiveNewsNode(_redis.Configuration, _prefix, settings).Dispose());
+        var failed = Assert.ThrowsAny<Exception>(() => new LiveNewsNode(Redis.Configuration, Prefix, settings).Dispose());
 
         Assert.Contains(named, failed.ToString(), StringComparison.Ordinal);
     }
@@ -253,9 +244,9 @@ public sealed class PushTests : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private LiveNewsNode Node(int concurrency = 8) => Node(_redis.Configuration, concurrency);
+    private LiveNewsNode Node(int concurrency = 8) => Node(Redis.Configuration, concurrency);
 
-    private LiveNewsNode Node(string store, int concurrency = 8) => Track(new LiveNewsNode(store, _prefix, new()
+    private LiveNewsNode Node(string store, int concurrency = 8) => Track(new LiveNewsNode(store, Prefix, new()
     {
         ["Push:Subject"] = Subject,
         ["Push:PublicKey"] = _keys.PublicKey,
@@ -263,7 +254,4 @@ public sealed class PushTests : IAsyncLifetime
         ["Push:PollInterval"] = "00:00:00.050",
         ["Push:Concurrency"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
     }));
-
-    private T Track<T>(T disposable)
-        where T : IAsyncDisposable => _owned.Add(disposable);
 }

@@ -13,32 +13,20 @@ namespace LiveNews.Server.Tests.Realtime;
 /// topic exactly once and in order. Bounded: a fixed number of events, deadlines on every wait.
 /// </summary>
 [Collection("faults")]
-public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ChaosTests(ITestOutputHelper output) : OwnRedisTest
 {
     private static readonly string[] Topics = ["breaking", "article:chaos"];
-    private readonly string _prefix = Eventually.Prefix();
-    private readonly Owned _owned = new();
-    private RedisServer _redis = null!;
 
     private static int Subscribers => int.TryParse(Environment.GetEnvironmentVariable("LIVENEWS_CHAOS_SUBSCRIBERS"), out var n) ? n : 60;
 
     private static int EventsPerTopic => int.TryParse(Environment.GetEnvironmentVariable("LIVENEWS_CHAOS_EVENTS"), out var n) ? n : 80;
 
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _owned.DisposeAsync();
-
-        await _redis.DisposeAsync();
-    }
-
     [Fact]
     public async Task Chaos_RedisRestartNodeKillAndDroppedClients_EverySubscriberSeesEveryEventOnceInOrder()
     {
         var portA = Ports.Free();
-        var nodeA = new LiveNewsNode(_redis.Configuration, _prefix, Settings(), port: portA);
-        var nodeB = Track(new LiveNewsNode(_redis.Configuration, _prefix, Settings()));
+        var nodeA = new LiveNewsNode(Redis.Configuration, Prefix, Settings(), port: portA);
+        var nodeB = Track(new LiveNewsNode(Redis.Configuration, Prefix, Settings()));
         var balancer = Track(new LoopbackBalancer(nodeA.BaseAddress, nodeB.BaseAddress));
         using (var setup = nodeB.Editor())
         {
@@ -77,7 +65,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         {
             if (i == EventsPerTopic / 4)
             {
-                await _redis.RestartAsync();
+                await Redis.RestartAsync();
                 faults.Add($"{stopwatch.Elapsed.TotalSeconds:0.0}s Redis killed and restarted");
             }
             else if (i == EventsPerTopic / 2)
@@ -88,7 +76,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             }
             else if (i == EventsPerTopic * 3 / 4)
             {
-                nodeA = Track(new LiveNewsNode(_redis.Configuration, _prefix, Settings(), port: portA));
+                nodeA = Track(new LiveNewsNode(Redis.Configuration, Prefix, Settings(), port: portA));
                 balancer.Backends.Add(nodeA.BaseAddress);
                 var dropped = balancer.DropRandom(Subscribers / 3);
                 faults.Add($"{stopwatch.Elapsed.TotalSeconds:0.0}s node A back, {dropped} client connections cut");
@@ -134,7 +122,4 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         ["RateLimits:ConnectionsPerMinute"] = "100000",
         ["RateLimits:HubInvocationsPerMinute"] = "100000",
     };
-
-    private T Track<T>(T disposable)
-        where T : IAsyncDisposable => _owned.Add(disposable);
 }

@@ -17,20 +17,8 @@ namespace LiveNews.Server.Tests.Realtime;
 /// reader that stops reading, and a node that starts before its Redis.
 /// </summary>
 [Collection("redis")]
-public sealed class DeliveryEdgeTests : IAsyncLifetime
+public sealed class DeliveryEdgeTests : OwnRedisTest
 {
-    private readonly string _prefix = Eventually.Prefix();
-    private readonly Owned _owned = new();
-    private RedisServer _redis = null!;
-
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _owned.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     [Fact]
     public async Task Subscribe_OneTopicRepeated1500Times_IsRefusedWithoutAnyRedisRead()
     {
@@ -38,7 +26,7 @@ public sealed class DeliveryEdgeTests : IAsyncLifetime
         var connection = Track(await node.ConnectAsync());
         var requests = Enumerable.Repeat(new { topic = "latest" }, 1500).ToArray();
         Assert.True(Encoding.UTF8.GetByteCount(JsonSerializer.Serialize(requests)) < 32 * 1024);
-        var scriptsBefore = await _redis.ScriptCallsAsync();
+        var scriptsBefore = await Redis.ScriptCallsAsync();
 
         var refused = await Assert.ThrowsAsync<HubException>(() => connection.InvokeAsync<JsonElement[]>("Subscribe", requests));
         var repeated = await Assert.ThrowsAsync<HubException>(() => connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "live" }, new { topic = "live" } }));
@@ -46,7 +34,7 @@ public sealed class DeliveryEdgeTests : IAsyncLifetime
         Assert.Contains("at most 32", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("twice", repeated.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(LiveHubWords.Unavailable, repeated.Message, StringComparison.Ordinal);
-        Assert.Equal(scriptsBefore, await _redis.ScriptCallsAsync());
+        Assert.Equal(scriptsBefore, await Redis.ScriptCallsAsync());
         var results = await connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "latest" }, new { topic = "live" } });
         Assert.Equal(2, results.Length);
     }
@@ -60,14 +48,14 @@ public sealed class DeliveryEdgeTests : IAsyncLifetime
         var updates = new ChannelReaderOf(await reader.SubscribeChannelAsync("breaking"));
         Assert.Equal(1, relay.ReferencesOf(Topic.Breaking));
 
-        _redis.Kill();
+        Redis.Kill();
         var second = Track(await node.ConnectAsync());
         var failed = await Assert.ThrowsAsync<HubException>(() => second.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "breaking" }, new { topic = "article:fresh" } }));
         Assert.Contains(LiveHubWords.Unavailable, failed.Message, StringComparison.Ordinal);
         Assert.Equal(1, relay.ReferencesOf(Topic.Breaking));
         Assert.Equal(0, relay.ReferencesOf(Topic.Article("fresh")));
 
-        await _redis.StartAgainAsync();
+        await Redis.StartAgainAsync();
         var results = await Eventually.WithinAsync(RetryUntilSubscribedAsync(second, "breaking"), "the retried subscribe");
         Assert.Equal("breaking", results[0].GetProperty("topic").GetString());
         Assert.Equal(2, relay.ReferencesOf(Topic.Breaking));
@@ -97,12 +85,12 @@ public sealed class DeliveryEdgeTests : IAsyncLifetime
             readers.Add(Track(await node.ConnectAsync()));
         }
 
-        var scriptsBefore = await _redis.ScriptCallsAsync();
-        await _redis.PauseAsync(TimeSpan.FromSeconds(2));
+        var scriptsBefore = await Redis.ScriptCallsAsync();
+        await Redis.PauseAsync(TimeSpan.FromSeconds(2));
         var answers = await Task.WhenAll(readers.Select(r => r.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "latest" } })));
 
         Assert.All(answers, a => Assert.False(a[0].GetProperty("recovered").GetBoolean()));
-        var reads = await _redis.ScriptCallsAsync() - scriptsBefore;
+        var reads = await Redis.ScriptCallsAsync() - scriptsBefore;
         // One read runs, the others wait for the next; a subscriber that arrives only after that one started
         // (a busy machine) waits for one more. Without sharing it would be 50.
         Assert.True(reads is >= 1 and < 10, $"{reads} reads for 50 subscribers");
@@ -137,7 +125,7 @@ public sealed class DeliveryEdgeTests : IAsyncLifetime
     {
         var redis = RedisServer.NotStarted();
         await using var _ = redis;
-        var node = Track(new LiveNewsNode(redis.Configuration, _prefix));
+        var node = Track(new LiveNewsNode(redis.Configuration, Prefix));
         using var http = node.Anonymous();
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health/ready")).StatusCode);
@@ -167,10 +155,7 @@ public sealed class DeliveryEdgeTests : IAsyncLifetime
     }
 
     private LiveNewsNode Node(Dictionary<string, string?>? settings = null, CapturedLogs? logs = null) =>
-        Track(new LiveNewsNode(_redis.Configuration, _prefix, settings, logs: logs));
-
-    private T Track<T>(T disposable)
-        where T : IAsyncDisposable => _owned.Add(disposable);
+        Track(new LiveNewsNode(Redis.Configuration, Prefix, settings, logs: logs));
 
     /// <summary>The word the hub uses for failures worth retrying (refusals never use it).</summary>
     private static class LiveHubWords

@@ -5,27 +5,14 @@ namespace LiveNews.Server.Tests.Realtime;
 
 /// <summary>Faults users meet: Redis restarting, a server node restarting. No event may be lost or doubled.</summary>
 [Collection("faults")]
-public sealed class FaultToleranceTests : IAsyncLifetime
+public sealed class FaultToleranceTests : OwnRedisTest
 {
-    private readonly string _prefix = Eventually.Prefix();
-    private readonly Owned _owned = new();
-    private RedisServer _redis = null!;
-
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _owned.DisposeAsync();
-
-        await _redis.DisposeAsync();
-    }
-
     [Fact]
     public async Task RedisRestart_DuringPublishStream_EverySubscriberGetsEveryEventOnceInOrder()
     {
         const int Events = 60;
-        var nodeA = Track(new LiveNewsNode(_redis.Configuration, _prefix));
-        var nodeB = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        var nodeA = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        var nodeB = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         var readers = new List<ChannelReaderOf>();
         foreach (var node in new[] { nodeA, nodeA, nodeB, nodeB })
         {
@@ -38,7 +25,7 @@ public sealed class FaultToleranceTests : IAsyncLifetime
         var restart = Task.Run(async () =>
         {
             await Eventually.TrueAsync(() => Volatile.Read(ref published) >= Events / 3, "a third of the stream published");
-            await _redis.RestartAsync();
+            await Redis.RestartAsync();
         });
 
         for (var i = 1; i <= Events; i++)
@@ -62,8 +49,8 @@ public sealed class FaultToleranceTests : IAsyncLifetime
     public async Task NodeRestart_ClientReconnectsAndResumes_WithoutLossOrDuplicates()
     {
         var port = Ports.Free();
-        var node = new LiveNewsNode(_redis.Configuration, _prefix, port: port);
-        var other = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        var node = new LiveNewsNode(Redis.Configuration, Prefix, port: port);
+        var other = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         var client = Track(await node.ClientAsync());
         var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
         var states = new List<ConnectionState>();
@@ -83,7 +70,7 @@ public sealed class FaultToleranceTests : IAsyncLifetime
                 await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
             }
 
-            Track(new LiveNewsNode(_redis.Configuration, _prefix, port: port));
+            Track(new LiveNewsNode(Redis.Configuration, Prefix, port: port));
             await reader.ReadUntilSeqAsync(20, seconds: 60);
             for (var i = 21; i <= 30; i++)
             {
@@ -99,7 +86,4 @@ public sealed class FaultToleranceTests : IAsyncLifetime
             Assert.Contains(ConnectionState.Reconnecting, states);
         }
     }
-
-    private T Track<T>(T disposable)
-        where T : IAsyncDisposable => _owned.Add(disposable);
 }

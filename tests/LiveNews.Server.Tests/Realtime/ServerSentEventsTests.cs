@@ -8,29 +8,17 @@ namespace LiveNews.Server.Tests.Realtime;
 
 /// <summary><c>GET /sse</c>: snapshots, events in order, and exact resume with <c>Last-Event-ID</c> on any node.</summary>
 [Collection("faults")]
-public sealed class ServerSentEventsTests : IAsyncLifetime
+public sealed class ServerSentEventsTests : OwnRedisTest
 {
     private const string Article = "sse-storm";
     private static readonly string[] Topics = ["breaking", "live", $"article:{Article}"];
     private static readonly string Query = string.Join("&", Topics.Select(t => "topic=" + Uri.EscapeDataString(t)));
 
-    private readonly string _prefix = Eventually.Prefix();
-    private readonly Owned _owned = new();
-    private RedisServer _redis = null!;
-
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _owned.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     [Fact]
     public async Task Stream_NodeDisposedWhilePublishing_LastEventIdOnOtherNodeGetsEveryEventOnceInOrder()
     {
-        var nodeA = new LiveNewsNode(_redis.Configuration, _prefix);
-        var nodeB = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        var nodeA = new LiveNewsNode(Redis.Configuration, Prefix);
+        var nodeB = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         using var editor = nodeB.Editor();
         await PublishArticleAsync(editor);
 
@@ -78,7 +66,7 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
     [Fact]
     public async Task Stream_GapBeyondHistory_FreshSnapshotForThatTopicOnly()
     {
-        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix, new() { ["Bus:HistoryLength"] = "3" }));
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new() { ["Bus:HistoryLength"] = "3" }));
         using var editor = node.Editor();
         await PublishArticleAsync(editor);
         string lastId;
@@ -110,7 +98,7 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
     [InlineData("")]
     public async Task Stream_LastEventIdOfNoUse_FreshSnapshotsNotAnError(string lastEventId)
     {
-        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         await using var reader = await SseReader.OpenAsync(node.BaseAddress, Query, lastEventId);
         Assert.Equal(HttpStatusCode.OK, reader.Response.StatusCode);
         await Eventually.TrueAsync(() => Topics.All(t => reader.SnapshotsOf(t).Count == 1), "a fresh snapshot per topic");
@@ -119,7 +107,7 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
     [Fact]
     public async Task Stream_IdOfAnotherTopicSet_FreshSnapshots()
     {
-        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         using var editor = node.Editor();
         await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert" }, "other-set");
         string id;
@@ -141,7 +129,7 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
     [InlineData("topic=live&topic=breaking&topic=latest", "At most 2")]
     public async Task Stream_BadTopics_ProblemDetails400(string query, string detail)
     {
-        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix, new() { ["Realtime:MaxTopicsPerConnection"] = "2" }));
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new() { ["Realtime:MaxTopicsPerConnection"] = "2" }));
         using var http = node.Anonymous();
         using var response = await http.GetAsync("/sse?" + query);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -152,7 +140,7 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
     [Fact]
     public async Task Stream_Idle_SendsCommentHeartbeats()
     {
-        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix, new() { ["Realtime:SseHeartbeatInterval"] = "00:00:00.100" }));
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new() { ["Realtime:SseHeartbeatInterval"] = "00:00:00.100" }));
         await using var reader = await SseReader.OpenAsync(node.BaseAddress, "topic=breaking");
         await Eventually.TrueAsync(() => reader.Messages.Count(m => m.Comment == "keep-alive") >= 3, "three heartbeats");
         Assert.All(reader.Messages.Where(m => m.Comment is not null), m => Assert.Null(m.Id));
@@ -161,7 +149,7 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
     [Fact]
     public async Task Stream_CountsAgainstConnectionsPerAddress()
     {
-        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix, new() { ["RateLimits:ConnectionsPerAddress"] = "1" }));
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new() { ["RateLimits:ConnectionsPerAddress"] = "1" }));
         await using var open = await SseReader.OpenAsync(node.BaseAddress, "topic=breaking");
         Assert.Equal(HttpStatusCode.OK, open.Response.StatusCode);
         await using var refused = await SseReader.OpenAsync(node.BaseAddress, "topic=live");
@@ -171,7 +159,7 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
     [OptInFact("LIVENEWS_FLAKY_METRICS", "Flaky when tests run in parallel: every node in the test process exports the same LiveNews meter, so the connection count is not this node alone.")]
     public async Task Stream_OpenThenClosed_CountedInConnectionsAndSubscriptionsMetrics()
     {
-        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix));
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         using var http = node.Anonymous();
         var reader = await SseReader.OpenAsync(node.BaseAddress, "topic=breaking&topic=live");
         await Eventually.TrueAsync(() => reader.Messages.Count == 2, "two snapshots");
@@ -221,27 +209,12 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
     private static long Seq(JsonElement envelope) => envelope.GetProperty("seq").GetInt64();
 
     private static List<long> Range(long from, long to) => [.. Enumerable.Range((int)from, (int)(to - from + 1)).Select(i => (long)i)];
-
-    private T Track<T>(T disposable)
-        where T : IAsyncDisposable => _owned.Add(disposable);
 }
 
 /// <summary>A plain <c>EventSource</c> in Chromium, through a balancer in front of two nodes, across a node kill.</summary>
 [Collection("browser")]
-public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>, IAsyncLifetime
+public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : OwnRedisTest, IClassFixture<BrowserFixture>
 {
-    private readonly string _prefix = Eventually.Prefix();
-    private readonly Owned _owned = new();
-    private RedisServer _redis = null!;
-
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _owned.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     [Fact]
     public async Task EventSource_NodeDisposedWhilePublishing_ReconnectsToOtherNodeWithEveryEventOnceInOrder()
     {
@@ -350,15 +323,15 @@ public sealed class ServerSentEventsBrowserTests(BrowserFixture browser) : IClas
     /// </summary>
     private async Task<(LiveNewsNode A, LiveNewsNode B, LoopbackBalancer Balancer, IPage Page)> StartAsync()
     {
-        var nodeA = new LiveNewsNode(_redis.Configuration, _prefix);
-        var nodeB = _owned.Add(new LiveNewsNode(_redis.Configuration, _prefix));
-        var balancer = _owned.Add(new LoopbackBalancer(nodeA.BaseAddress));
+        var nodeA = new LiveNewsNode(Redis.Configuration, Prefix);
+        var nodeB = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        var balancer = Track(new LoopbackBalancer(nodeA.BaseAddress));
         using (var editor = nodeB.Editor())
         {
             await ServerSentEventsTests.PublishArticleAsync(editor);
         }
 
-        var context = _owned.Add(new OwnedContext(await browser.Browser.NewContextAsync()));
+        var context = Track(new OwnedContext(await browser.Browser.NewContextAsync()));
         var page = await context.Context.NewPageAsync();
         await page.GotoAsync(new Uri(balancer.Address, "/health/live").ToString());
         return (nodeA, nodeB, balancer, page);

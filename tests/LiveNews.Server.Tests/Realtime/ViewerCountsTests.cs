@@ -15,24 +15,13 @@ namespace LiveNews.Server.Tests.Realtime;
 /// they change, a node that stops writing dropping out, and topics nothing was published on leaving no key.
 /// </summary>
 [Collection("redis")]
-public sealed class ViewerCountsTests : IAsyncLifetime
+public sealed class ViewerCountsTests : OwnRedisTest
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(300);
 
     // Scheduling on a shared CI machine: what a bound in intervals may take on top.
     private static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(400);
 
-    private readonly string _prefix = Eventually.Prefix();
-    private readonly Owned _owned = new();
-    private RedisServer _redis = null!;
-
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _owned.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
 
     [OptInFact("LIVENEWS_FLAKY_METRICS", "Flaky under load (a reader saw a count outside 1-3 once in a clean-clone CI run); timing-sensitive.")]
     public async Task Viewers_ReadersJoinAndLeaveOnTwoNodes_CountsExactOnBothWithinTwoIntervals()
@@ -85,15 +74,15 @@ public sealed class ViewerCountsTests : IAsyncLifetime
         // Intervals long enough to tell one interval (the node removes its hash) from two (its hash expires).
         var interval = TimeSpan.FromSeconds(1);
         var a = Node(interval);
-        var b = new LiveNewsNode(_redis.Configuration, _prefix, new() { ["Realtime:ViewerCountInterval"] = interval.ToString() });
+        var b = new LiveNewsNode(Redis.Configuration, Prefix, new() { ["Realtime:ViewerCountInterval"] = interval.ToString() });
         await PublishLiveAsync(a);
         var onA = await ViewerAsync(a, "live");
         var onB = new Viewer(await b.ConnectAsync());
         await onB.Connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "live" } });
         await WaitForCountAsync([onA], 2, Stopwatch.StartNew(), TimeSpan.FromSeconds(10));
 
-        var hashOfB = $"{_prefix}:{{viewers}}:node:{b.Services.GetRequiredService<ViewerCounts>().NodeId}";
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        var hashOfB = $"{Prefix}:{{viewers}}:node:{b.Services.GetRequiredService<ViewerCounts>().NodeId}";
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Redis.Configuration);
         Assert.True(await redis.GetDatabase().KeyExistsAsync(hashOfB));
 
         var clock = Stopwatch.StartNew();
@@ -114,18 +103,18 @@ public sealed class ViewerCountsTests : IAsyncLifetime
     public async Task Viewers_RedisKilledWhileReadersLeave_CountsResumeExactOnceItIsBack()
     {
         var logs = new CapturedLogs();
-        var node = Track(new LiveNewsNode(_redis.Configuration, _prefix, new() { ["Realtime:ViewerCountInterval"] = Interval.ToString() }, logs: logs));
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new() { ["Realtime:ViewerCountInterval"] = Interval.ToString() }, logs: logs));
         await PublishLiveAsync(node);
         var staying = await ViewerAsync(node, "live");
         var leaving = await ViewerAsync(node, "live");
         await WaitForCountAsync([staying, leaving], 2, Stopwatch.StartNew(), TimeSpan.FromSeconds(10));
 
-        _redis.Kill();
+        Redis.Kill();
         await leaving.Connection.DisposeAsync();
         await Eventually.TrueAsync(() => logs.Lines.Any(line => line.Contains("Counting viewers failed", StringComparison.Ordinal)), "the failure logged");
         Assert.Equal(2, staying.Latest);
 
-        await _redis.StartAgainAsync();
+        await Redis.StartAgainAsync();
         await WaitForCountAsync([staying], 1, Stopwatch.StartNew(), TimeSpan.FromSeconds(20));
         Assert.Single(logs.Lines, line => line.Contains("Counting viewers failed", StringComparison.Ordinal));
         Assert.Equal(1, await ViewersOverHttpAsync(node, "live"));
@@ -175,9 +164,9 @@ public sealed class ViewerCountsTests : IAsyncLifetime
         await counts.CountAsync();
         await counts.CountAsync();
 
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration + ",allowAdmin=true");
-        var keys = redis.GetServer(redis.GetEndPoints()[0]).Keys(pattern: _prefix + ":*").Select(key => key.ToString()).ToArray();
-        Assert.Equal([$"{_prefix}:{{viewers}}:nodes"], keys);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Redis.Configuration + ",allowAdmin=true");
+        var keys = redis.GetServer(redis.GetEndPoints()[0]).Keys(pattern: Prefix + ":*").Select(key => key.ToString()).ToArray();
+        Assert.Equal([$"{Prefix}:{{viewers}}:nodes"], keys);
         Assert.Equal(0, await ViewersOverHttpAsync(node, "article:never-published"));
         Assert.Empty(viewer.Counts);
         Assert.Empty(live.Counts);
@@ -191,9 +180,9 @@ public sealed class ViewerCountsTests : IAsyncLifetime
                 return live.Latest == 1;
             },
             "the live reader counted once the relay has seen the first event");
-        var nodeHash = redis.GetDatabase().HashGetAll($"{_prefix}:{{viewers}}:node:{counts.NodeId}");
+        var nodeHash = redis.GetDatabase().HashGetAll($"{Prefix}:{{viewers}}:node:{counts.NodeId}");
         Assert.Equal("live", Assert.Single(nodeHash).Name.ToString());
-        Assert.True(redis.GetDatabase().KeyTimeToLive($"{_prefix}:{{viewers}}:node:{counts.NodeId}") <= TimeSpan.FromMinutes(10));
+        Assert.True(redis.GetDatabase().KeyTimeToLive($"{Prefix}:{{viewers}}:node:{counts.NodeId}") <= TimeSpan.FromMinutes(10));
         Assert.Empty(viewer.Counts);
     }
 
@@ -201,8 +190,8 @@ public sealed class ViewerCountsTests : IAsyncLifetime
     public async Task Viewers_EmbeddedStore_CountsAcrossTwoNodes()
     {
         using var garnet = new GarnetFixture();
-        var a = Track(new LiveNewsNode(garnet.Configuration, _prefix, new() { ["Realtime:ViewerCountInterval"] = Interval.ToString() }));
-        var b = Track(new LiveNewsNode(garnet.Configuration, _prefix, new() { ["Realtime:ViewerCountInterval"] = Interval.ToString() }));
+        var a = Track(new LiveNewsNode(garnet.Configuration, Prefix, new() { ["Realtime:ViewerCountInterval"] = Interval.ToString() }));
+        var b = Track(new LiveNewsNode(garnet.Configuration, Prefix, new() { ["Realtime:ViewerCountInterval"] = Interval.ToString() }));
         await PublishLiveAsync(a);
         var onA = await ViewerAsync(a, "live");
         var onB = await ViewerAsync(b, "live");
@@ -282,10 +271,7 @@ public sealed class ViewerCountsTests : IAsyncLifetime
     }
 
     private LiveNewsNode Node(TimeSpan interval) =>
-        Track(new LiveNewsNode(_redis.Configuration, _prefix, new() { ["Realtime:ViewerCountInterval"] = interval.ToString() }));
-
-    private T Track<T>(T disposable)
-        where T : IAsyncDisposable => _owned.Add(disposable);
+        Track(new LiveNewsNode(Redis.Configuration, Prefix, new() { ["Realtime:ViewerCountInterval"] = interval.ToString() }));
 
     private sealed class Viewer(HubConnection connection)
     {
