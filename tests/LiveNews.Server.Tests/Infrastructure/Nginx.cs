@@ -97,17 +97,12 @@ public sealed partial class Nginx : IDisposable
         config = Replace(config, TempPathDirective(), m => $"{m.Groups["name"].Value}_temp_path {directory}/{m.Groups["name"].Value};", "*_temp_path");
         config = Replace(config, ListenDirective(), _ => $"listen 127.0.0.1:{port};", "listen");
 
-        // The shipped nodes become this test's, each with the shipped parameters (max_fails, fail_timeout).
-        var first = true;
-        config = Replace(config, ServerDirective(), m =>
+        // The shipped nodes of each upstream become this test's, each with the parameters the upstream ships
+        // (max_fails, fail_timeout).
+        config = Replace(config, ServerDirectives(), m =>
         {
-            if (!first)
-            {
-                return "";
-            }
-
-            first = false;
-            return string.Concat(nodePorts.Select(p => $"{m.Groups["indent"].Value}server 127.0.0.1:{p}{m.Groups["parameters"].Value};\n"));
+            var shippedNode = ServerDirective().Match(m.Value);
+            return string.Concat(nodePorts.Select(p => $"{shippedNode.Groups["indent"].Value}server 127.0.0.1:{p}{shippedNode.Groups["parameters"].Value};\n"));
         }, "upstream server");
         return config;
     }
@@ -165,4 +160,8 @@ public sealed partial class Nginx : IDisposable
 
     [GeneratedRegex(@"^(?<indent>[ \t]*)server\s+[0-9.:\[\]a-z-]+:\d+(?<parameters>[^;]*);\n", RegexOptions.Multiline)]
     private static partial Regex ServerDirective();
+
+    /// <summary>The node lines of one upstream: consecutive <c>server</c> directives.</summary>
+    [GeneratedRegex(@"(?:^[ \t]*server\s+[0-9.:\[\]a-z-]+:\d+[^;]*;\n)+", RegexOptions.Multiline)]
+    private static partial Regex ServerDirectives();
 }
