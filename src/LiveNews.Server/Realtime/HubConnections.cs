@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Connections.Features;
 using Microsoft.AspNetCore.SignalR;
 
 namespace LiveNews.Server.Realtime;
@@ -8,15 +10,40 @@ namespace LiveNews.Server.Realtime;
 internal sealed class HubConnections
 {
     private readonly ConcurrentDictionary<string, HubConnectionContext> _open = new(StringComparer.Ordinal);
+
+    // WebSockets whose request has not ended: the hub is done with a connection (and has queued its close
+    // message) before the socket has sent it. SignalR aborts the sockets still open once the drain returns,
+    // so the drain waits for them too; a close message cut there reaches no one.
+    private readonly ConcurrentDictionary<string, byte> _sockets = new(StringComparer.Ordinal);
     private TaskCompletionSource? _allClosed;
 
     public int Count => _open.Count;
 
-    public void Opened(HubConnectionContext connection) => _open[connection.ConnectionId] = connection;
+    public void Opened(HubConnectionContext connection)
+    {
+        _open[connection.ConnectionId] = connection;
+        if (connection.Features.Get<IHttpTransportFeature>()?.TransportType == HttpTransportType.WebSockets && connection.GetHttpContext() is { } request)
+        {
+            _sockets[connection.ConnectionId] = 0;
+            request.Response.OnCompleted(static state =>
+            {
+                var (connections, connectionId) = ((HubConnections, string))state;
+                connections._sockets.TryRemove(connectionId, out _);
+                connections.CompleteWhenAllClosed();
+                return Task.CompletedTask;
+            }, (this, connection.ConnectionId));
+        }
+    }
 
     public void Closed(string connectionId)
     {
-        if (_open.TryRemove(connectionId, out _) && _open.IsEmpty)
+        _open.TryRemove(connectionId, out _);
+        CompleteWhenAllClosed();
+    }
+
+    private void CompleteWhenAllClosed()
+    {
+        if (_open.IsEmpty && _sockets.IsEmpty)
         {
             Volatile.Read(ref _allClosed)?.TrySetResult();
         }
@@ -24,7 +51,8 @@ internal sealed class HubConnections
 
     /// <summary>
     /// Asks every connection to close with a close message that allows reconnecting, and waits until they
-    /// have closed (or <paramref name="cancellationToken"/>); returns how many there were.
+    /// have closed, WebSockets until their socket has sent that message (or <paramref name="cancellationToken"/>);
+    /// returns how many there were.
     /// </summary>
     /// <remarks>
     /// A close request (the one SignalR uses when a sign-in expires) makes the hub send
@@ -37,10 +65,7 @@ internal sealed class HubConnections
         var allClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _allClosed, allClosed);
         var connections = _open.Values.ToArray();
-        if (_open.IsEmpty)
-        {
-            allClosed.TrySetResult();
-        }
+        CompleteWhenAllClosed();
 
         foreach (var connection in connections)
         {
