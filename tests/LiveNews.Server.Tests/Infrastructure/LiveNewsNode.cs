@@ -27,11 +27,14 @@ public sealed class LiveNewsNode : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _time;
     private readonly CapturedLogs? _logs;
+    private readonly Action<IServiceCollection>? _services;
 
-    public LiveNewsNode(string storeConfiguration, string keyPrefix, Dictionary<string, string?>? settings = null, TimeProvider? time = null, int port = 0, CapturedLogs? logs = null)
+    /// <param name="services">Services the test adds to the node's own (an observer to hold a write in flight, say).</param>
+    public LiveNewsNode(string storeConfiguration, string keyPrefix, Dictionary<string, string?>? settings = null, TimeProvider? time = null, int port = 0, CapturedLogs? logs = null, Action<IServiceCollection>? services = null)
     {
         _time = time;
         _logs = logs;
+        _services = services;
         _settings = new Dictionary<string, string?>
         {
             ["Redis:Configuration"] = storeConfiguration,
@@ -116,6 +119,11 @@ public sealed class LiveNewsNode : WebApplicationFactory<Program>
         if (_time is not null)
         {
             builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(_time)));
+        }
+
+        if (_services is not null)
+        {
+            builder.ConfigureServices(_services);
         }
     }
 }

@@ -39,7 +39,12 @@ public sealed record Fault(int Status = 0, string? Body = null, IReadOnlyDiction
     /// <summary>The post is made, then the answer is a 5xx (a proxy that lost the real answer).</summary>
     public static Fault AcceptThen(int status) => new(status, """{"error":"upstream"}""") { AfterAccepting = true };
 
+    /// <summary>The request waits for <paramref name="release"/>, then is answered as usual (the post is made).</summary>
+    public static Fault HeldUntil(Task release) => new() { Release = release };
+
     public bool AfterAccepting { get; init; }
+
+    public Task? Release { get; init; }
 }
 
 /// <summary>
@@ -423,6 +428,11 @@ public sealed class FakeNetworks : IAsyncDisposable
             if (_faults.TryGetValue(path, out var queue))
             {
                 queue.TryDequeue(out fault);
+            }
+
+            if (fault?.Release is { } release)
+            {
+                await release.WaitAsync(context.RequestAborted);
             }
 
             if (fault is { HangBefore: true })
