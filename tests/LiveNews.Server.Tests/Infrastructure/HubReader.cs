@@ -5,7 +5,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 
-namespace LiveNews.Server.Tests.Deploy;
+namespace LiveNews.Server.Tests.Infrastructure;
 
 /// <summary>
 /// A light reader of one topic speaking the SignalR JSON protocol over a raw WebSocket (hundreds fit in one

@@ -23,30 +23,32 @@ public sealed class ViewerCountsTests : OwnRedisTest
     private static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(400);
 
 
-    [OptInFact("LIVENEWS_FLAKY_METRICS", "Flaky under load (a reader saw a count outside 1-3 once in a clean-clone CI run); timing-sensitive.")]
-    public async Task Viewers_ReadersJoinAndLeaveOnTwoNodes_CountsExactOnBothWithinTwoIntervals()
+    // A node's counts expire two intervals after it last wrote them: with 300 ms, a node of this test process
+    // held up for a few hundred ms under a full suite's load dropped out for a moment and a reader saw its
+    // count dip. 1 s intervals leave it two seconds; how fast counts follow is ViewerCountInterval's business
+    // (Viewers_NodeStopsWriting_... bounds it), this test is about exact sums over two nodes.
+    [Fact]
+    public async Task Viewers_ReadersJoinAndLeaveOnTwoNodes_CountsExactOnBoth()
     {
-        var a = Node(Interval);
-        var b = Node(Interval);
+        var interval = TimeSpan.FromSeconds(1);
+        var a = Node(interval);
+        var b = Node(interval);
         await PublishLiveAsync(a);
         var onA1 = await ViewerAsync(a, "live");
         var onA2 = await ViewerAsync(a, "live");
 
-        var clock = Stopwatch.StartNew();
         var onB = await ViewerAsync(b, "live");
-        await WaitForCountAsync([onA1, onA2, onB], 3, clock, Interval * 2);
+        await WaitForCountAsync([onA1, onA2, onB], 3);
         Assert.Equal(3, await ViewersOverHttpAsync(a, "live"));
         Assert.Equal(3, await ViewersOverHttpAsync(b, "live"));
 
-        clock.Restart();
         await onA2.Connection.DisposeAsync();
-        await WaitForCountAsync([onA1, onB], 2, clock, Interval * 2);
+        await WaitForCountAsync([onA1, onB], 2);
         Assert.Equal(2, await ViewersOverHttpAsync(b, "live"));
 
         // The leaver's node lost a reader, the other node saw the same count: both sums are exact.
-        clock.Restart();
         await onB.Connection.DisposeAsync();
-        await WaitForCountAsync([onA1], 1, clock, Interval * 2);
+        await WaitForCountAsync([onA1], 1);
         Assert.All(onA1.Counts, count => Assert.InRange(count, 1, 3));
     }
 
@@ -231,9 +233,12 @@ public sealed class ViewerCountsTests : OwnRedisTest
         Assert.Equal(0, (await http.GetFromJsonAsync<JsonElement>("/api/topics/live")).GetProperty("viewers").GetInt64());
     }
 
+    private static Task WaitForCountAsync(Viewer[] viewers, long count) =>
+        Eventually.TrueAsync(() => viewers.All(viewer => viewer.Latest == count), $"every reader to see {count} watching", seconds: 20);
+
     private static async Task WaitForCountAsync(Viewer[] viewers, long count, Stopwatch clock, TimeSpan within)
     {
-        await Eventually.TrueAsync(() => viewers.All(viewer => viewer.Latest == count), $"every reader to see {count} watching", seconds: 20);
+        await WaitForCountAsync(viewers, count);
         Assert.True(clock.Elapsed <= within + Slack, $"{count} watching took {clock.Elapsed.TotalMilliseconds:F0} ms, more than {within.TotalMilliseconds:F0} ms (+{Slack.TotalMilliseconds:F0} ms slack)");
     }
 
