@@ -125,12 +125,21 @@ public sealed class RedisServer : IAsyncDisposable
                 await probe.GetDatabase().PingAsync();
                 return;
             }
-            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && starting())
+            catch (Exception ex) when (ex is RedisConnectionException || IsLoading(ex))
             {
+                if (DateTime.UtcNow >= deadline || !starting())
+                {
+                    throw;
+                }
+
                 await Task.Delay(50);
             }
         }
     }
+
+    // A restarted server answers LOADING while it reads its dataset back: it is up, not ready.
+    private static bool IsLoading(Exception ex) =>
+        ex is RedisServerException && ex.Message.StartsWith("LOADING", StringComparison.Ordinal);
 
     internal static string? FindBinary(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
