@@ -63,7 +63,7 @@ if (options.Has("slow"))
 if (options.Has("memory"))
 {
     var series = await Bench.InterleavedAsync($"Memory: {sizes.Idle:N0} idle subscribed connections (opened 64 at a time, settled 3 s)", options.Runs,
-        everyone.Select(k => Bench.System(k, async () => (IReadOnlyList<Figure>)[new("RSS KB/conn", await Scenarios.IdleMemoryAsync(k, sizes.Idle))])));
+        everyone.Select(k => Bench.System(k, async () => (IReadOnlyList<Figure>)[new("RSS KB/conn", await Scenarios.IdleMemoryAsync(k, sizes.Idle, options.GcDumps))])));
     report.Add(series, $"LiveNews server RSS per connection {series.Median(LiveNews, "RSS KB/conn"):0.0} KB (median; target ≤ 16 KB).");
 }
 
@@ -207,8 +207,8 @@ namespace LiveNews.Bench
              .. r.Stalled == 0 ? (Figure[])[] : [new("KB owed per stalled reader", r.Events * (double)r.EventFrameBytes / 1024, "0"), new("stalled readers closed by the server", r.StalledClosed, "0")]];
     }
 
-    /// <summary>The command line: scenarios, <c>--runs N</c>, <c>--quick</c>, <c>--slow-events N</c>, <c>--out FILE</c>.</summary>
-    internal sealed record BenchOptions(IReadOnlySet<string> Scenarios, int Runs, bool Quick, BenchSizes Sizes, string? Output)
+    /// <summary>The command line: scenarios, <c>--runs N</c>, <c>--quick</c>, <c>--slow-events N</c>, <c>--out FILE</c>, <c>--gcdump DIR</c>.</summary>
+    internal sealed record BenchOptions(IReadOnlySet<string> Scenarios, int Runs, bool Quick, BenchSizes Sizes, string? Output, string? GcDumps = null)
     {
         public static readonly string[] All = ["burst", "paced", "slow", "memory", "connect", "resume", "api", "viewers", "push"];
 
@@ -216,7 +216,7 @@ namespace LiveNews.Bench
 
         public static BenchOptions Parse(string[] args)
         {
-            var values = new HashSet<string> { "--runs", "--out", "--slow-events" };
+            var values = new HashSet<string> { "--runs", "--out", "--slow-events", "--gcdump" };
             var named = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || !values.Contains(args[i - 1])))
                 .ToHashSet(StringComparer.OrdinalIgnoreCase);
             var unknown = named.Except(All.Append("all"), StringComparer.OrdinalIgnoreCase).ToArray();
@@ -238,7 +238,7 @@ namespace LiveNews.Bench
                 sizes = sizes with { SlowEvents = int.Parse(slow, CultureInfo.InvariantCulture) };
             }
 
-            return new BenchOptions(named, Math.Max(1, runs), quick, sizes, Value(args, "--out"));
+            return new BenchOptions(named, Math.Max(1, runs), quick, sizes, Value(args, "--out"), Value(args, "--gcdump"));
         }
 
         private static string? Value(string[] args, string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 
@@ -69,16 +70,53 @@ internal static class Scenarios
             seconds, pool.Received / seconds, p50, p99, max, cpu, rssPerConnection, peak / 1024.0 / 1024.0, pool.EventFrameBytes, stalled, stalledClosed);
     }
 
-    /// <summary>Server RSS growth per connection once <paramref name="subscribers"/> idle subscribers have settled.</summary>
-    public static async Task<double> IdleMemoryAsync(SystemKind system, int subscribers)
+    /// <summary>
+    /// Server RSS growth per connection once <paramref name="subscribers"/> idle subscribers have settled; with
+    /// <paramref name="gcdumps"/>, a .NET server's heap is also dumped before and after (dotnet-gcdump), to
+    /// see what the connections hold.
+    /// </summary>
+    public static async Task<double> IdleMemoryAsync(SystemKind system, int subscribers, string? gcdumps = null)
     {
         await using var servers = await Servers.StartAsync(system);
         await using var pool = new SubscriberPool { Wire = servers.Wire };
         await Task.Delay(1000);
+        var dumps = gcdumps is not null && system != SystemKind.SocketIo;
+        if (dumps)
+        {
+            await GcDumpAsync(servers, gcdumps!, "before");
+        }
+
         var before = servers.Process.RssBytes();
         await pool.ConnectAsync(servers.HubUrl, subscribers, _ => servers.SubscribeFrame);
         await Task.Delay(3000);
-        return (servers.Process.RssBytes() - before) / 1024.0 / subscribers;
+        var perConnection = (servers.Process.RssBytes() - before) / 1024.0 / subscribers;
+        if (dumps)
+        {
+            await GcDumpAsync(servers, gcdumps!, $"{subscribers}-idle");
+        }
+
+        return perConnection;
+    }
+
+    /// <summary>Writes the server's heap to DIR/system-when.gcdump and its type report beside it (.txt).</summary>
+    private static async Task GcDumpAsync(Servers servers, string directory, string when)
+    {
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, $"{servers.Name.Split(' ')[0].ToLowerInvariant()}-{when}-{DateTime.UtcNow:HHmmss}.gcdump");
+        var tool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-gcdump");
+        await RunAsync(tool, ["collect", "-p", servers.Process.Pid.ToString(CultureInfo.InvariantCulture), "-o", path]);
+        await File.WriteAllTextAsync(Path.ChangeExtension(path, ".txt"), await RunAsync(tool, ["report", path]));
+    }
+
+    private static async Task<string> RunAsync(string file, string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        args.ToList().ForEach(start.ArgumentList.Add);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}); install it with `dotnet tool install -g {Path.GetFileName(file)}`: {errors}");
     }
 
     /// <summary>All <paramref name="subscribers"/> connect and subscribe at once: the time until every one is subscribed.</summary>
