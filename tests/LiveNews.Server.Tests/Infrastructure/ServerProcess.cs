@@ -13,6 +13,7 @@ public sealed class ServerProcess : IDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private int _disposed;
 
     private ServerProcess(Process process, int port)
     {
@@ -69,8 +70,17 @@ public sealed class ServerProcess : IDisposable
         process.ErrorDataReceived += (_, line) => server.Append(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        using var http = server.Anonymous();
-        await Eventually.TrueAsync(async () => !process.HasExited && await IsReadyAsync(http), "the server process to be ready", seconds: 60);
+        try
+        {
+            using var http = server.Anonymous();
+            await Eventually.TrueAsync(async () => !process.HasExited && await IsReadyAsync(http), "the server process to be ready", seconds: 60);
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+
         return server;
     }
 
@@ -118,8 +128,14 @@ public sealed class ServerProcess : IDisposable
         }
     }
 
+    /// <summary>Kills the process if it still runs; safe to call again (a test may dispose a node it restarts).</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         Kill();
         _process.Dispose();
     }
