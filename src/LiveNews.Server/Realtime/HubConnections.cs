@@ -13,7 +13,9 @@ internal sealed class HubConnections
 
     // WebSockets whose request has not ended: the hub is done with a connection (and has queued its close
     // message) before the socket has sent it. SignalR aborts the sockets still open once the drain returns,
-    // so the drain waits for them too; a close message cut there reaches no one.
+    // so the drain waits for them too (a close message cut there reaches no one): until the client answered
+    // the close frame, or the hub's WebSockets.CloseTimeout. SignalR's long-polling and SSE transports are
+    // not tracked: their close message goes out with the client's next poll, if it comes before the node stops.
     private readonly ConcurrentDictionary<string, byte> _sockets = new(StringComparer.Ordinal);
     private TaskCompletionSource? _allClosed;
 

@@ -28,11 +28,21 @@ internal static class RealtimeServiceCollectionExtensions
         return services;
     }
 
+    private static readonly TimeSpan WebSocketCloseTimeout = TimeSpan.FromSeconds(2);
+
     public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder endpoints)
     {
-        // An editor's connection ends when its sign-in does (token expiry, or the API key's recheck), so
-        // rights are checked when they are used; the client reconnects and signs in again.
-        endpoints.MapHub<LiveHub>(RateLimiting.HubPath + "/live", hub => hub.CloseOnAuthenticationExpiration = true)
+        endpoints.MapHub<LiveHub>(RateLimiting.HubPath + "/live", hub =>
+            {
+                // An editor's connection ends when its sign-in does (token expiry, or the API key's recheck), so
+                // rights are checked when they are used; the client reconnects and signs in again.
+                hub.CloseOnAuthenticationExpiration = true;
+
+                // Once the server has sent its close frame, how long a socket may take to answer with its own
+                // before it is cut (SignalR's default is 5 s): a draining node waits for every socket to end,
+                // and a reader that went silent (a phone that lost its network) would hold the drain that long.
+                hub.WebSockets.CloseTimeout = WebSocketCloseTimeout;
+            })
             .RequireRateLimiting(RateLimiting.Connections);
         endpoints.MapGet(ServerSentEvents.Path, (HttpContext http, ServerSentEvents sse) => sse.StreamAsync(http))
             .WithName("ServerSentEvents")
