@@ -238,7 +238,13 @@ namespace LiveNews.Bench
                 sizes = sizes with { SlowEvents = int.Parse(slow, CultureInfo.InvariantCulture) };
             }
 
-            return new BenchOptions(named, Math.Max(1, runs), quick, sizes, Value(args, "--out"), Value(args, "--gcdump"));
+            var gcdumps = Value(args, "--gcdump");
+            if (args.Contains("--gcdump") && (gcdumps is null || gcdumps.StartsWith("--", StringComparison.Ordinal) || !named.Contains("memory")))
+            {
+                throw new ArgumentException("--gcdump DIR dumps heaps in the memory scenario: give a folder and run `memory`.");
+            }
+
+            return new BenchOptions(named, Math.Max(1, runs), quick, sizes, Value(args, "--out"), gcdumps);
         }
 
         private static string? Value(string[] args, string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();

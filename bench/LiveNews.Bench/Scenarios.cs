@@ -80,13 +80,14 @@ internal static class Scenarios
         await using var servers = await Servers.StartAsync(system);
         await using var pool = new SubscriberPool { Wire = servers.Wire };
         await Task.Delay(1000);
+        // RSS is read before each dump: a dump collects the heap first, which would move the figure.
+        var before = servers.Process.RssBytes();
         var dumps = gcdumps is not null && system != SystemKind.SocketIo;
         if (dumps)
         {
             await GcDumpAsync(servers, gcdumps!, "before");
         }
 
-        var before = servers.Process.RssBytes();
         await pool.ConnectAsync(servers.HubUrl, subscribers, _ => servers.SubscribeFrame);
         await Task.Delay(3000);
         var perConnection = (servers.Process.RssBytes() - before) / 1024.0 / subscribers;
@@ -103,7 +104,8 @@ internal static class Scenarios
     {
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, $"{servers.Name.Split(' ')[0].ToLowerInvariant()}-{when}-{DateTime.UtcNow:HHmmss}.gcdump");
-        var tool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-gcdump");
+        var installed = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-gcdump");
+        var tool = File.Exists(installed) ? installed : "dotnet-gcdump";
         await RunAsync(tool, ["collect", "-p", servers.Process.Pid.ToString(CultureInfo.InvariantCulture), "-o", path]);
         await File.WriteAllTextAsync(Path.ChangeExtension(path, ".txt"), await RunAsync(tool, ["report", path]));
     }
@@ -113,10 +115,10 @@ internal static class Scenarios
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         args.ToList().ForEach(start.ArgumentList.Add);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}); install it with `dotnet tool install -g {Path.GetFileName(file)}`: {errors}");
+        return process.ExitCode == 0 ? await output : throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}); install it with `dotnet tool install -g {Path.GetFileName(file)}`: {await errors}");
     }
 
     /// <summary>All <paramref name="subscribers"/> connect and subscribe at once: the time until every one is subscribed.</summary>
