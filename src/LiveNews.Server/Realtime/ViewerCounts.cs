@@ -120,7 +120,7 @@ internal sealed class ViewerCounts(
 
         _failing = false;
         _totals = totals;
-        PushChanged(totals);
+        await PushChangedAsync(totals);
     }
 
     // Counted topics with readers on this node, that something was published on.
@@ -185,7 +185,7 @@ internal sealed class ViewerCounts(
         return totals;
     }
 
-    private void PushChanged(IReadOnlyDictionary<string, long> totals)
+    private async Task PushChangedAsync(IReadOnlyDictionary<string, long> totals)
     {
         var at = time.GetUtcNow();
         var served = subscribers.Counts();
@@ -209,7 +209,7 @@ internal sealed class ViewerCounts(
 
             _pushed[name] = count;
             var payload = new RawJson(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ViewerCount(name, count, at), LiveNewsJson.Stored));
-            subscribers.Push(new TopicPush(name, payload, Method));
+            await subscribers.PushPacedAsync(new TopicPush(name, payload, Method));
         }
     }
 }

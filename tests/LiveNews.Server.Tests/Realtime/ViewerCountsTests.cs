@@ -155,6 +155,37 @@ public sealed class ViewerCountsTests : OwnRedisTest
         Assert.Equal([1L, 2L], viewer.Counts);
     }
 
+    // A count goes to a topic's readers in batches that yield the thread between them (Subscribers.PacedBatch):
+    // readers past the first batch get it as well, once, in order with the next count.
+    [Fact]
+    public async Task Viewers_MoreReadersThanOnePacedBatch_EachGetsEveryCountOnce()
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new()
+        {
+            ["Realtime:ViewerCountInterval"] = TimeSpan.FromMinutes(5).ToString(),
+            ["RateLimits:ConnectionsPerAddress"] = "1000",
+            ["RateLimits:ConnectionsPerMinute"] = "100000",
+        }));
+        var counts = node.Services.GetRequiredService<ViewerCounts>();
+        await PublishLiveAsync(node);
+        var readers = (Subscribers.PacedBatch * 2) + 10;
+        var viewers = new List<Viewer>();
+        foreach (var chunk in Enumerable.Range(0, readers).Chunk(32))
+        {
+            viewers.AddRange(await Task.WhenAll(chunk.Select(_ => ViewerAsync(node, "live"))));
+        }
+
+        await counts.CountAsync();
+        await WaitForCountAsync([.. viewers], readers);
+        await viewers[0].Connection.DisposeAsync();
+        var subscribers = node.Services.GetRequiredService<Subscribers>();
+        await Eventually.TrueAsync(() => subscribers.Counts().GetValueOrDefault("live") == readers - 1, "the node to let the reader go");
+        await counts.CountAsync();
+        await WaitForCountAsync([.. viewers.Skip(1)], readers - 1);
+
+        Assert.All(viewers.Skip(1), viewer => Assert.Equal([readers, readers - 1L], viewer.Counts));
+    }
+
     [Fact]
     public async Task Viewers_TopicNeverPublished_IsNotCountedAndLeavesNoKey()
     {
