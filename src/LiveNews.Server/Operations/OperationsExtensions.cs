@@ -20,14 +20,18 @@ internal static class OperationsExtensions
             .WithMetrics(metrics => metrics
                 .AddMeter(LiveNewsMetrics.MeterName)
                 .AddAspNetCoreInstrumentation()
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing
-                .AddSource(LiveNewsMetrics.MeterName)
-                .AddAspNetCoreInstrumentation());
-        // Traces and metrics also go to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+                .AddPrometheusExporter());
+
+        // Traces (and metrics too) go to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set. Without
+        // one nothing reads traces, so none are recorded: a recorded request activity costs every editor
+        // request its tags, and every open hub connection holds its own for as long as it stays open.
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
         {
-            telemetry.UseOtlpExporter();
+            telemetry
+                .WithTracing(tracing => tracing
+                    .AddSource(LiveNewsMetrics.MeterName)
+                    .AddAspNetCoreInstrumentation())
+                .UseOtlpExporter();
         }
 
         return services;
