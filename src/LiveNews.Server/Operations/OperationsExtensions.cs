@@ -22,10 +22,11 @@ internal static class OperationsExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter());
 
-        // Traces (and metrics too) go to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set. Without
-        // one nothing reads traces, so none are recorded: a recorded request activity costs every editor
-        // request its tags, and every open hub connection holds its own for as long as it stays open.
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        // Traces, metrics and logs also go to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set (in the
+        // environment or any configuration source). Without one nothing reads traces, so none are recorded: a
+        // recorded request activity costs every request its tags (ASP.NET Core still starts a bare one, for
+        // log scopes).
+        if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             telemetry
                 .WithTracing(tracing => tracing

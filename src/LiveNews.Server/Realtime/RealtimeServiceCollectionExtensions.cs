@@ -41,6 +41,7 @@ internal static class RealtimeServiceCollectionExtensions
                 // Once the server has sent its close frame, how long a socket may take to answer with its own
                 // before it is cut (SignalR's default is 5 s): a draining node waits for every socket to end,
                 // and a reader that went silent (a phone that lost its network) would hold the drain that long.
+                // A socket that takes no more data cannot be sent the frame at all: the drain's 10 s bound cuts it.
                 hub.WebSockets.CloseTimeout = WebSocketCloseTimeout;
             })
             .RequireRateLimiting(RateLimiting.Connections);

@@ -194,6 +194,7 @@ internal sealed class ViewerCounts(
             _pushed.Remove(topic);
         }
 
+        var changed = new List<TopicPush>();
         foreach (var name in served.Keys)
         {
             if (!Counted(name))
@@ -209,8 +210,10 @@ internal sealed class ViewerCounts(
 
             _pushed[name] = count;
             var payload = new RawJson(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ViewerCount(name, count, at), LiveNewsJson.Stored));
-            await subscribers.PushPacedAsync(new TopicPush(name, payload, Method));
+            changed.Add(new TopicPush(name, payload, Method));
         }
+
+        await subscribers.PushPacedAsync(changed);
     }
 }
 

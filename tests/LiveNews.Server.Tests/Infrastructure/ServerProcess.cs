@@ -73,7 +73,12 @@ public sealed class ServerProcess : IDisposable
         try
         {
             using var http = server.Anonymous();
-            await Eventually.TrueAsync(async () => !process.HasExited && await IsReadyAsync(http), "the server process to be ready", seconds: 60);
+            await Eventually.TrueAsync(
+                async () => process.HasExited
+                    ? throw new InvalidOperationException($"The server process exited ({process.ExitCode}) before it was ready:{Environment.NewLine}{string.Join(Environment.NewLine, server.Output.TakeLast(40))}")
+                    : await IsReadyAsync(http),
+                "the server process to be ready",
+                seconds: 60);
         }
         catch
         {

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Trace;
 
 namespace LiveNews.Server.Tests.Operations;
 
@@ -39,6 +40,14 @@ public sealed class TracingTests(RedisFixture redis) : IClassFixture<RedisFixtur
             () => collector.Traces.Any(body => body.Contains("livenews.publish", StringComparison.Ordinal))
                 && collector.Traces.Any(body => body.Contains("/api/breaking", StringComparison.Ordinal)),
             "the request's and the publish's spans at the collector");
+    }
+
+    [Fact]
+    public void Traces_WithoutAnOtlpEndpoint_AreNotRecorded()
+    {
+        using var node = new LiveNewsNode(redis.Configuration, Eventually.Prefix());
+
+        Assert.Null(node.Services.GetService<TracerProvider>());
     }
 
     /// <summary>An OTLP/HTTP collector on loopback: keeps what is posted to <c>/v1/traces</c>.</summary>
