@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
+using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LiveNews.Server.Tests.Feeds;
 
@@ -18,16 +14,13 @@ public sealed class LoopbackHub : IAsyncDisposable
 
     public ConcurrentQueue<(string Mode, string Url, DateTime At)> Pings { get; } = new();
 
-    public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
+    public Uri Address => new(_app.Services.ListeningAddress() + "/");
 
     public int PingsOf(string url) => Pings.Count(p => p.Url == url);
 
     public static async Task<LoopbackHub> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
+        var app = LoopbackApp.Create();
         var hub = new LoopbackHub(app);
         app.MapPost("/", async (HttpRequest request) =>
         {

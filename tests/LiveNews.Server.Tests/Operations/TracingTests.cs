@@ -2,12 +2,8 @@ using System.Collections.Concurrent;
 using System.Text;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using OpenTelemetry.Trace;
 
 namespace LiveNews.Server.Tests.Operations;
@@ -27,7 +23,7 @@ public sealed class TracingTests(RedisFixture redis) : IClassFixture<RedisFixtur
         {
             ["Redis:Configuration"] = redis.Configuration,
             ["Redis:KeyPrefix"] = Eventually.Prefix(),
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Address.ToString().TrimEnd('/'),
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Address,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
         });
@@ -59,14 +55,11 @@ public sealed class TracingTests(RedisFixture redis) : IClassFixture<RedisFixtur
 
         public ConcurrentQueue<string> Traces { get; } = new();
 
-        public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        public string Address => _app.Services.ListeningAddress();
 
         public static async Task<OtlpCollector> StartAsync()
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
+            var app = LoopbackApp.Create();
             var collector = new OtlpCollector(app);
             app.MapPost("/v1/traces", async (HttpRequest request) =>
             {
