@@ -7,6 +7,8 @@ namespace LiveNews.Server.Realtime;
 
 internal static class RealtimeServiceCollectionExtensions
 {
+    private static readonly TimeSpan WebSocketCloseTimeout = TimeSpan.FromSeconds(2);
+
     public static IServiceCollection AddRealtime(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RealtimeOptions>()
@@ -28,8 +30,6 @@ internal static class RealtimeServiceCollectionExtensions
         return services;
     }
 
-    private static readonly TimeSpan WebSocketCloseTimeout = TimeSpan.FromSeconds(2);
-
     public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHub<LiveHub>(RateLimiting.HubPath + "/live", hub =>
@@ -41,7 +41,8 @@ internal static class RealtimeServiceCollectionExtensions
                 // Once the server has sent its close frame, how long a socket may take to answer with its own
                 // before it is cut (SignalR's default is 5 s): a draining node waits for every socket to end,
                 // and a reader that went silent (a phone that lost its network) would hold the drain that long.
-                // A socket that takes no more data cannot be sent the frame at all: the drain's 10 s bound cuts it.
+                // A socket that takes no more data cannot be sent the frame at all: the drain's bound cuts it
+                // (DeployServiceCollectionExtensions.CloseTimeout).
                 hub.WebSockets.CloseTimeout = WebSocketCloseTimeout;
             })
             .RequireRateLimiting(RateLimiting.Connections);
