@@ -35,6 +35,7 @@ app.UseDrain();
 app.UseBrowserClientAndSamples();
 app.UseEditors();
 app.UseRateLimiter();
+app.UseRealtime();
 
 app.MapOperations();
 app.MapRealtime();

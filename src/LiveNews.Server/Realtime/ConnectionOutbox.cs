@@ -1,3 +1,5 @@
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 
 namespace LiveNews.Server.Realtime;
@@ -6,11 +8,14 @@ namespace LiveNews.Server.Realtime;
 /// What one connection still has to be sent, in order. Pushes are queued here instead of awaited by the
 /// relay, so no topic and no other reader waits for this connection's socket; a reader that stops reading
 /// is disconnected once <c>Realtime:MaxBufferedBytesPerConnection</c> are waiting, and resumes from its
-/// position when it reconnects.
+/// position when it reconnects. On a WebSocket, pushes go straight to the socket (<see cref="HubSocket"/>).
 /// </summary>
 internal sealed class ConnectionOutbox(HubConnectionContext connection, long maxBufferedBytes, Action<ITopicReader, long> overflowed) : ITopicReader
 {
     private readonly Queue<(SerializedHubMessage Message, int Size)> _queue = new();
+    private readonly HubSocket? _socket = HubSocket.Of(connection);
+    private readonly WebSocketMessageType _messageType =
+        connection.Protocol.TransferFormat == TransferFormat.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
     private long _bytes;
     private bool _draining;
     private bool _closed;
@@ -18,6 +23,9 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
     public string Id => connection.ConnectionId;
 
     public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>True when pushes go straight to the connection's WebSocket rather than through SignalR's pipe.</summary>
+    public bool SendsToSocket => _socket is not null;
 
     public void Push(TopicPush push) => Enqueue(push.HubMessage, push.Size);
 
@@ -90,9 +98,16 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
 
             try
             {
-                await connection.WriteAsync(next.Message);
+                if (_socket is null)
+                {
+                    await connection.WriteAsync(next.Message);
+                }
+                else
+                {
+                    await _socket.SendMessageAsync(next.Message.GetSerializedMessage(connection.Protocol), _messageType);
+                }
             }
-            catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or IOException)
+            catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or IOException or WebSocketException or ObjectDisposedException)
             {
                 Close();
                 return;

@@ -30,6 +30,9 @@ internal static class RealtimeServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Before the endpoints: lets pushes reach hub WebSockets directly (<see cref="HubSocket"/>).</summary>
+    public static IApplicationBuilder UseRealtime(this IApplicationBuilder app) => HubSocket.UseHubSockets(app);
+
     public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHub<LiveHub>(RateLimiting.HubPath + "/live", hub =>

@@ -31,6 +31,9 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// <summary>A reader of another transport; it joins topics by its <see cref="ITopicReader.Id"/>.</summary>
     public void Register(ITopicReader reader) => _readers[reader.Id] = reader;
 
+    /// <summary>The reader with that id, while it is connected.</summary>
+    public ITopicReader? Reader(string readerId) => _readers.GetValueOrDefault(readerId);
+
     /// <summary>A reader is gone (a hub connection closed): nothing more is sent to it, it leaves every topic.</summary>
     public void Disconnected(string readerId)
     {
@@ -101,9 +104,9 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// the thread every <see cref="PacedBatch"/> readers over all of them (many small topics are paced too).
     /// </summary>
     /// <remarks>
-    /// A push queued to a hub connection is written into its pipe at once, in a block of Kestrel's memory
-    /// pool that stays rented until the connection's transport, which runs later on the thread pool, has
-    /// sent it. Queued to 10,000 readers without a break, all of them hold blocks at the same time, and the
+    /// A push queued to a hub connection is written at once into its output pipe (Kestrel's, for a
+    /// WebSocket: <see cref="HubSocket"/>), in a block of the memory pool that stays rented until the
+    /// connection's send loop, which runs later on the thread pool, has sent it. Queued to 10,000 readers without a break, all of them hold blocks at the same time, and the
     /// pool keeps them: with viewer counts pushed every 2 s, an idle reader cost ~11 KB more
     /// (bench/runs/2026-12-06-fan-out-batches.md). Yielding mostly puts the loop behind the transports
     /// queued so far (the thread pool's global queue is first in, first out), so most of them send and give

@@ -1,0 +1,133 @@
+using System.Net.WebSockets;
+using LiveNews.Server.Operations;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.SignalR;
+
+namespace LiveNews.Server.Realtime;
+
+/// <summary>
+/// The WebSocket of a hub connection, with a way for topic pushes to reach it without SignalR's connection
+/// pipe. SignalR writes each message into a pipe that a send loop of its own, run as another thread-pool work
+/// item, reads and hands to the socket; for a push to thousands of readers, that pipe and that loop cost about
+/// as much again as the socket's send (bench/runs/2026-12-06-direct-socket-sends.md). A push sent here goes
+/// to the socket at once, as its own WebSocket message: one or more complete SignalR records, which is what
+/// SignalR sends and what its clients read.
+/// </summary>
+/// <remarks>
+/// SignalR's own messages (completions, pings, close) still go through its pipe and its loop and reach
+/// <see cref="SendAsync(ReadOnlyMemory{byte}, WebSocketMessageType, bool, CancellationToken)"/> here: one
+/// message at a time goes to the socket, a message SignalR sends in fragments (a record longer than one
+/// pipe block) included. The server does not allow SignalR's stateful reconnect, whose acknowledgements
+/// count the messages of its pipe; pushes sent here would be outside that count.
+/// </remarks>
+internal sealed class HubSocket(WebSocket socket) : WebSocket
+{
+    private readonly SemaphoreSlim _sending = new(1, 1);
+
+    // True while SignalR's loop is between the fragments of one message and holds _sending.
+    private bool _midMessage;
+
+    /// <summary>The hub connection's socket, when it is a WebSocket that <see cref="UseHubSockets"/> saw accepted.</summary>
+    public static HubSocket? Of(HubConnectionContext connection) =>
+        connection.GetHttpContext()?.Features.Get<IHttpWebSocketFeature>() is Feature { Socket: { } accepted } ? accepted : null;
+
+    /// <summary>Lets the hub's WebSocket connections be found by <see cref="Of"/>.</summary>
+    public static IApplicationBuilder UseHubSockets(IApplicationBuilder app) =>
+        app.UseWhen(
+            http => http.Request.Path.StartsWithSegments(RateLimiting.HubPath),
+            hub => hub
+                .UseWebSockets()
+                .Use((http, next) =>
+                {
+                    // SignalR's endpoint adds the WebSockets middleware too, which keeps a handshake it finds.
+                    if (http.Features.Get<IHttpWebSocketFeature>() is { IsWebSocketRequest: true } handshake)
+                    {
+                        http.Features.Set<IHttpWebSocketFeature>(new Feature(handshake));
+                    }
+
+                    return next(http);
+                }));
+
+    /// <summary>Sends one whole message (one or more complete SignalR records) after any message being sent.</summary>
+    public async ValueTask SendMessageAsync(ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    {
+        await _sending.WaitAsync();
+        try
+        {
+            await socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    // SignalR's send loop: one caller, which finishes a fragmented message before it starts another.
+    public override async ValueTask SendAsync(ReadOnlyMemory<byte> buffer, WebSocketMessageType messageType, bool endOfMessage, CancellationToken cancellationToken)
+    {
+        if (!_midMessage)
+        {
+            await _sending.WaitAsync(cancellationToken);
+        }
+
+        try
+        {
+            await socket.SendAsync(buffer, messageType, endOfMessage, cancellationToken);
+            _midMessage = !endOfMessage;
+        }
+        catch
+        {
+            _midMessage = false;
+            throw;
+        }
+        finally
+        {
+            if (!_midMessage)
+            {
+                _sending.Release();
+            }
+        }
+    }
+
+    public override Task SendAsync(ArraySegment<byte> buffer, WebSocketMessageType messageType, bool endOfMessage, CancellationToken cancellationToken) =>
+        SendAsync(buffer.AsMemory(), messageType, endOfMessage, cancellationToken).AsTask();
+
+    public override ValueTask SendAsync(ReadOnlyMemory<byte> buffer, WebSocketMessageType messageType, WebSocketMessageFlags messageFlags, CancellationToken cancellationToken) =>
+        SendAsync(buffer, messageType, messageFlags.HasFlag(WebSocketMessageFlags.EndOfMessage), cancellationToken);
+
+    public override WebSocketCloseStatus? CloseStatus => socket.CloseStatus;
+
+    public override string? CloseStatusDescription => socket.CloseStatusDescription;
+
+    public override WebSocketState State => socket.State;
+
+    public override string? SubProtocol => socket.SubProtocol;
+
+    public override void Abort() => socket.Abort();
+
+    public override Task CloseAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken) =>
+        socket.CloseAsync(closeStatus, statusDescription, cancellationToken);
+
+    public override Task CloseOutputAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken) =>
+        socket.CloseOutputAsync(closeStatus, statusDescription, cancellationToken);
+
+    public override void Dispose() => socket.Dispose();
+
+    public override Task<WebSocketReceiveResult> ReceiveAsync(ArraySegment<byte> buffer, CancellationToken cancellationToken) =>
+        socket.ReceiveAsync(buffer, cancellationToken);
+
+    public override ValueTask<ValueWebSocketReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+        socket.ReceiveAsync(buffer, cancellationToken);
+
+    /// <summary>The request's WebSocket handshake, keeping the socket it accepts.</summary>
+    private sealed class Feature(IHttpWebSocketFeature handshake) : IHttpWebSocketFeature
+    {
+        public HubSocket? Socket { get; private set; }
+
+        public bool IsWebSocketRequest => handshake.IsWebSocketRequest;
+
+        public async Task<WebSocket> AcceptAsync(WebSocketAcceptContext context) =>
+            Socket = new HubSocket(await handshake.AcceptAsync(context));
+    }
+}

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using LiveNews.Server.Realtime;
+using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LiveNews.Server.Tests.Realtime;
+
+/// <summary>
+/// Pushes to a hub WebSocket go straight to its socket (<see cref="HubSocket"/>), beside the messages SignalR
+/// sends itself; other transports keep SignalR's path. Either way a reader gets every event once, in order.
+/// </summary>
+[Collection("redis")]
+public sealed class HubSocketTests : OwnRedisTest
+{
+    [Theory]
+    [InlineData(HttpTransportType.WebSockets, true)]
+    [InlineData(HttpTransportType.ServerSentEvents, false)]
+    [InlineData(HttpTransportType.LongPolling, false)]
+    public async Task Events_ReachEveryTransport_WebSocketsStraightThroughTheirSocket(HttpTransportType transport, bool straight)
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        var connection = Track(await node.ConnectAsync(options =>
+        {
+            options.Transports = transport;
+            options.SkipNegotiation = false;
+        }));
+        var seqs = new List<long>();
+        var fiveArrived = new TaskCompletionSource();
+        connection.On<JsonElement>("event", e =>
+        {
+            lock (seqs)
+            {
+                seqs.Add(e.GetProperty("seq").GetInt64());
+                if (seqs.Count == 5)
+                {
+                    fiveArrived.TrySetResult();
+                }
+            }
+        });
+        await connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "breaking" } });
+
+        using var editor = node.Editor();
+        for (var i = 1; i <= 5; i++)
+        {
+            (await editor.PostJsonAsync("/api/breaking", new { headline = $"Alert {i}" })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.WithinAsync(fiveArrived.Task.ContinueWith(_ => true), "five events");
+        lock (seqs)
+        {
+            Assert.Equal([1L, 2, 3, 4, 5], seqs);
+        }
+
+        var reader = Assert.IsType<ConnectionOutbox>(node.Services.GetRequiredService<Subscribers>().Reader(connection.ConnectionId!));
+        Assert.Equal(straight, reader.SendsToSocket);
+    }
+
+    [Fact]
+    public async Task LargeAnswers_SentInFragments_AreNeverCutByAPush()
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new()
+        {
+            ["RateLimits:EditorRequestsPerMinute"] = "100000",
+            ["RateLimits:HubInvocationsPerMinute"] = "100000",
+        }));
+        using var editor = node.Editor();
+
+        // An article whose snapshot is about 45 KB: SignalR sends its subscribe answer as several
+        // WebSocket frames of one message, read from its pipe's 4 KB blocks.
+        (await editor.PutJsonAsync("/api/articles/long-read", new { headline = "Long read", url = "https://news.example/long" })).EnsureSuccessStatusCode();
+        for (var i = 1; i <= 5; i++)
+        {
+            (await editor.PostJsonAsync("/api/articles/long-read/entries", new { text = $"{i} {new string('x', 9_000)}" })).EnsureSuccessStatusCode();
+        }
+
+        (await editor.PutJsonAsync("/api/articles/flood", new { headline = "Flood", url = "https://news.example/flood" })).EnsureSuccessStatusCode();
+        var reader = Track(await node.ConnectAsync());
+        var seqs = new List<long>();
+        reader.On<JsonElement>("event", e =>
+        {
+            if (e.GetProperty("topic").GetString() == "article:flood")
+            {
+                lock (seqs)
+                {
+                    seqs.Add(e.GetProperty("seq").GetInt64());
+                }
+            }
+        });
+        await reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "article:flood" } });
+
+        // Pushes of the flood topic, from four editors at once, while the big answer is asked for again and again.
+        using var stop = new CancellationTokenSource();
+        var posted = 0;
+        var flood = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            using var poster = node.Editor();
+            while (!stop.IsCancellationRequested)
+            {
+                (await poster.PostJsonAsync("/api/articles/flood/entries", new { text = "tick" })).EnsureSuccessStatusCode();
+                Interlocked.Increment(ref posted);
+            }
+        })).ToArray();
+
+        for (var i = 0; i < 200; i++)
+        {
+            var answer = await reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "article:long-read" } });
+            Assert.Equal(5, answer[0].GetProperty("snapshot").GetProperty("entries").GetArrayLength());
+            await reader.InvokeAsync("Unsubscribe", new[] { "article:long-read" });
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(flood);
+        await Eventually.TrueAsync(() => { lock (seqs) { return seqs.Count == posted; } }, $"all {posted} flood events");
+        lock (seqs)
+        {
+            Assert.Equal(Enumerable.Range(2, posted).Select(i => (long)i), seqs);
+        }
+
+        Assert.Equal(HubConnectionState.Connected, reader.State);
+    }
+}
