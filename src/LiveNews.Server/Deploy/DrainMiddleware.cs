@@ -11,25 +11,30 @@ internal sealed class DrainMiddleware(RequestDelegate next, Drain drain)
 {
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
 
-    public async Task InvokeAsync(HttpContext context)
+    // Not async for what it lets through: a hub or SSE request stays open for hours, and an awaiting
+    // middleware keeps its state for all that time.
+    public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
         if (IsWrite(context.Request))
         {
-            using var work = drain.TryBegin();
-            if (work is null)
-            {
-                await RefuseAsync(context, "This node is shutting down and takes no new writes; retry with the same Idempotency-Key.");
-                return;
-            }
-
-            await next(context);
-            return;
+            return WriteAsync(context);
         }
 
         if (drain.IsDraining && (path.StartsWithSegments(RateLimiting.HubPath) || path.StartsWithSegments(RateLimiting.EventStreamPath)))
         {
-            await RefuseAsync(context, "This node is shutting down; connect again (another node will answer).");
+            return RefuseAsync(context, "This node is shutting down; connect again (another node will answer).");
+        }
+
+        return next(context);
+    }
+
+    private async Task WriteAsync(HttpContext context)
+    {
+        using var work = drain.TryBegin();
+        if (work is null)
+        {
+            await RefuseAsync(context, "This node is shutting down and takes no new writes; retry with the same Idempotency-Key.");
             return;
         }
 

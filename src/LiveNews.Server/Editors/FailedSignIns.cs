@@ -25,14 +25,13 @@ internal sealed class FailedSignIns : IMiddleware, IDisposable
         }));
     }
 
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
-    {
-        if (!CarriesCredentials(context.Request))
-        {
-            await next(context);
-            return;
-        }
+    // Not async for readers without credentials: their hub or SSE request stays open for hours, and an
+    // awaiting middleware keeps its state for all that time.
+    public Task InvokeAsync(HttpContext context, RequestDelegate next) =>
+        CarriesCredentials(context.Request) ? SignInAsync(context, next) : next(context);
 
+    private async Task SignInAsync(HttpContext context, RequestDelegate next)
+    {
         var address = ClientAddress.Of(context);
         if (_failures.GetStatistics(address)?.CurrentAvailablePermits <= 0)
         {
