@@ -13,7 +13,7 @@ namespace LiveNews.Server.Realtime;
 internal sealed class ConnectionOutbox(HubConnectionContext connection, long maxBufferedBytes, Action<ITopicReader, long> overflowed) : ITopicReader
 {
     private readonly Queue<(SerializedHubMessage Message, int Size)> _queue = new();
-    private readonly HubSocket? _socket = HubSocket.Of(connection);
+    private readonly HubSocket? _socket = HubSocket.Attach(connection);
     private readonly WebSocketMessageType _messageType =
         connection.Protocol.TransferFormat == TransferFormat.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
     private long _bytes;
@@ -61,7 +61,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
         if (overflow)
         {
             overflowed(this, waiting);
-            connection.Abort();
+            Abort();
         }
         else if (startDrain)
         {
@@ -78,6 +78,14 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
             _queue.Clear();
             _bytes = 0;
         }
+    }
+
+    // SignalR's abort ends the connection once its pipe is done with; a push waiting for the socket of a
+    // reader that does not read would keep it open, so the socket is cut too.
+    private void Abort()
+    {
+        connection.Abort();
+        _socket?.Cut();
     }
 
     // One writer at a time per connection, started when the queue goes from empty to not: an idle
@@ -110,6 +118,13 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
             catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or IOException or WebSocketException or ObjectDisposedException)
             {
                 Close();
+                return;
+            }
+            catch
+            {
+                // Anything else leaves the reader behind what it was sent: it reconnects and resumes.
+                Close();
+                Abort();
                 return;
             }
 

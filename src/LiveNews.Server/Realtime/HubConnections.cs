@@ -21,6 +21,9 @@ internal sealed class HubConnections
 
     public int Count => _open.Count;
 
+    /// <summary>WebSocket requests of the hub not ended yet (a connection the hub is done with may still hold one).</summary>
+    public int OpenSockets => _sockets.Count;
+
     public void Opened(HubConnectionContext connection)
     {
         _open[connection.ConnectionId] = connection;

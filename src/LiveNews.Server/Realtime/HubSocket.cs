@@ -1,6 +1,6 @@
 using System.Net.WebSockets;
 using LiveNews.Server.Operations;
-using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 
@@ -18,21 +18,43 @@ namespace LiveNews.Server.Realtime;
 /// SignalR's own messages (completions, pings, close) still go through its pipe and its loop and reach
 /// <see cref="SendAsync(ReadOnlyMemory{byte}, WebSocketMessageType, bool, CancellationToken)"/> here: one
 /// message at a time goes to the socket, a message SignalR sends in fragments (a record longer than one
-/// pipe block) included. The server does not allow SignalR's stateful reconnect, whose acknowledgements
-/// count the messages of its pipe; pushes sent here would be outside that count.
+/// pipe block) included. The server does not allow SignalR's stateful reconnect (MapRealtime), whose
+/// acknowledgements count the messages of its pipe; pushes sent here would be outside that count, so
+/// turning it on means sending pushes through SignalR again.
 /// </remarks>
-internal sealed class HubSocket(WebSocket socket) : WebSocket
+internal sealed class HubSocket(WebSocket socket, HttpContext request) : WebSocket
 {
+    /// <summary>
+    /// How long a push may wait for the socket before the connection is cut: SignalR's own bound for a send
+    /// (<c>HttpConnectionDispatcherOptions.TransportSendTimeout</c>), which its pipe no longer applies to pushes.
+    /// </summary>
+    internal static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(10);
+
     private readonly SemaphoreSlim _sending = new(1, 1);
 
     // True while SignalR's loop is between the fragments of one message and holds _sending.
     private bool _midMessage;
 
-    /// <summary>The hub connection's socket, when it is a WebSocket that <see cref="UseHubSockets"/> saw accepted.</summary>
-    public static HubSocket? Of(HubConnectionContext connection) =>
-        connection.GetHttpContext()?.Features.Get<IHttpWebSocketFeature>() is Feature { Socket: { } accepted } ? accepted : null;
+    // When the push being sent started to wait for the socket (Environment.TickCount64); 0 when none waits.
+    private long _waitingSince;
 
-    /// <summary>Lets the hub's WebSocket connections be found by <see cref="Of"/>.</summary>
+    /// <summary>
+    /// The hub connection's socket, when it is a WebSocket that <see cref="UseHubSockets"/> saw accepted;
+    /// from then on, a push that waits for it longer than <see cref="SendTimeout"/> cuts the connection
+    /// (a reader that stopped reading, whose pushes never fill its outbox).
+    /// </summary>
+    public static HubSocket? Attach(HubConnectionContext connection)
+    {
+        if (connection.GetHttpContext()?.Features.Get<IHttpWebSocketFeature>() is not Feature { Socket: { } accepted })
+        {
+            return null;
+        }
+
+        connection.Features.Get<IConnectionHeartbeatFeature>()?.OnHeartbeat(static state => ((HubSocket)state).CutIfStuck(), accepted);
+        return accepted;
+    }
+
+    /// <summary>Lets the hub's WebSocket connections be found by <see cref="Attach"/>.</summary>
     public static IApplicationBuilder UseHubSockets(IApplicationBuilder app) =>
         app.UseWhen(
             http => http.Request.Path.StartsWithSegments(RateLimiting.HubPath),
@@ -43,7 +65,7 @@ internal sealed class HubSocket(WebSocket socket) : WebSocket
                     // SignalR's endpoint adds the WebSockets middleware too, which keeps a handshake it finds.
                     if (http.Features.Get<IHttpWebSocketFeature>() is { IsWebSocketRequest: true } handshake)
                     {
-                        http.Features.Set<IHttpWebSocketFeature>(new Feature(handshake));
+                        http.Features.Set<IHttpWebSocketFeature>(new Feature(handshake, http));
                     }
 
                     return next(http);
@@ -55,11 +77,41 @@ internal sealed class HubSocket(WebSocket socket) : WebSocket
         await _sending.WaitAsync();
         try
         {
-            await socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
+            var send = socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
+            if (send.IsCompleted)
+            {
+                send.GetAwaiter().GetResult();
+                return;
+            }
+
+            Volatile.Write(ref _waitingSince, Environment.TickCount64);
+            try
+            {
+                await send;
+            }
+            finally
+            {
+                Volatile.Write(ref _waitingSince, 0);
+            }
         }
         finally
         {
             _sending.Release();
+        }
+    }
+
+    /// <summary>
+    /// Ends the connection at once, socket and request: what SignalR's abort alone does not do while a push
+    /// waits for a reader that does not read.
+    /// </summary>
+    public void Cut() => request.Abort();
+
+    private void CutIfStuck()
+    {
+        var since = Volatile.Read(ref _waitingSince);
+        if (since != 0 && Environment.TickCount64 - since > SendTimeout.TotalMilliseconds)
+        {
+            Cut();
         }
     }
 
@@ -121,13 +173,13 @@ internal sealed class HubSocket(WebSocket socket) : WebSocket
         socket.ReceiveAsync(buffer, cancellationToken);
 
     /// <summary>The request's WebSocket handshake, keeping the socket it accepts.</summary>
-    private sealed class Feature(IHttpWebSocketFeature handshake) : IHttpWebSocketFeature
+    private sealed class Feature(IHttpWebSocketFeature handshake, HttpContext request) : IHttpWebSocketFeature
     {
         public HubSocket? Socket { get; private set; }
 
         public bool IsWebSocketRequest => handshake.IsWebSocketRequest;
 
         public async Task<WebSocket> AcceptAsync(WebSocketAcceptContext context) =>
-            Socket = new HubSocket(await handshake.AcceptAsync(context));
+            Socket = new HubSocket(await handshake.AcceptAsync(context), request);
     }
 }

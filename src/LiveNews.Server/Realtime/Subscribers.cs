@@ -104,9 +104,10 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// the thread every <see cref="PacedBatch"/> readers over all of them (many small topics are paced too).
     /// </summary>
     /// <remarks>
-    /// A push queued to a hub connection is written at once into its output pipe (Kestrel's, for a
-    /// WebSocket: <see cref="HubSocket"/>), in a block of the memory pool that stays rented until the
-    /// connection's send loop, which runs later on the thread pool, has sent it. Queued to 10,000 readers without a break, all of them hold blocks at the same time, and the
+    /// A push queued to a hub connection is written at once, in this loop, into the connection's output pipe
+    /// (for a WebSocket Kestrel's, through <see cref="HubSocket"/>; otherwise SignalR's), in a block of the
+    /// memory pool that stays rented until the pipe's reader, a send loop that runs later on the thread pool,
+    /// has sent it. Queued to 10,000 readers without a break, all of them hold blocks at the same time, and the
     /// pool keeps them: with viewer counts pushed every 2 s, an idle reader cost ~11 KB more
     /// (bench/runs/2026-12-06-fan-out-batches.md). Yielding mostly puts the loop behind the transports
     /// queued so far (the thread pool's global queue is first in, first out), so most of them send and give

@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using LiveNews.Server.Bus;
+using LiveNews.Server.Realtime;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -118,6 +120,36 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
         var events = await updates.EventsUntilAsync(Entries, seconds: 60);
         Assert.Equal(Enumerable.Range(2, Entries).Select(i => (long)i), events.Select(e => e.Seq));
         await Eventually.TrueAsync(() => logs.Lines.Any(line => line.Contains("[303]", StringComparison.Ordinal)), "the stalled reader to be disconnected");
+        var sockets = node.Services.GetRequiredService<HubConnections>();
+        await Eventually.TrueAsync(() => sockets.OpenSockets == 1, "the stalled reader's socket to be closed, the other reader's left open");
+    }
+
+    [Fact]
+    public async Task SlowReader_WhoseOutboxNeverFills_IsCutOnceAPushWaitedForItsSocketTooLong()
+    {
+        var logs = new CapturedLogs();
+        var node = Node(new() { ["Realtime:MaxBufferedBytesPerConnection"] = (256 * 1024 * 1024).ToString(CultureInfo.InvariantCulture), ["RateLimits:EditorRequestsPerMinute"] = "100000" }, logs);
+        using var editor = node.Editor();
+        (await editor.PutJsonAsync("/api/articles/flood", new { headline = "Flood", url = "https://news.example/flood" })).EnsureSuccessStatusCode();
+        var reader = Track(await node.ClientAsync());
+        var updates = new ChannelReaderOf(await reader.SubscribeChannelAsync("article:flood"));
+        using var stalled = await StalledReader.SubscribeAsync(node, "article:flood");
+        var sockets = node.Services.GetRequiredService<HubConnections>();
+        Assert.Equal(2, sockets.OpenSockets);
+
+        // More than the kernel's socket buffers hold, far less than the outbox bound: a push waits for the
+        // stalled socket, and nothing more comes to fill the outbox.
+        const int Entries = 700;
+        var text = new string('x', 9_900);
+        for (var i = 1; i <= Entries; i++)
+        {
+            (await editor.PostJsonAsync("/api/articles/flood/entries", new { text = $"{i} {text}" })).EnsureSuccessStatusCode();
+        }
+
+        var events = await updates.EventsUntilAsync(Entries, seconds: 60);
+        Assert.Equal(Enumerable.Range(2, Entries).Select(i => (long)i), events.Select(e => e.Seq));
+        await Eventually.TrueAsync(() => sockets.OpenSockets == 1, "the stalled reader's socket to be cut", seconds: 10 + (int)HubSocket.SendTimeout.TotalSeconds);
+        Assert.DoesNotContain(logs.Lines, line => line.Contains("[303]", StringComparison.Ordinal));
     }
 
     [Fact]

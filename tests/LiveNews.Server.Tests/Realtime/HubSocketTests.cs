@@ -1,6 +1,9 @@
+using System.Net.WebSockets;
+using System.Text;
 using System.Text.Json;
 using LiveNews.Server.Realtime;
 using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -119,5 +122,85 @@ public sealed class HubSocketTests : OwnRedisTest
         }
 
         Assert.Equal(HubConnectionState.Connected, reader.State);
+    }
+
+    [Fact]
+    public async Task Push_WhileSignalRIsBetweenTheFragmentsOfAMessage_WaitsForItsLastFragment()
+    {
+        var inner = new RecordingSocket();
+        var socket = new HubSocket(inner, new DefaultHttpContext());
+
+        await socket.SendAsync(Bytes("answer-1"), WebSocketMessageType.Text, endOfMessage: false, CancellationToken.None);
+        var push = socket.SendMessageAsync(Bytes("push"), WebSocketMessageType.Text).AsTask();
+        Assert.False(push.IsCompleted);
+        Assert.Equal(["answer-1"], inner.Sent);
+
+        await socket.SendAsync(Bytes("answer-2"), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        await push;
+        Assert.Equal(["answer-1", "answer-2", "push"], inner.Sent);
+    }
+
+    [Fact]
+    public async Task Push_AfterSignalRsSendFailedMidMessage_IsSent()
+    {
+        var inner = new RecordingSocket();
+        var socket = new HubSocket(inner, new DefaultHttpContext());
+        await socket.SendAsync(Bytes("answer-1"), WebSocketMessageType.Text, endOfMessage: false, CancellationToken.None);
+
+        inner.FailNext = true;
+        await Assert.ThrowsAsync<WebSocketException>(() =>
+            socket.SendAsync(Bytes("answer-2"), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).AsTask());
+        await socket.SendMessageAsync(Bytes("push"), WebSocketMessageType.Text).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(["answer-1", "push"], inner.Sent);
+    }
+
+    // What SignalR's send loop passes: memory, so the ValueTask overload it calls is the one tested.
+    private static ReadOnlyMemory<byte> Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    /// <summary>A WebSocket that records the messages sent on it, and fails a send when told to.</summary>
+    private sealed class RecordingSocket : WebSocket
+    {
+        public List<string> Sent { get; } = [];
+
+        public bool FailNext { get; set; }
+
+        public override WebSocketCloseStatus? CloseStatus => null;
+
+        public override string? CloseStatusDescription => null;
+
+        public override WebSocketState State => WebSocketState.Open;
+
+        public override string? SubProtocol => null;
+
+        public override ValueTask SendAsync(ReadOnlyMemory<byte> buffer, WebSocketMessageType messageType, bool endOfMessage, CancellationToken cancellationToken)
+        {
+            if (FailNext)
+            {
+                FailNext = false;
+                return ValueTask.FromException(new WebSocketException("The peer went away."));
+            }
+
+            Sent.Add(Encoding.UTF8.GetString(buffer.Span));
+            return ValueTask.CompletedTask;
+        }
+
+        public override Task SendAsync(ArraySegment<byte> buffer, WebSocketMessageType messageType, bool endOfMessage, CancellationToken cancellationToken) =>
+            SendAsync(buffer.AsMemory(), messageType, endOfMessage, cancellationToken).AsTask();
+
+        public override Task<WebSocketReceiveResult> ReceiveAsync(ArraySegment<byte> buffer, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
+        public override Task CloseAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override Task CloseOutputAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override void Abort()
+        {
+        }
+
+        public override void Dispose()
+        {
+        }
     }
 }
