@@ -102,43 +102,42 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
     public async Task SlowReader_StopsReadingItsSocket_IsDisconnectedAndOtherReadersGetEveryEvent()
     {
         var logs = new CapturedLogs();
-        var node = Node(new() { ["Realtime:MaxBufferedBytesPerConnection"] = "65536", ["RateLimits:EditorRequestsPerMinute"] = "100000" }, logs);
-        using var editor = node.Editor();
-        (await editor.PutJsonAsync("/api/articles/flood", new { headline = "Flood", url = "https://news.example/flood" })).EnsureSuccessStatusCode();
-        var reader = Track(await node.ClientAsync());
-        var updates = new ChannelReaderOf(await reader.SubscribeChannelAsync("article:flood"));
-        using var stalled = await StalledReader.SubscribeAsync(node, "article:flood");
+        var sockets = await FloodWithAStalledReaderAsync(65536, logs);
 
-        // Far more than the kernel's socket buffers (4 MB here) and the connection's bound can hold.
-        const int Entries = 700;
-        var text = new string('x', 9_900);
-        for (var i = 1; i <= Entries; i++)
-        {
-            (await editor.PostJsonAsync("/api/articles/flood/entries", new { text = $"{i} {text}" })).EnsureSuccessStatusCode();
-        }
-
-        var events = await updates.EventsUntilAsync(Entries, seconds: 60);
-        Assert.Equal(Enumerable.Range(2, Entries).Select(i => (long)i), events.Select(e => e.Seq));
         await Eventually.TrueAsync(() => logs.Lines.Any(line => line.Contains("[303]", StringComparison.Ordinal)), "the stalled reader to be disconnected");
-        var sockets = node.Services.GetRequiredService<HubConnections>();
         await Eventually.TrueAsync(() => sockets.OpenSockets == 1, "the stalled reader's socket to be closed, the other reader's left open");
     }
 
     [Fact]
     public async Task SlowReader_WhoseOutboxNeverFills_IsCutOnceAPushWaitedForItsSocketTooLong()
     {
+        // A bound the flood never reaches: a push waits for the stalled socket, and nothing more comes to fill the outbox.
         var logs = new CapturedLogs();
-        var node = Node(new() { ["Realtime:MaxBufferedBytesPerConnection"] = (256 * 1024 * 1024).ToString(CultureInfo.InvariantCulture), ["RateLimits:EditorRequestsPerMinute"] = "100000" }, logs);
+        var sockets = await FloodWithAStalledReaderAsync(256 * 1024 * 1024, logs);
+
+        await Eventually.TrueAsync(() => sockets.OpenSockets == 1, "the stalled reader's socket to be cut", seconds: 10 + (int)HubSocket.SendTimeout.TotalSeconds);
+        Assert.DoesNotContain(logs.Lines, line => line.Contains("[303]", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A reader and a stalled reader of one article, then far more entries than the kernel's socket buffers
+    /// hold (4 MB here); returns the node's hub connections once the reader got every one, in order.
+    /// </summary>
+    private async Task<HubConnections> FloodWithAStalledReaderAsync(int maxBufferedBytes, CapturedLogs logs)
+    {
+        var node = Node(new()
+        {
+            ["Realtime:MaxBufferedBytesPerConnection"] = maxBufferedBytes.ToString(CultureInfo.InvariantCulture),
+            ["RateLimits:EditorRequestsPerMinute"] = "100000",
+        }, logs);
         using var editor = node.Editor();
         (await editor.PutJsonAsync("/api/articles/flood", new { headline = "Flood", url = "https://news.example/flood" })).EnsureSuccessStatusCode();
         var reader = Track(await node.ClientAsync());
         var updates = new ChannelReaderOf(await reader.SubscribeChannelAsync("article:flood"));
-        using var stalled = await StalledReader.SubscribeAsync(node, "article:flood");
+        Track(await StalledReader.SubscribeAsync(node, "article:flood"));
         var sockets = node.Services.GetRequiredService<HubConnections>();
         Assert.Equal(2, sockets.OpenSockets);
 
-        // More than the kernel's socket buffers hold, far less than the outbox bound: a push waits for the
-        // stalled socket, and nothing more comes to fill the outbox.
         const int Entries = 700;
         var text = new string('x', 9_900);
         for (var i = 1; i <= Entries; i++)
@@ -148,8 +147,7 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
 
         var events = await updates.EventsUntilAsync(Entries, seconds: 60);
         Assert.Equal(Enumerable.Range(2, Entries).Select(i => (long)i), events.Select(e => e.Seq));
-        await Eventually.TrueAsync(() => sockets.OpenSockets == 1, "the stalled reader's socket to be cut", seconds: 10 + (int)HubSocket.SendTimeout.TotalSeconds);
-        Assert.DoesNotContain(logs.Lines, line => line.Contains("[303]", StringComparison.Ordinal));
+        return sockets;
     }
 
     [Fact]
@@ -199,7 +197,7 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
     /// A reader that subscribes over a raw WebSocket with a small receive buffer, then never reads again:
     /// what a frozen tab or a client on a dead network looks like to the server.
     /// </summary>
-    private sealed class StalledReader : IDisposable
+    private sealed class StalledReader : IAsyncDisposable
     {
         private readonly TcpClient _tcp;
         private readonly WebSocket _socket;
@@ -246,10 +244,11 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
             return new StalledReader(tcp, socket);
         }
 
-        public void Dispose()
+        public ValueTask DisposeAsync()
         {
             _socket.Abort();
             _tcp.Dispose();
+            return ValueTask.CompletedTask;
         }
     }
 }
