@@ -52,7 +52,11 @@ public sealed class LiveNewsNode : WebApplicationFactory<Program>
             _settings[key] = value;
         }
 
-        UseKestrel(port);
+        // The address is a setting, not UseKestrel(port): the factory applies a port by changing the server's
+        // addresses after the app's Main has been let go on to app.Run(), which may have started the server
+        // already ("Addresses cannot be modified after the server has started", seen once in CI).
+        _settings[WebHostDefaults.ServerUrlsKey] = $"http://127.0.0.1:{port}";
+        UseKestrel();
         StartServer();
         BaseAddress = new Uri(Services.ListeningAddress());
     }
