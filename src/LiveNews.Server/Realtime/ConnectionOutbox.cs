@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.SignalR;
 
 namespace LiveNews.Server.Realtime;
@@ -14,8 +15,9 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
 {
     private readonly Queue<(SerializedHubMessage Message, int Size)> _queue = new();
     private readonly HubSocket? _socket = HubSocket.Attach(connection);
+    // The message type SignalR's WebSocket transport sends this connection's records as.
     private readonly WebSocketMessageType _messageType =
-        connection.Protocol.TransferFormat == TransferFormat.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+        connection.Features.Get<ITransferFormatFeature>()?.ActiveFormat == TransferFormat.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
     private long _bytes;
     private bool _draining;
     private bool _closed;
