@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -29,19 +30,7 @@ public sealed class HubSocketTests : OwnRedisTest
             options.Transports = transport;
             options.SkipNegotiation = false;
         }));
-        var seqs = new List<long>();
-        var fiveArrived = new TaskCompletionSource();
-        connection.On<JsonElement>("event", e =>
-        {
-            lock (seqs)
-            {
-                seqs.Add(e.GetProperty("seq").GetInt64());
-                if (seqs.Count == 5)
-                {
-                    fiveArrived.TrySetResult();
-                }
-            }
-        });
+        var seqs = SeqsOf(connection, "breaking");
         await connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "breaking" } });
 
         using var editor = node.Editor();
@@ -50,11 +39,8 @@ public sealed class HubSocketTests : OwnRedisTest
             (await editor.PostJsonAsync("/api/breaking", new { headline = $"Alert {i}" })).EnsureSuccessStatusCode();
         }
 
-        await Eventually.WithinAsync(fiveArrived.Task.ContinueWith(_ => true), "five events");
-        lock (seqs)
-        {
-            Assert.Equal([1L, 2, 3, 4, 5], seqs);
-        }
+        await Eventually.TrueAsync(() => seqs.Count == 5, "five events");
+        Assert.Equal([1L, 2, 3, 4, 5], seqs);
 
         var reader = Assert.IsType<ConnectionOutbox>(node.Services.GetRequiredService<Subscribers>().Reader(connection.ConnectionId!));
         Assert.Equal(straight, reader.SendsToSocket);
@@ -80,17 +66,7 @@ public sealed class HubSocketTests : OwnRedisTest
 
         (await editor.PutJsonAsync("/api/articles/flood", new { headline = "Flood", url = "https://news.example/flood" })).EnsureSuccessStatusCode();
         var reader = Track(await node.ConnectAsync());
-        var seqs = new List<long>();
-        reader.On<JsonElement>("event", e =>
-        {
-            if (e.GetProperty("topic").GetString() == "article:flood")
-            {
-                lock (seqs)
-                {
-                    seqs.Add(e.GetProperty("seq").GetInt64());
-                }
-            }
-        });
+        var seqs = SeqsOf(reader, "article:flood");
         await reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "article:flood" } });
 
         // Pushes of the flood topic, from four editors at once, while the big answer is asked for again and again.
@@ -115,11 +91,8 @@ public sealed class HubSocketTests : OwnRedisTest
 
         await stop.CancelAsync();
         await Task.WhenAll(flood);
-        await Eventually.TrueAsync(() => { lock (seqs) { return seqs.Count == posted; } }, $"all {posted} flood events");
-        lock (seqs)
-        {
-            Assert.Equal(Enumerable.Range(2, posted).Select(i => (long)i), seqs);
-        }
+        await Eventually.TrueAsync(() => seqs.Count == posted, $"all {posted} flood events");
+        Assert.Equal(Enumerable.Range(2, posted).Select(i => (long)i), seqs);
 
         Assert.Equal(HubConnectionState.Connected, reader.State);
     }
@@ -153,6 +126,20 @@ public sealed class HubSocketTests : OwnRedisTest
         await socket.SendMessageAsync(Bytes("push"), WebSocketMessageType.Text).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
 
         Assert.Equal(["answer-1", "push"], inner.Sent);
+    }
+
+    /// <summary>The seqs of the events of <paramref name="topic"/> the connection receives, in the order received.</summary>
+    private static ConcurrentQueue<long> SeqsOf(HubConnection connection, string topic)
+    {
+        var seqs = new ConcurrentQueue<long>();
+        connection.On<JsonElement>("event", e =>
+        {
+            if (e.GetProperty("topic").GetString() == topic)
+            {
+                seqs.Enqueue(e.GetProperty("seq").GetInt64());
+            }
+        });
+        return seqs;
     }
 
     // What SignalR's send loop passes: memory, so the ValueTask overload it calls is the one tested.
