@@ -111,7 +111,8 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// pool keeps them: with viewer counts pushed every 2 s, an idle reader cost ~11 KB more
     /// (bench/runs/2026-12-06-fan-out-batches.md). Yielding mostly puts the loop behind the transports
     /// queued so far (the thread pool's global queue is first in, first out), so most of them send and give
-    /// their blocks back before the next batch; the bench shows ~5 of those 11 KB saved.
+    /// their blocks back before the next batch; the bench showed ~5 of those 11 KB saved (measured while pushes
+    /// still went through SignalR's pipe, before <see cref="HubSocket"/>).
     /// Events are not paced: the same run shows bursts at half the deliveries/s, because a reader's
     /// transport then sends each event alone instead of all that queued up since it last ran.
     /// </remarks>
