@@ -36,6 +36,12 @@ function place(entry) {
 if (topic && entries) {
   const client = new LiveNewsClient({ storage: null });
   client.subscribe(topic, {
+    // What was posted, edited or pinned between this page's render and the subscription is in the snapshot
+    // the subscription answers with: draw its entries, oldest first (an entry shown already keeps its place).
+    snapshot: (snapshot) => {
+      const listed = snapshot?.entries ?? [];
+      for (let i = listed.length - 1; i >= 0; i--) place(listed[i]);
+    },
     event: (event) => {
       const data = event.data;
       if (data?.removed) return; // a tombstone in history: the event that removed it follows

@@ -168,6 +168,34 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
         Assert.Equal(0, await page.Locator("#entries b").CountAsync());
     }
 
+    [Fact]
+    public async Task Page_EntryPostedBetweenRenderAndSubscribe_AppearsFromTheSubscriptionsSnapshot()
+    {
+        using var editor = _node.Editor();
+        await PublishAsync(editor, "race-page", new { startedAt = "2026-11-29T08:00:00Z" });
+        await PostAsync(editor, "race-page", "Rendered", pinned: false);
+
+        // The page's HTML is made and in the browser; its client library is held until an entry was posted.
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var requested = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        await page.RouteAsync("**/livenews.js", async route =>
+        {
+            requested.TrySetResult();
+            await release.Task;
+            await route.ContinueAsync();
+        });
+        var navigation = page.GotoAsync(new Uri(_node.BaseAddress, "/articles/race-page").ToString());
+        await requested.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var missed = await PostAsync(editor, "race-page", "Posted while the page loaded", pinned: false);
+        release.SetResult();
+        await navigation;
+
+        await Assertions.Expect(page.Locator($"#entry-{missed}")).ToContainTextAsync("Posted while the page loaded");
+        await Assertions.Expect(page.Locator("#entries li").First).ToHaveIdAsync($"entry-{missed}");
+    }
+
     private static JsonElement StructuredData(string html)
     {
         var match = JsonLd().Match(html);
