@@ -10,7 +10,8 @@ namespace LiveNews.Server.Bus;
 /// fire-and-forget, so the relay remembers the last seq it passed on per topic: a jump, or a Redis
 /// connection coming back, makes it fill the gap from history before relaying anything newer.
 /// Each served topic has its own loop that owns its cursor: a slow history read of one topic delays only
-/// that topic, and handing an event to the sink never waits for a socket.
+/// that topic, and handing an event to the sink never waits for a socket. Events that reach a topic's loop
+/// while it hands over the ones before are handed over together (a burst), so readers get them in one send.
 /// </summary>
 internal sealed class EventRelay(
     RedisStore store,
@@ -97,6 +98,15 @@ internal sealed class EventRelay(
         lock (_gate)
         {
             return _served.TryGetValue(topic, out var relay) && relay.Epoch.Length > 0;
+        }
+    }
+
+    /// <summary>Events of the topic that reached this node and wait for its relay loop (for tests).</summary>
+    internal int Waiting(string topic)
+    {
+        lock (_gate)
+        {
+            return _served.TryGetValue(topic, out var relay) ? relay.Waiting : 0;
         }
     }
 
@@ -269,10 +279,19 @@ internal sealed class EventRelay(
     /// <summary>One served topic: its cursor, and the loop that alone moves it.</summary>
     private sealed class TopicRelay(EventRelay owner, Topic topic)
     {
+        // At most this many events, or about this many bytes, are handed to the sink at once.
+        private const int MaxHandOver = 64;
+        private const int MaxHandOverBytes = 64 * 1024;
+
         private readonly Channel<Pending> _inbox = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
         private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<RawJson> _relayed = [];
         private volatile string _epoch = "";
         private long _lastSeq;
+        private int _relayedBytes;
+
+        // What the inbox holds (its single-reader channel does not count).
+        private int _waiting;
 
         public Topic Topic { get; } = topic;
 
@@ -287,7 +306,15 @@ internal sealed class EventRelay(
 
         public void Start() => _ = RunAsync();
 
-        public void Post(Pending pending) => _inbox.Writer.TryWrite(pending);
+        public int Waiting => Volatile.Read(ref _waiting);
+
+        public void Post(Pending pending)
+        {
+            if (_inbox.Writer.TryWrite(pending))
+            {
+                Interlocked.Increment(ref _waiting);
+            }
+        }
 
         public void Stop() => _inbox.Writer.TryComplete();
 
@@ -308,24 +335,31 @@ internal sealed class EventRelay(
             }
 
             _ready.SetResult();
-            await foreach (var pending in _inbox.Reader.ReadAllAsync())
+            while (await _inbox.Reader.WaitToReadAsync())
             {
-                try
+                // What arrived while the previous events were handed over goes to the sink together.
+                while (_inbox.Reader.TryRead(out var pending))
                 {
-                    if (pending.Envelope is null)
+                    Interlocked.Decrement(ref _waiting);
+                    try
                     {
-                        await FillAsync();
+                        if (pending.Envelope is null)
+                        {
+                            await FillAsync();
+                        }
+                        else
+                        {
+                            await RelayAsync(pending.Header, pending.Envelope);
+                        }
                     }
-                    else
+                    catch (Exception ex)
                     {
-                        await RelayAsync(pending.Header, pending.Envelope);
+                        // The cursor stays where it was: the next event or reconnect fills from history.
+                        BusLog.RelayFailed(owner._logger, Topic.Name, ex);
                     }
                 }
-                catch (Exception ex)
-                {
-                    // The cursor stays where it was: the next event or reconnect fills from history.
-                    BusLog.RelayFailed(owner._logger, Topic.Name, ex);
-                }
+
+                HandOver();
             }
         }
 
@@ -362,6 +396,7 @@ internal sealed class EventRelay(
         /// <summary>Relays, in order, every event after the cursor that history holds.</summary>
         private async Task FillAsync()
         {
+            HandOver();
             var read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
             if (read.Epoch != _epoch)
             {
@@ -386,6 +421,7 @@ internal sealed class EventRelay(
                 }
             }
 
+            HandOver();
             if (read.Events.Count > 0)
             {
                 BusLog.GapFilled(owner._logger, Topic.Name, read.Events.Count, afterSeq);
@@ -393,13 +429,32 @@ internal sealed class EventRelay(
             }
         }
 
+        // Relayed: the cursor moves now, the event reaches the sink with the others relayed in this round.
         private void Deliver(EnvelopeHeader header, RawJson envelope)
         {
             _lastSeq = header.Seq;
             owner._metrics.Relayed(header.At, owner._time.GetUtcNow());
+            _relayed.Add(envelope);
+            _relayedBytes += envelope.Utf8.Length;
+            if (_relayed.Count == MaxHandOver || _relayedBytes >= MaxHandOverBytes)
+            {
+                HandOver();
+            }
+        }
+
+        private void HandOver()
+        {
+            if (_relayed.Count == 0)
+            {
+                return;
+            }
+
+            RawJson[] envelopes = [.. _relayed];
+            _relayed.Clear();
+            _relayedBytes = 0;
             try
             {
-                owner._sink.Deliver(Topic.Name, envelope);
+                owner._sink.Deliver(Topic.Name, envelopes);
             }
             catch (Exception ex)
             {

@@ -13,7 +13,8 @@ namespace LiveNews.Server.Realtime;
 /// </summary>
 internal sealed class ConnectionOutbox(HubConnectionContext connection, long maxBufferedBytes, Action<ITopicReader, long> overflowed) : ITopicReader
 {
-    private readonly Queue<(SerializedHubMessage Message, int Size)> _queue = new();
+    // A push, or (on a WebSocket) pushes relayed together, sent as one message.
+    private readonly Queue<(SerializedHubMessage? Message, TopicPushes? Together, int Size)> _queue = new();
     private readonly HubSocket? _socket = HubSocket.Attach(connection);
     // The message type SignalR's WebSocket transport sends this connection's records as.
     private readonly WebSocketMessageType _messageType =
@@ -29,10 +30,26 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
     /// <summary>True when pushes go straight to the connection's WebSocket rather than through SignalR's pipe.</summary>
     public bool SendsToSocket => _socket is not null;
 
-    public void Push(TopicPush push) => Enqueue(push.HubMessage, push.Size);
+    public void Push(TopicPush push) => Enqueue(push.HubMessage, null, push.Size);
 
-    /// <summary>Queues a message; the connection is aborted instead when it would hold more than the bound.</summary>
-    public void Enqueue(SerializedHubMessage message, int size)
+    public void Push(TopicPushes pushes)
+    {
+        if (_socket is null)
+        {
+            // SignalR's pipe: its send loop puts what it finds there into one message anyway.
+            foreach (var push in pushes.Pushes)
+            {
+                Push(push);
+            }
+        }
+        else
+        {
+            Enqueue(null, pushes, pushes.Size);
+        }
+    }
+
+    // Queues a message; the connection is aborted instead when it would hold more than the bound.
+    private void Enqueue(SerializedHubMessage? message, TopicPushes? together, int size)
     {
         long waiting;
         bool overflow = false, startDrain = false;
@@ -53,7 +70,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
             }
             else
             {
-                _queue.Enqueue((message, size));
+                _queue.Enqueue((message, together, size));
                 _bytes = waiting;
                 startDrain = !_draining;
                 _draining = true;
@@ -96,7 +113,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
     {
         while (true)
         {
-            (SerializedHubMessage Message, int Size) next;
+            (SerializedHubMessage? Message, TopicPushes? Together, int Size) next;
             lock (_queue)
             {
                 if (_closed || !_queue.TryDequeue(out next))
@@ -110,11 +127,12 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
             {
                 if (_socket is null)
                 {
-                    await connection.WriteAsync(next.Message);
+                    await connection.WriteAsync(next.Message!);
                 }
                 else
                 {
-                    await _socket.SendMessageAsync(next.Message.GetSerializedMessage(connection.Protocol), _messageType);
+                    var message = next.Together?.Message(connection.Protocol) ?? next.Message!.GetSerializedMessage(connection.Protocol);
+                    await _socket.SendMessageAsync(message, _messageType);
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or IOException or WebSocketException or ObjectDisposedException)

@@ -87,8 +87,21 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         }
     }
 
-    /// <summary>Queues the event for every connection of the topic on this node, serialized once per protocol.</summary>
-    public void Deliver(string topic, RawJson envelope) => Push(new TopicPush(topic, envelope));
+    /// <summary>Queues the events for every reader of the topic on this node, serialized once per protocol.</summary>
+    public void Deliver(string topic, IReadOnlyList<RawJson> envelopes)
+    {
+        if (envelopes.Count == 1)
+        {
+            Push(new TopicPush(topic, envelopes[0]));
+            return;
+        }
+
+        var pushes = new TopicPushes([.. envelopes.Select(envelope => new TopicPush(topic, envelope))]);
+        foreach (var reader in Members(topic))
+        {
+            reader.Push(pushes);
+        }
+    }
 
     /// <summary>Queues a push (an event, or another message such as <c>viewers</c>) for every reader of its topic on this node.</summary>
     public void Push(TopicPush push)

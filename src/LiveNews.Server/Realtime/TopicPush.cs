@@ -47,6 +47,51 @@ internal sealed class TopicPush(string topic, RawJson envelope, string method = 
     }
 }
 
+/// <summary>
+/// Events of one topic relayed together (they reached the relay while it handed over the ones before, as in a
+/// burst): a hub connection on a WebSocket gets them as one message of several SignalR records, made once per
+/// protocol and shared by every such reader, so a burst costs each reader one send instead of one per event.
+/// </summary>
+internal sealed class TopicPushes(IReadOnlyList<TopicPush> pushes)
+{
+    // Each protocol's message, made on first use: (protocol name, the records one after another).
+    private (string Protocol, byte[] Message)[] _messages = [];
+
+    public IReadOnlyList<TopicPush> Pushes { get; } = pushes;
+
+    /// <summary>Bytes these pushes hold in a reader's buffer, roughly.</summary>
+    public int Size { get; } = pushes.Sum(p => p.Size);
+
+    /// <summary>
+    /// The pushes' SignalR records in one buffer: what SignalR's own send loop sends when it finds several in
+    /// its pipe, and what its clients read (JSON records end with a separator, MessagePack's are length-prefixed).
+    /// </summary>
+    public ReadOnlyMemory<byte> Message(IHubProtocol protocol)
+    {
+        foreach (var (name, message) in Volatile.Read(ref _messages))
+        {
+            if (name == protocol.Name)
+            {
+                return message;
+            }
+        }
+
+        var records = Pushes.Select(p => p.HubMessage.GetSerializedMessage(protocol)).ToArray();
+        var made = new byte[records.Sum(r => r.Length)];
+        var written = 0;
+        foreach (var record in records)
+        {
+            record.Span.CopyTo(made.AsSpan(written));
+            written += record.Length;
+        }
+
+        // Two readers may make it at once; either copy is the same.
+        var known = Volatile.Read(ref _messages);
+        Volatile.Write(ref _messages, [.. known, (protocol.Name, made)]);
+        return made;
+    }
+}
+
 /// <summary>A reader of this node that topic pushes reach: a hub connection, or another transport's stream.</summary>
 internal interface ITopicReader
 {
@@ -57,6 +102,15 @@ internal interface ITopicReader
 
     /// <summary>Queues the push; must not wait for the reader's socket.</summary>
     void Push(TopicPush push);
+
+    /// <summary>Queues pushes relayed together, in order; a reader may send them together.</summary>
+    void Push(TopicPushes pushes)
+    {
+        foreach (var push in pushes.Pushes)
+        {
+            Push(push);
+        }
+    }
 
     /// <summary>Nothing more will be pushed.</summary>
     void Close();

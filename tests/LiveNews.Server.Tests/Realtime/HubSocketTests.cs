@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using LiveNews.Server.Bus;
 using LiveNews.Server.Realtime;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
@@ -44,6 +45,44 @@ public sealed class HubSocketTests : OwnRedisTest
 
         var reader = Assert.IsType<ConnectionOutbox>(node.Services.GetRequiredService<Subscribers>().Reader(connection.ConnectionId!));
         Assert.Equal(straight, reader.SendsToSocket);
+    }
+
+    [Fact]
+    public async Task EventsRelayedTogether_ReachAWebSocketAsOneMessage_AndEveryReaderInOrder()
+    {
+        var held = new HeldSink();
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, services: services =>
+            services.AddSingleton<IEventSink>(sp => held.Around(sp.GetRequiredService<Subscribers>()))));
+        var webSocket = Track(await node.ConnectAsync());
+        var longPolling = Track(await node.ConnectAsync(options =>
+        {
+            options.Transports = HttpTransportType.LongPolling;
+            options.SkipNegotiation = false;
+        }));
+        var seqs = (WebSockets: SeqsOf(webSocket, "breaking"), LongPolling: SeqsOf(longPolling, "breaking"));
+        await webSocket.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "breaking" } });
+        await longPolling.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "breaking" } });
+        using var raw = await RawReader.SubscribeAsync(node, "breaking");
+        using var editor = node.Editor();
+
+        // The relay hands the first event over and is held there while five more reach the node.
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "Alert 1" })).EnsureSuccessStatusCode();
+        await Eventually.TrueAsync(() => held.HandOvers.Count == 1, "the first event handed over");
+        for (var i = 2; i <= 6; i++)
+        {
+            (await editor.PostJsonAsync("/api/breaking", new { headline = $"Alert {i}" })).EnsureSuccessStatusCode();
+        }
+
+        var relay = node.Services.GetRequiredService<EventRelay>();
+        await Eventually.TrueAsync(() => relay.Waiting("breaking") == 5, "five events waiting for the relay");
+        held.Let();
+
+        var messages = await raw.ReadEventsAsync(6);
+        await Eventually.TrueAsync(() => seqs.WebSockets.Count == 6 && seqs.LongPolling.Count == 6, "six events for each hub client");
+        Assert.Equal([1, 5], held.HandOvers);
+        Assert.Equal([[1L], [2L, 3, 4, 5, 6]], messages);
+        Assert.Equal([1L, 2, 3, 4, 5, 6], seqs.WebSockets);
+        Assert.Equal([1L, 2, 3, 4, 5, 6], seqs.LongPolling);
     }
 
     [Fact]
@@ -140,6 +179,97 @@ public sealed class HubSocketTests : OwnRedisTest
             }
         });
         return seqs;
+    }
+
+    /// <summary>The node's event sink, holding the relay in its first hand-over until let go.</summary>
+    private sealed class HeldSink
+    {
+        private readonly ManualResetEventSlim _let = new();
+
+        public ConcurrentQueue<int> HandOvers { get; } = new();
+
+        public void Let() => _let.Set();
+
+        public IEventSink Around(IEventSink sink) => new Sink(this, sink);
+
+        private sealed class Sink(HeldSink held, IEventSink inner) : IEventSink
+        {
+            public void Deliver(string topic, IReadOnlyList<RawJson> envelopes)
+            {
+                held.HandOvers.Enqueue(envelopes.Count);
+                if (!held._let.Wait(TimeSpan.FromSeconds(30)))
+                {
+                    throw new TimeoutException("The test never let the relay go on.");
+                }
+
+                inner.Deliver(topic, envelopes);
+            }
+        }
+    }
+
+    /// <summary>A reader speaking SignalR's JSON protocol on a raw WebSocket: it sees how records are put into messages.</summary>
+    private sealed class RawReader(ClientWebSocket socket) : IDisposable
+    {
+        public static async Task<RawReader> SubscribeAsync(LiveNewsNode node, string topic)
+        {
+            var socket = new ClientWebSocket();
+            await socket.ConnectAsync(new UriBuilder(node.HubUrl) { Scheme = "ws" }.Uri, CancellationToken.None);
+            var reader = new RawReader(socket);
+            await reader.SendAsync("""{"protocol":"json","version":1}""");
+            await reader.SendAsync($$"""{"type":1,"invocationId":"1","target":"Subscribe","arguments":[[{"topic":"{{topic}}"}]]}""");
+            while (!(await reader.ReceiveAsync()).Any(r => TypeOf(r) == 3))
+            {
+            }
+
+            return reader;
+        }
+
+        /// <summary>The seqs of the events received, grouped by the WebSocket message that carried them.</summary>
+        public async Task<List<long[]>> ReadEventsAsync(int count)
+        {
+            var messages = new List<long[]>();
+            while (messages.Sum(m => m.Length) < count)
+            {
+                var events = (await ReceiveAsync())
+                    .Where(r => TypeOf(r) == 1 && r.GetProperty("target").GetString() == "event")
+                    .Select(r => r.GetProperty("arguments")[0].GetProperty("seq").GetInt64())
+                    .ToArray();
+                if (events.Length > 0)
+                {
+                    messages.Add(events);
+                }
+            }
+
+            return messages;
+        }
+
+        public void Dispose() => socket.Dispose();
+
+        // The handshake's answer is the one record without a type.
+        private static int TypeOf(JsonElement record) => record.TryGetProperty("type", out var type) ? type.GetInt32() : 0;
+
+        private Task SendAsync(string record) =>
+            socket.SendAsync(Encoding.UTF8.GetBytes(record + "\u001e"), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+
+        // One WebSocket message, split into its records.
+        private async Task<JsonElement[]> ReceiveAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var message = new MemoryStream();
+            var buffer = new byte[8192];
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                result = await socket.ReceiveAsync(buffer.AsMemory(), timeout.Token);
+                message.Write(buffer, 0, result.Count);
+            }
+            while (!result.EndOfMessage);
+
+            return Encoding.UTF8.GetString(message.ToArray())
+                .Split('\u001e', StringSplitOptions.RemoveEmptyEntries)
+                .Select(record => JsonDocument.Parse(record).RootElement)
+                .ToArray();
+        }
     }
 
     // What SignalR's send loop passes: memory, so the ValueTask overload it calls is the one tested.
