@@ -279,7 +279,8 @@ internal sealed class EventRelay(
     /// <summary>One served topic: its cursor, and the loop that alone moves it.</summary>
     private sealed class TopicRelay(EventRelay owner, Topic topic)
     {
-        // At most this many events, or about this many bytes, are handed to the sink at once.
+        // At most this many events, and no more than this many bytes (unless one event is larger), are handed
+        // to the sink at once.
         private const int MaxHandOver = 64;
         private const int MaxHandOverBytes = 64 * 1024;
 
@@ -310,9 +311,10 @@ internal sealed class EventRelay(
 
         public void Post(Pending pending)
         {
-            if (_inbox.Writer.TryWrite(pending))
+            Interlocked.Increment(ref _waiting);
+            if (!_inbox.Writer.TryWrite(pending))
             {
-                Interlocked.Increment(ref _waiting);
+                Interlocked.Decrement(ref _waiting);
             }
         }
 
@@ -434,12 +436,13 @@ internal sealed class EventRelay(
         {
             _lastSeq = header.Seq;
             owner._metrics.Relayed(header.At, owner._time.GetUtcNow());
-            _relayed.Add(envelope);
-            _relayedBytes += envelope.Utf8.Length;
-            if (_relayed.Count == MaxHandOver || _relayedBytes >= MaxHandOverBytes)
+            if (_relayed.Count == MaxHandOver || _relayedBytes + envelope.Utf8.Length > MaxHandOverBytes)
             {
                 HandOver();
             }
+
+            _relayed.Add(envelope);
+            _relayedBytes += envelope.Utf8.Length;
         }
 
         private void HandOver()

@@ -34,9 +34,11 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
 
     public void Push(TopicPushes pushes)
     {
-        if (_socket is null)
+        // SignalR's pipe: its send loop puts what it finds there into one message anyway. Pushes that would
+        // take much of the bound together go one by one, as they did before, so a reader that keeps up is never
+        // cut for one big hand-over.
+        if (_socket is null || pushes.Size > maxBufferedBytes / 2)
         {
-            // SignalR's pipe: its send loop puts what it finds there into one message anyway.
             foreach (var push in pushes.Pushes)
             {
                 Push(push);

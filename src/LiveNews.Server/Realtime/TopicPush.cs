@@ -76,7 +76,8 @@ internal sealed class TopicPushes(IReadOnlyList<TopicPush> pushes)
             }
         }
 
-        var records = Pushes.Select(p => p.HubMessage.GetSerializedMessage(protocol)).ToArray();
+        // Serialized here rather than through each push's cache, so the records are held once, in the message.
+        var records = Pushes.Select(p => protocol.GetMessageBytes(new InvocationMessage(p.Method, [p.Envelope]))).ToArray();
         var made = new byte[records.Sum(r => r.Length)];
         var written = 0;
         foreach (var record in records)

@@ -53,7 +53,7 @@ public sealed class HubSocketTests : OwnRedisTest
         var held = new HeldSink();
         var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, services: services =>
             services.AddSingleton<IEventSink>(sp => held.Around(sp.GetRequiredService<Subscribers>()))));
-        var webSocket = Track(await node.ConnectAsync());
+        var webSocket = Track(await node.ConnectAsync(options => options.SkipNegotiation = false));
         var longPolling = Track(await node.ConnectAsync(options =>
         {
             options.Transports = HttpTransportType.LongPolling;
@@ -80,9 +80,43 @@ public sealed class HubSocketTests : OwnRedisTest
         var messages = await raw.ReadEventsAsync(6);
         await Eventually.TrueAsync(() => seqs.WebSockets.Count == 6 && seqs.LongPolling.Count == 6, "six events for each hub client");
         Assert.Equal([1, 5], held.HandOvers);
+        var outbox = Assert.IsType<ConnectionOutbox>(node.Services.GetRequiredService<Subscribers>().Reader(webSocket.ConnectionId!));
+        Assert.True(outbox.SendsToSocket, "WebSocket readers get pushes straight from the outbox, not through SignalR's pipe");
         Assert.Equal([[1L], [2L, 3, 4, 5, 6]], messages);
         Assert.Equal([1L, 2, 3, 4, 5, 6], seqs.WebSockets);
         Assert.Equal([1L, 2, 3, 4, 5, 6], seqs.LongPolling);
+    }
+
+    [Fact]
+    public async Task ReaderThatKeepsUp_IsNotCut_ByAHandOverLargerThanItsBound()
+    {
+        var held = new HeldSink(holding: false);
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new()
+        {
+            ["Realtime:MaxBufferedBytesPerConnection"] = "16384",
+        }, services: services => services.AddSingleton<IEventSink>(sp => held.Around(sp.GetRequiredService<Subscribers>()))));
+        using var editor = node.Editor();
+        (await editor.PutJsonAsync("/api/articles/big", new { headline = "Big entries", url = "https://news.example/big" })).EnsureSuccessStatusCode();
+        var reader = Track(await node.ConnectAsync());
+        var seqs = SeqsOf(reader, "article:big");
+        await reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "article:big" } });
+
+        // Eight entries of 3 KB wait for the relay together: 24 KB, more than the reader's 16 KB bound.
+        held.Hold();
+        (await editor.PostJsonAsync("/api/articles/big/entries", new { text = new string('a', 3_000) })).EnsureSuccessStatusCode();
+        await Eventually.TrueAsync(() => held.HandOvers.Count == 1, "the first entry handed over");
+        for (var i = 2; i <= 9; i++)
+        {
+            (await editor.PostJsonAsync("/api/articles/big/entries", new { text = new string((char)('a' + i), 3_000) })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.TrueAsync(() => node.Services.GetRequiredService<EventRelay>().Waiting("article:big") == 8, "eight entries waiting for the relay");
+        held.Let();
+
+        await Eventually.TrueAsync(() => seqs.Count == 9, "nine entries");
+        Assert.Equal([1, 8], held.HandOvers);
+        Assert.Equal(Enumerable.Range(2, 9).Select(i => (long)i), seqs);
+        Assert.Equal(HubConnectionState.Connected, reader.State);
     }
 
     [Fact]
@@ -186,7 +220,19 @@ public sealed class HubSocketTests : OwnRedisTest
     {
         private readonly ManualResetEventSlim _let = new();
 
+        /// <param name="holding">False to let hand-overs through until <see cref="Hold"/>.</param>
+        public HeldSink(bool holding = true)
+        {
+            if (!holding)
+            {
+                _let.Set();
+            }
+        }
+
         public ConcurrentQueue<int> HandOvers { get; } = new();
+
+        /// <summary>Holds the next hand-over (and the relay with it) until <see cref="Let"/>.</summary>
+        public void Hold() => _let.Reset();
 
         public void Let() => _let.Set();
 
