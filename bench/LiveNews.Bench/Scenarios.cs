@@ -126,6 +126,14 @@ internal static class Scenarios
     {
         await using var servers = await Servers.StartAsync(system);
         await using var pool = new SubscriberPool { Wire = servers.Wire };
+
+        // A few readers connect, subscribe and leave first: a storm meets a server that has been serving,
+        // not one running its connect and subscribe code for the first time (the same for every system).
+        await using (var warmUp = new SubscriberPool { Wire = servers.Wire })
+        {
+            await warmUp.ConnectAsync(servers.HubUrl, 64, _ => servers.SubscribeFrame);
+        }
+
         await Task.Delay(1000);
         var before = servers.Process.RssBytes();
         var start = Stopwatch.GetTimestamp();
