@@ -33,13 +33,32 @@ function place(entry) {
   }
 }
 
+/**
+ * Removes shown entries that were deleted: every pinned entry is in the snapshot, and of the others the
+ * newest ones, so a shown entry missing from it was deleted unless it is older than the snapshot's oldest
+ * (an older page of the live blog).
+ * @param {{ id: string, pinned: boolean, postedAt: string }[]} listed
+ */
+function removeDeleted(listed) {
+  const ids = new Set(listed.map((entry) => "entry-" + entry.id));
+  const unpinned = listed.filter((entry) => !entry.pinned).map((entry) => entry.postedAt).sort();
+  const oldest = unpinned.length > 0 ? Date.parse(unpinned[0]) : Infinity;
+  for (const item of [...(pinned?.children ?? []), ...entries.children]) {
+    const postedAt = Date.parse(item.querySelector("time")?.dateTime ?? "");
+    const outsideSnapshot = item.parentElement === entries && postedAt < oldest;
+    if (!ids.has(item.id) && !outsideSnapshot) item.remove();
+  }
+}
+
 if (topic && entries) {
   const client = new LiveNewsClient({ storage: null });
   client.subscribe(topic, {
-    // What was posted, edited or pinned between this page's render and the subscription is in the snapshot
-    // the subscription answers with: draw its entries, oldest first (an entry shown already keeps its place).
+    // What changed between this page's render and the subscription is in the snapshot the subscription
+    // answers with: draw its entries, oldest first (an entry shown already keeps its place), and take away
+    // the shown ones it no longer holds.
     snapshot: (snapshot) => {
       const listed = snapshot?.entries ?? [];
+      removeDeleted(listed);
       for (let i = listed.length - 1; i >= 0; i--) place(listed[i]);
     },
     event: (event) => {

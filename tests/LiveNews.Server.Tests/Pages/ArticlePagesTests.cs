@@ -196,6 +196,47 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
         await Assertions.Expect(page.Locator("#entries li").First).ToHaveIdAsync($"entry-{missed}");
     }
 
+    [Fact]
+    public async Task Page_EntryDeletedBetweenRenderAndSubscribe_IsTakenAway_OlderEntriesKept()
+    {
+        // A snapshot of the newest two entries: the page shows older ones the subscription never lists.
+        await using var node = new LiveNewsNode(redis.Configuration, Eventually.Prefix(), new() { ["Newsroom:SnapshotEntries"] = "2" });
+        using var editor = node.Editor();
+        await PublishAsync(editor, "race-delete", new { startedAt = "2026-11-29T08:00:00Z" });
+        var older = await PostAsync(editor, "race-delete", "Older than the snapshot", pinned: false);
+        await PostAsync(editor, "race-delete", "In the snapshot", pinned: false);
+        var kept = await PostAsync(editor, "race-delete", "Kept", pinned: false);
+        var deleted = await PostAsync(editor, "race-delete", "Deleted while the page loaded", pinned: false);
+        var deletedPinned = await PostAsync(editor, "race-delete", "Pinned, deleted while the page loaded", pinned: true);
+
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var requested = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        await page.RouteAsync("**/livenews.js", async route =>
+        {
+            requested.TrySetResult();
+            await release.Task;
+            await route.ContinueAsync();
+        });
+        var navigation = page.GotoAsync(new Uri(node.BaseAddress, "/articles/race-delete").ToString());
+        await requested.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await Assertions.Expect(page.Locator($"#entry-{deleted}")).ToHaveCountAsync(1);
+        foreach (var id in new[] { deleted, deletedPinned })
+        {
+            (await editor.DeleteAsync($"/api/articles/race-delete/entries/{id}")).EnsureSuccessStatusCode();
+        }
+
+        release.SetResult();
+        await navigation;
+
+        await Assertions.Expect(page.Locator($"#entry-{deleted}")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator($"#entry-{deletedPinned}")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator($"#entry-{kept}")).ToContainTextAsync("Kept");
+        await Assertions.Expect(page.Locator($"#entry-{older}")).ToContainTextAsync("Older than the snapshot");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(3);
+    }
+
     private static JsonElement StructuredData(string html)
     {
         var match = JsonLd().Match(html);
