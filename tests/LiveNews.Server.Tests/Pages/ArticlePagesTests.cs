@@ -178,19 +178,11 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
         // The page's HTML is made and in the browser; its client library is held until an entry was posted.
         await using var context = await browser.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        var requested = new TaskCompletionSource();
-        var release = new TaskCompletionSource();
-        await page.RouteAsync("**/livenews.js", async route =>
+        string missed;
+        await using (await OpenHoldingClientLibraryAsync(page, new Uri(_node.BaseAddress, "/articles/race-page")))
         {
-            requested.TrySetResult();
-            await release.Task;
-            await route.ContinueAsync();
-        });
-        var navigation = page.GotoAsync(new Uri(_node.BaseAddress, "/articles/race-page").ToString());
-        await requested.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        var missed = await PostAsync(editor, "race-page", "Posted while the page loaded", pinned: false);
-        release.SetResult();
-        await navigation;
+            missed = await PostAsync(editor, "race-page", "Posted while the page loaded", pinned: false);
+        }
 
         await Assertions.Expect(page.Locator($"#entry-{missed}")).ToContainTextAsync("Posted while the page loaded");
         await Assertions.Expect(page.Locator("#entries li").First).ToHaveIdAsync($"entry-{missed}");
@@ -211,6 +203,28 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
 
         await using var context = await browser.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
+        await using (await OpenHoldingClientLibraryAsync(page, new Uri(node.BaseAddress, "/articles/race-delete")))
+        {
+            await Assertions.Expect(page.Locator($"#entry-{deleted}")).ToHaveCountAsync(1);
+            foreach (var id in new[] { deleted, deletedPinned })
+            {
+                (await editor.DeleteAsync($"/api/articles/race-delete/entries/{id}")).EnsureSuccessStatusCode();
+            }
+        }
+
+        await Assertions.Expect(page.Locator($"#entry-{deleted}")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator($"#entry-{deletedPinned}")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator($"#entry-{kept}")).ToContainTextAsync("Kept");
+        await Assertions.Expect(page.Locator($"#entry-{older}")).ToContainTextAsync("Older than the snapshot");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(3);
+    }
+
+    /// <summary>
+    /// Opens the page with its client library held back: once this returns, the server's HTML is in the browser
+    /// and nothing is subscribed; disposing lets the library load and waits for the page.
+    /// </summary>
+    private static async Task<IAsyncDisposable> OpenHoldingClientLibraryAsync(IPage page, Uri url)
+    {
         var requested = new TaskCompletionSource();
         var release = new TaskCompletionSource();
         await page.RouteAsync("**/livenews.js", async route =>
@@ -219,22 +233,18 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
             await release.Task;
             await route.ContinueAsync();
         });
-        var navigation = page.GotoAsync(new Uri(node.BaseAddress, "/articles/race-delete").ToString());
+        var navigation = page.GotoAsync(url.ToString());
         await requested.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        await Assertions.Expect(page.Locator($"#entry-{deleted}")).ToHaveCountAsync(1);
-        foreach (var id in new[] { deleted, deletedPinned })
+        return new Released(async () =>
         {
-            (await editor.DeleteAsync($"/api/articles/race-delete/entries/{id}")).EnsureSuccessStatusCode();
-        }
+            release.SetResult();
+            await navigation;
+        });
+    }
 
-        release.SetResult();
-        await navigation;
-
-        await Assertions.Expect(page.Locator($"#entry-{deleted}")).ToHaveCountAsync(0);
-        await Assertions.Expect(page.Locator($"#entry-{deletedPinned}")).ToHaveCountAsync(0);
-        await Assertions.Expect(page.Locator($"#entry-{kept}")).ToContainTextAsync("Kept");
-        await Assertions.Expect(page.Locator($"#entry-{older}")).ToContainTextAsync("Older than the snapshot");
-        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(3);
+    private sealed class Released(Func<Task> release) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await release();
     }
 
     private static JsonElement StructuredData(string html)
