@@ -17,4 +17,7 @@ internal static partial class RealtimeLog
 
     [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Counting viewers failed; readers keep the last count until Redis answers again")]
     public static partial void ViewerCountsFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Error, Message = "Queueing a push for reader {ReaderId} failed; the other readers got it")]
+    public static partial void PushFailed(ILogger logger, string readerId, Exception exception);
 }

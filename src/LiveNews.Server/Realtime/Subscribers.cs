@@ -99,7 +99,14 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         var pushes = new TopicPushes([.. envelopes.Select(envelope => new TopicPush(topic, envelope))]);
         foreach (var reader in Members(topic))
         {
-            reader.Push(pushes);
+            try
+            {
+                reader.Push(pushes);
+            }
+            catch (Exception ex)
+            {
+                PushFailed(reader, ex);
+            }
         }
     }
 
@@ -108,7 +115,7 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     {
         foreach (var reader in Members(push.Topic))
         {
-            reader.Push(push);
+            PushTo(reader, push);
         }
     }
 
@@ -142,11 +149,27 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
                     sinceYield = 0;
                 }
 
-                reader.Push(push);
+                PushTo(reader, push);
                 sinceYield++;
             }
         }
     }
+
+    private void PushTo(ITopicReader reader, TopicPush push)
+    {
+        try
+        {
+            reader.Push(push);
+        }
+        catch (Exception ex)
+        {
+            PushFailed(reader, ex);
+        }
+    }
+
+    // A push only queues, so this is a bug; it must not keep the push from the readers after this one, nor stop
+    // the relay or the viewer counts that pushed it.
+    private void PushFailed(ITopicReader reader, Exception exception) => RealtimeLog.PushFailed(logger, reader.Id, exception);
 
     private ITopicReader[] Members(string topic) => _topics.TryGetValue(topic, out var members) ? members.Snapshot() : [];
 

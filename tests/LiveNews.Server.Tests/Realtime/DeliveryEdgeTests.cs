@@ -184,6 +184,45 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
         }
     }
 
+    [Fact]
+    public async Task ReaderWhosePushThrows_KeepsNoEventNorCountFromTheOthers()
+    {
+        var logs = new CapturedLogs();
+        var node = Node(new() { ["Realtime:ViewerCountInterval"] = "00:00:00.100" }, logs);
+        using var editor = node.Editor();
+        (await editor.PutJsonAsync("/api/articles/edge", new { headline = "Edge", url = "https://news.example/edge" })).EnsureSuccessStatusCode();
+
+        // A reader that throws on every push joins first, so the others come after it in every fan-out.
+        var subscribers = node.Services.GetRequiredService<Subscribers>();
+        subscribers.Register(new ThrowingReader("broken"));
+        subscribers.Join("broken", Topic.Article("edge"));
+        var reader = Track(await node.ConnectAsync());
+        var events = 0;
+        var counts = 0;
+        reader.On<JsonElement>("event", _ => Interlocked.Increment(ref events));
+        reader.On<JsonElement>("viewers", _ => Interlocked.Increment(ref counts));
+        await reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "article:edge" } });
+
+        (await editor.PostJsonAsync("/api/articles/edge/entries", new { text = "After the broken reader" })).EnsureSuccessStatusCode();
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref events) == 1 && Volatile.Read(ref counts) >= 1, "the entry and a viewer count");
+        Assert.Contains(logs.Lines, line => line.Contains("Queueing a push for reader broken failed", StringComparison.Ordinal));
+    }
+
+    /// <summary>A reader whose every push throws: what a bug in a transport's queue would look like.</summary>
+    private sealed class ThrowingReader(string id) : ITopicReader
+    {
+        public string Id => id;
+
+        public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
+
+        public void Push(TopicPush push) => throw new InvalidOperationException("A broken reader.");
+
+        public void Close()
+        {
+        }
+    }
+
     private LiveNewsNode Node(Dictionary<string, string?>? settings = null, CapturedLogs? logs = null) =>
         Track(new LiveNewsNode(Redis.Configuration, Prefix, settings, logs: logs));
 
