@@ -99,14 +99,7 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         var pushes = new TopicPushes([.. envelopes.Select(envelope => new TopicPush(topic, envelope))]);
         foreach (var reader in Members(topic))
         {
-            try
-            {
-                reader.Push(pushes);
-            }
-            catch (Exception ex)
-            {
-                PushFailed(reader, ex);
-            }
+            PushTo(reader, pushes, static (reader, pushes) => reader.Push(pushes));
         }
     }
 
@@ -115,7 +108,7 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     {
         foreach (var reader in Members(push.Topic))
         {
-            PushTo(reader, push);
+            PushTo(reader, push, static (reader, push) => reader.Push(push));
         }
     }
 
@@ -149,27 +142,25 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
                     sinceYield = 0;
                 }
 
-                PushTo(reader, push);
+                PushTo(reader, push, static (reader, push) => reader.Push(push));
                 sinceYield++;
             }
         }
     }
 
-    private void PushTo(ITopicReader reader, TopicPush push)
+    // A push only queues, so a failure is a bug; it must not keep the push from the readers after this one, nor
+    // stop the relay or the viewer counts that pushed it.
+    private void PushTo<TPush>(ITopicReader reader, TPush push, Action<ITopicReader, TPush> queue)
     {
         try
         {
-            reader.Push(push);
+            queue(reader, push);
         }
         catch (Exception ex)
         {
-            PushFailed(reader, ex);
+            RealtimeLog.PushFailed(logger, reader.Id, ex);
         }
     }
-
-    // A push only queues, so this is a bug; it must not keep the push from the readers after this one, nor stop
-    // the relay or the viewer counts that pushed it.
-    private void PushFailed(ITopicReader reader, Exception exception) => RealtimeLog.PushFailed(logger, reader.Id, exception);
 
     private ITopicReader[] Members(string topic) => _topics.TryGetValue(topic, out var members) ? members.Snapshot() : [];
 
