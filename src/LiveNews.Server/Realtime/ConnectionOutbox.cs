@@ -13,8 +13,7 @@ namespace LiveNews.Server.Realtime;
 /// </summary>
 internal sealed class ConnectionOutbox(HubConnectionContext connection, long maxBufferedBytes, Action<ITopicReader, long> overflowed) : ITopicReader
 {
-    // A push, or (on a WebSocket) pushes relayed together, sent as one message.
-    private readonly Queue<(SerializedHubMessage? Message, TopicPushes? Together, int Size)> _queue = new();
+    private readonly Queue<Queued> _queue = new();
     private readonly HubSocket? _socket = HubSocket.Attach(connection);
     // The message type SignalR's WebSocket transport sends this connection's records as.
     private readonly WebSocketMessageType _messageType =
@@ -72,7 +71,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
             }
             else
             {
-                _queue.Enqueue((message, together, size));
+                _queue.Enqueue(new Queued(message, together, size));
                 _bytes = waiting;
                 startDrain = !_draining;
                 _draining = true;
@@ -115,7 +114,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
     {
         while (true)
         {
-            (SerializedHubMessage? Message, TopicPushes? Together, int Size) next;
+            Queued next;
             lock (_queue)
             {
                 if (_closed || !_queue.TryDequeue(out next))
@@ -156,4 +155,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, long max
             }
         }
     }
+
+    /// <summary>A push, or (on a WebSocket) pushes relayed together, sent as one message; its bytes against the bound.</summary>
+    private readonly record struct Queued(SerializedHubMessage? Message, TopicPushes? Together, int Size);
 }
