@@ -284,15 +284,13 @@ internal sealed class EventRelay(
         private const int MaxHandOver = 64;
         private const int MaxHandOverBytes = 64 * 1024;
 
-        private readonly Channel<Pending> _inbox = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+        // Only this topic's loop reads it; not declared single-reader, so it can say how much waits (Waiting).
+        private readonly Channel<Pending> _inbox = Channel.CreateUnbounded<Pending>();
         private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly List<RawJson> _relayed = [];
         private volatile string _epoch = "";
         private long _lastSeq;
         private int _relayedBytes;
-
-        // What the inbox holds (its single-reader channel does not count).
-        private int _waiting;
 
         public Topic Topic { get; } = topic;
 
@@ -307,16 +305,9 @@ internal sealed class EventRelay(
 
         public void Start() => _ = RunAsync();
 
-        public int Waiting => Volatile.Read(ref _waiting);
+        public int Waiting => _inbox.Reader.Count;
 
-        public void Post(Pending pending)
-        {
-            Interlocked.Increment(ref _waiting);
-            if (!_inbox.Writer.TryWrite(pending))
-            {
-                Interlocked.Decrement(ref _waiting);
-            }
-        }
+        public void Post(Pending pending) => _inbox.Writer.TryWrite(pending);
 
         public void Stop() => _inbox.Writer.TryComplete();
 
@@ -342,7 +333,6 @@ internal sealed class EventRelay(
                 // What arrived while the previous events were handed over goes to the sink together.
                 while (_inbox.Reader.TryRead(out var pending))
                 {
-                    Interlocked.Decrement(ref _waiting);
                     try
                     {
                         if (pending.Envelope is null)
