@@ -52,7 +52,7 @@ public abstract class ShareTestBase(RedisFixture redis) : IAsyncLifetime
         var settings = new Dictionary<string, string?>
         {
             ["Social:PollInterval"] = "00:00:00.050",
-            ["Social:LeaseDuration"] = "00:00:02",
+            ["Social:LeaseDuration"] = "00:00:04",
             ["Social:UtmParameters:utm_source"] = "{network}",
             ["Store:DataPath"] = _dataPath,
         };
@@ -76,7 +76,10 @@ public abstract class ShareTestBase(RedisFixture redis) : IAsyncLifetime
             settings[prefix + "Name"] = name;
             settings[prefix + "Network"] = network;
             settings[prefix + "BaseUrl"] = network == "webhook" ? Fake.BaseUrl + FakeNetworks.HookPath(name[..name.IndexOf('-', StringComparison.Ordinal)]) : Fake.BaseUrl;
-            settings[prefix + "Resilience:AttemptTimeout"] = "00:00:00.750";
+            // Long enough for a prompt answer on a loaded 2-core CI machine (at 750 ms a first request to the fake
+            // once timed out and read as unconfirmed), short enough that a hang and its retry fit in the run
+            // budget the lease allows (80% of Social:LeaseDuration above, which is why both were raised together).
+            settings[prefix + "Resilience:AttemptTimeout"] = "00:00:01.500";
             settings[prefix + "Resilience:BaseDelay"] = "00:00:00.010";
             settings[prefix + "Resilience:MaxRetries"] = "3";
             settings[prefix + "Resilience:BreakerMinimumThroughput"] = "20";
