@@ -351,7 +351,7 @@ internal sealed class EventRelay(
                     }
                 }
 
-                HandOver();
+                await HandOverAsync();
             }
         }
 
@@ -382,13 +382,13 @@ internal sealed class EventRelay(
                 return;
             }
 
-            Deliver(header, new RawJson(envelope));
+            await DeliverAsync(header, new RawJson(envelope));
         }
 
         /// <summary>Relays, in order, every event after the cursor that history holds.</summary>
         private async Task FillAsync()
         {
-            HandOver();
+            await HandOverAsync();
             var read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
             if (read.Epoch != _epoch)
             {
@@ -409,11 +409,11 @@ internal sealed class EventRelay(
             {
                 if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq > _lastSeq)
                 {
-                    Deliver(header, envelope);
+                    await DeliverAsync(header, envelope);
                 }
             }
 
-            HandOver();
+            await HandOverAsync();
             if (read.Events.Count > 0)
             {
                 BusLog.GapFilled(owner._logger, Topic.Name, read.Events.Count, afterSeq);
@@ -422,20 +422,20 @@ internal sealed class EventRelay(
         }
 
         // Relayed: the cursor moves now, the event reaches the sink with the others relayed in this round.
-        private void Deliver(EnvelopeHeader header, RawJson envelope)
+        private async ValueTask DeliverAsync(EnvelopeHeader header, RawJson envelope)
         {
             _lastSeq = header.Seq;
             owner._metrics.Relayed(header.At, owner._time.GetUtcNow());
             if (_relayed.Count == MaxHandOver || _relayedBytes + envelope.Utf8.Length > MaxHandOverBytes)
             {
-                HandOver();
+                await HandOverAsync();
             }
 
             _relayed.Add(envelope);
             _relayedBytes += envelope.Utf8.Length;
         }
 
-        private void HandOver()
+        private async ValueTask HandOverAsync()
         {
             if (_relayed.Count == 0)
             {
@@ -447,7 +447,7 @@ internal sealed class EventRelay(
             _relayedBytes = 0;
             try
             {
-                owner._sink.Deliver(Topic.Name, envelopes);
+                await owner._sink.DeliverAsync(Topic.Name, envelopes);
             }
             catch (Exception ex)
             {

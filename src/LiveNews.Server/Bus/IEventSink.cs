@@ -5,7 +5,9 @@ internal interface IEventSink
 {
     /// <summary>
     /// Called in seq order per topic, once per event: with several when they reached the relay while it was
-    /// handing over the ones before (a burst), so they can go to a reader together. Must not wait for any reader.
+    /// handing over the ones before (a burst), so they can go to a reader together. The relay awaits the task
+    /// before it hands over the topic's next events; it may yield the thread while it queues to many readers,
+    /// but must not wait for any reader.
     /// </summary>
-    void Deliver(string topic, IReadOnlyList<RawJson> envelopes);
+    ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes);
 }

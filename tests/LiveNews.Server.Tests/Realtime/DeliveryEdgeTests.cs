@@ -209,6 +209,72 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
         Assert.Contains(logs.Lines, line => line.Contains("Queueing a push for reader broken failed", StringComparison.Ordinal));
     }
 
+    // To more readers than one batch, the fan-out yields the thread between batches (Subscribers.FanOutBatch)
+    // and the relay awaits it before handing over more: entries posted at once, some reaching the relay during
+    // a fan-out, get to every reader once and in order, past the first batch and on a hub connection too.
+    [Fact]
+    public async Task EventsToMoreReadersThanOneFanOutBatch_ReachEachReaderOnceInOrder()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        (await editor.PutJsonAsync("/api/articles/batches", new { headline = "Batches", url = "https://news.example/batches" })).EnsureSuccessStatusCode();
+        var subscribers = node.Services.GetRequiredService<Subscribers>();
+        var recorders = Enumerable.Range(0, (Subscribers.FanOutBatch * 2) + 10).Select(i => new RecordingReader($"recorder-{i}")).ToArray();
+        foreach (var recorder in recorders)
+        {
+            subscribers.Register(recorder);
+            subscribers.Join(recorder.Id, Topic.Article("batches"));
+        }
+
+        var reader = Track(await node.ConnectAsync());
+        var received = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        reader.On<JsonElement>("event", envelope => received.Enqueue(envelope.GetProperty("seq").GetInt64()));
+        await reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "article:batches" } });
+
+        var posts = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => editor.PostJsonAsync("/api/articles/batches/entries", new { text = $"Entry {i}" })));
+        Assert.All(posts, post => post.EnsureSuccessStatusCode());
+
+        await Eventually.TrueAsync(() => received.Count >= 30 && recorders.All(r => r.Seqs.Count >= 30), "every reader to get the thirty entries");
+        long[] expected = [.. received.Order()];
+        Assert.Equal(30, expected.Distinct().Count());
+        Assert.Equal(expected, received);
+        Assert.All(recorders, recorder => Assert.Equal(expected, recorder.Seqs));
+    }
+
+    /// <summary>A reader of the node that keeps the seq of every event pushed to it.</summary>
+    private sealed class RecordingReader(string id) : ITopicReader
+    {
+        private readonly List<long> _seqs = [];
+
+        public string Id => id;
+
+        public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
+
+        public IReadOnlyList<long> Seqs
+        {
+            get
+            {
+                lock (_seqs)
+                {
+                    return [.. _seqs];
+                }
+            }
+        }
+
+        public void Push(TopicPush push)
+        {
+            using var envelope = JsonDocument.Parse(push.Envelope.Utf8);
+            lock (_seqs)
+            {
+                _seqs.Add(envelope.RootElement.GetProperty("seq").GetInt64());
+            }
+        }
+
+        public void Close()
+        {
+        }
+    }
+
     /// <summary>A reader whose every push throws: what a bug in a transport's queue would look like.</summary>
     private sealed class ThrowingReader(string id) : ITopicReader
     {

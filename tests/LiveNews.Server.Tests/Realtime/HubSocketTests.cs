@@ -218,37 +218,42 @@ public sealed class HubSocketTests : OwnRedisTest
     /// <summary>The node's event sink, holding the relay in its first hand-over until let go.</summary>
     private sealed class HeldSink
     {
-        private readonly ManualResetEventSlim _let = new();
+        // Open when completed; Hold puts a new, pending one in its place.
+        private volatile TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <param name="holding">False to let hand-overs through until <see cref="Hold"/>.</param>
         public HeldSink(bool holding = true)
         {
             if (!holding)
             {
-                _let.Set();
+                Let();
             }
         }
 
         public ConcurrentQueue<int> HandOvers { get; } = new();
 
         /// <summary>Holds the next hand-over (and the relay with it) until <see cref="Let"/>.</summary>
-        public void Hold() => _let.Reset();
+        public void Hold() => _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Let() => _let.Set();
+        public void Let() => _gate.TrySetResult();
 
         public IEventSink Around(IEventSink sink) => new Sink(this, sink);
 
         private sealed class Sink(HeldSink held, IEventSink inner) : IEventSink
         {
-            public void Deliver(string topic, IReadOnlyList<RawJson> envelopes)
+            public async ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes)
             {
                 held.HandOvers.Enqueue(envelopes.Count);
-                if (!held._let.Wait(TimeSpan.FromSeconds(30)))
+                try
+                {
+                    await held._gate.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                }
+                catch (TimeoutException)
                 {
                     throw new TimeoutException("The test never let the relay go on.");
                 }
 
-                inner.Deliver(topic, envelopes);
+                await inner.DeliverAsync(topic, envelopes);
             }
         }
     }
