@@ -103,6 +103,9 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// fan-out goes on, as in a server that writes each socket in turn. Measured (pinned, Socket.IO in the same
     /// runs, bench/runs/2026-12-07-fan-out-yields.md): paced p50 closer to Socket.IO's, and bursts faster,
     /// because events that reach the relay during a paced fan-out are handed over together.
+    /// The readers are those of the topic when the fan-out began: one that leaves the topic (or whose relay is
+    /// released) while it is between batches still gets that push. The clients drop a seq they already have
+    /// and events of a topic they left, as they did when the window was shorter.
     /// </remarks>
     public ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes)
     {
@@ -161,11 +164,14 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         return default;
     }
 
+    // Batches of even size, none larger than FanOutBatch: 257 readers go as 129 and 128, not 256 and 1.
     private async ValueTask FanOutInBatchesAsync<TPush>(ITopicReader[] readers, TPush push, Action<ITopicReader, TPush> queue)
     {
+        var batches = (readers.Length + FanOutBatch - 1) / FanOutBatch;
+        var batch = (readers.Length + batches - 1) / batches;
         for (var i = 0; i < readers.Length; i++)
         {
-            if (i > 0 && i % FanOutBatch == 0)
+            if (i > 0 && i % batch == 0)
             {
                 await Task.Yield();
             }

@@ -86,10 +86,16 @@ internal sealed class TopicPushes(IReadOnlyList<TopicPush> pushes)
             written += record.Length;
         }
 
-        // Two readers may make it at once; either copy is the same.
-        var known = Volatile.Read(ref _messages);
-        Volatile.Write(ref _messages, [.. known, (protocol.Name, made)]);
-        return made;
+        // Two readers may make it at once; either copy is the same. Another protocol's, made meanwhile, is kept.
+        while (true)
+        {
+            var known = Volatile.Read(ref _messages);
+            if (Array.Exists(known, m => m.Protocol == protocol.Name)
+                || Interlocked.CompareExchange(ref _messages, [.. known, (protocol.Name, made)], known) == known)
+            {
+                return made;
+            }
+        }
     }
 }
 

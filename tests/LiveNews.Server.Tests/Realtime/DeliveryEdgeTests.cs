@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -209,9 +210,10 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
         Assert.Contains(logs.Lines, line => line.Contains("Queueing a push for reader broken failed", StringComparison.Ordinal));
     }
 
-    // To more readers than one batch, the fan-out yields the thread between batches (Subscribers.FanOutBatch)
-    // and the relay awaits it before handing over more: entries posted at once, some reaching the relay during
-    // a fan-out, get to every reader once and in order, past the first batch and on a hub connection too.
+    // To more readers than one batch, the fan-out yields the thread between batches (Subscribers.FanOutBatch):
+    // entries posted at once, some reaching the relay during a fan-out, get to every reader once and in order,
+    // in every batch and on a hub connection too. (That the relay awaits the fan-out before handing over more
+    // is what HubSocketTests.EventsRelayedTogether_... proves, with a sink that holds it.)
     [Fact]
     public async Task EventsToMoreReadersThanOneFanOutBatch_ReachEachReaderOnceInOrder()
     {
@@ -227,7 +229,7 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
         }
 
         var reader = Track(await node.ConnectAsync());
-        var received = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        var received = new ConcurrentQueue<long>();
         reader.On<JsonElement>("event", envelope => received.Enqueue(envelope.GetProperty("seq").GetInt64()));
         await reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "article:batches" } });
 
