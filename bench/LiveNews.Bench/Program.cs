@@ -28,6 +28,7 @@ if (options.Has("burst"))
 {
     var series = await Bench.InterleavedAsync($"Burst: {sizes.BurstSubscribers:N0} subscribers × {sizes.BurstEvents} events back to back (4 publishers)", options.Runs,
         everyone.Select(k => Bench.System(k, async () => Bench.BurstFigures(await Scenarios.BroadcastAsync("burst", k, sizes.BurstSubscribers, sizes.BurstEvents, 0, 4)))));
+    report.Chart("Burst", series, "deliveries/s", higherIsBetter: true);
     report.Add(series,
         $"Deliveries/s: {Report.Ratio(series.Median(LiveNews, "deliveries/s"), series.Median(socketIo, "deliveries/s"))} Socket.IO's (target ≥ 4x), "
             + $"{Report.Ratio(series.Median(LiveNews, "deliveries/s"), series.Median(raw, "deliveries/s"))} the raw broadcast's (target ≥ 0.9x); LiveNews lost {series.Median(LiveNews, "lost"):0} (median; target 0).");
@@ -40,6 +41,8 @@ if (options.Has("paced"))
         var events = sizes.PacedSeconds * 10;
         var series = await Bench.InterleavedAsync($"Paced: {subscribers:N0} subscribers × 10 events/s for {sizes.PacedSeconds} s", options.Runs,
             everyone.Select(k => Bench.System(k, async () => Bench.PacedFigures(await Scenarios.BroadcastAsync("paced", k, subscribers, events, 10, 1)))));
+        report.Chart($"Paced {subscribers:N0}", series, "p50 ms", higherIsBetter: false);
+        report.Chart($"Paced {subscribers:N0}", series, "p99 ms", higherIsBetter: false);
         report.Add(series,
             $"p50 {Report.Ratio(series.Median(LiveNews, "p50 ms"), series.Median(socketIo, "p50 ms"))} and p99 {Report.Ratio(series.Median(LiveNews, "p99 ms"), series.Median(socketIo, "p99 ms"))} Socket.IO's (target ≤ 1x each); LiveNews lost {series.Median(LiveNews, "lost"):0} (median; target 0).");
     }
@@ -53,6 +56,7 @@ if (options.Has("slow"))
             (stalledName, async () => Bench.SlowFigures(await Scenarios.BroadcastAsync("slow", SystemKind.LiveNews, sizes.BurstSubscribers, sizes.SlowEvents, 0, 4, stalled: sizes.Stalled))),
             (LiveNews, async () => Bench.SlowFigures(await Scenarios.BroadcastAsync("slow", SystemKind.LiveNews, sizes.BurstSubscribers, sizes.SlowEvents, 0, 4))),
         ]);
+    report.Chart("Slow readers", series, "p99 ms", higherIsBetter: false);
     report.Add(series,
         $"The readers' p99 with the stalled subscribers is {Report.Ratio(series.Median(stalledName, "p99 ms"), series.Median(LiveNews, "p99 ms"))} the p99 without (target ≤ 1.2x); "
             + $"server peak RSS {series.Median(stalledName, "peak RSS MB"):0} MB against {series.Median(LiveNews, "peak RSS MB"):0} MB (medians); "
@@ -64,6 +68,7 @@ if (options.Has("memory"))
 {
     var series = await Bench.InterleavedAsync($"Memory: {sizes.Idle:N0} idle subscribed connections (opened 64 at a time, settled 3 s)", options.Runs,
         everyone.Select(k => Bench.System(k, async () => (IReadOnlyList<Figure>)[new("RSS KB/conn", await Scenarios.IdleMemoryAsync(k, sizes.Idle, options.GcDumps))])));
+    report.Chart($"{sizes.Idle:N0} idle", series, "RSS KB/conn", higherIsBetter: false);
     report.Add(series, $"LiveNews server RSS per connection {series.Median(LiveNews, "RSS KB/conn"):0.0} KB (median; target ≤ 16 KB).");
 }
 
@@ -75,6 +80,7 @@ if (options.Has("connect"))
             var storm = await Scenarios.ConnectStormAsync(k, sizes.Idle);
             return (IReadOnlyList<Figure>)[new("s to all subscribed", storm.Seconds, "0.00"), new("RSS KB/conn", storm.RssPerConnectionKb)];
         })));
+    report.Chart($"Connect storm {sizes.Idle:N0}", series, "s to all subscribed", higherIsBetter: false);
     report.Add(series, $"LiveNews: all {sizes.Idle:N0} subscribed in {series.Median(LiveNews, "s to all subscribed"):0.00} s (median; target ≤ 5 s).");
 }
 

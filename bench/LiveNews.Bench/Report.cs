@@ -37,10 +37,14 @@ internal sealed record Series(string Title, IReadOnlyList<string> Systems, IRead
     public string FormatOf(string figure) => Samples.SelectMany(s => s.Figures).First(f => f.Name == figure).Format;
 }
 
-/// <summary>Writes the results file: the machine, the pinning, the command, and per scenario min/median/max and ratios.</summary>
+/// <summary>
+/// Writes the results file: the machine, the pinning, the command, and per scenario min/median/max and ratios;
+/// and beside it (same name, <c>.svg</c>) the chart of the headline figures.
+/// </summary>
 internal sealed class Report(string arguments, string sizes, bool quick)
 {
     private readonly StringBuilder _text = new();
+    private readonly Chart _chart = new();
 
     public string Text => _text.ToString();
 
@@ -107,6 +111,9 @@ internal sealed class Report(string arguments, string sizes, bool quick)
         _text.AppendLine().AppendLine("</details>").AppendLine();
     }
 
+    /// <summary>Charts a headline figure of a scenario, every system side by side.</summary>
+    public void Chart(string title, Series series, string figure, bool higherIsBetter) => _chart.Add(title, series, figure, higherIsBetter);
+
     /// <summary>"1.23x", or "–" when either side has no figure or the peer's is zero.</summary>
     public static string Ratio(double measured, double peer) =>
         double.IsNaN(measured) || double.IsNaN(peer) || peer == 0 ? "–" : string.Create(CultureInfo.InvariantCulture, $"{measured / peer:0.00}x");
@@ -128,6 +135,13 @@ internal sealed class Report(string arguments, string sizes, bool quick)
             .AppendLine("Latency is publish-to-receive: from just before the publish request is sent to the frame arriving at a subscriber. "
                 + "CPU is the server process's user+system time during the run (not its redis-server's). Ratios are LiveNews' median over the peer's: "
                 + "below 1x is better for milliseconds, seconds, lost, CPU and memory, above 1x for deliveries/s and publishes/s.").AppendLine();
+        if (!_chart.IsEmpty)
+        {
+            var chart = Path.ChangeExtension(path, ".svg");
+            await File.WriteAllTextAsync(chart, _chart.Svg());
+            header.AppendLine(CultureInfo.InvariantCulture, $"![Headline figures of this run, every system]({Path.GetFileName(chart)})").AppendLine();
+        }
+
         await File.WriteAllTextAsync(path, header + _text.ToString());
     }
 
