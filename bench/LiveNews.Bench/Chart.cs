@@ -17,6 +17,7 @@ internal sealed class Chart
     private const int BarGap = 4;
     private const int PanelGap = 28;
     private const int Top = 50;
+    private const int LegendRow = 18;
     private static readonly string[] Colors = ["#c8102e", "#1f77b4", "#7f7f7f", "#2ca02c", "#9467bd"];
 
     private readonly List<(string Title, Series Series, string Figure, bool HigherIsBetter)> _panels = [];
@@ -30,19 +31,29 @@ internal sealed class Chart
     public string Svg()
     {
         var systems = _panels.SelectMany(p => p.Series.Systems).Distinct().ToList();
-        var height = Top + _panels.Sum(p => PanelHeight(p.Series)) + 20;
+
+        // The legend: a row of systems, wrapped where the next would not fit (7 px a character, roughly).
+        var legend = new StringBuilder();
+        var (x, legendY) = (20, 30);
+        for (var i = 0; i < systems.Count; i++)
+        {
+            var width = 16 + (systems[i].Length * 7);
+            if (x > 20 && x + width > Width - 10)
+            {
+                (x, legendY) = (20, legendY + LegendRow);
+            }
+
+            Append(legend, $"""<rect x="{x}" y="{legendY}" width="12" height="12" fill="{Colors[i % Colors.Length]}"/><text x="{x + 16}" y="{legendY + 10}">{Escape(systems[i])}</text>""");
+            x += width + 16;
+        }
+
+        var y = Top + legendY - 30;
+        var height = y + _panels.Sum(p => PanelHeight(p.Series)) + 20;
         var svg = new StringBuilder();
         Append(svg, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{height}" font-family="sans-serif" font-size="12">""");
         Append(svg, """<rect width="100%" height="100%" fill="white"/>""");
         Append(svg, $"""<text x="{Width / 2}" y="20" text-anchor="middle" font-size="14">Medians of the runs (bar) and their range (line), every system in the same invocation</text>""");
-        var x = 20;
-        for (var i = 0; i < systems.Count; i++)
-        {
-            Append(svg, $"""<rect x="{x}" y="30" width="12" height="12" fill="{Colors[i % Colors.Length]}"/><text x="{x + 16}" y="40">{Escape(systems[i])}</text>""");
-            x += 16 + (systems[i].Length * 7) + 16;
-        }
-
-        var y = Top;
+        svg.Append(legend);
         foreach (var (title, series, figure, higherIsBetter) in _panels)
         {
             y += 14;
