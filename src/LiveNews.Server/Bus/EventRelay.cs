@@ -382,7 +382,7 @@ internal sealed class EventRelay(
                 return;
             }
 
-            await DeliverAsync(header, new RawJson(envelope));
+            await AddToHandOverAsync(header, new RawJson(envelope));
         }
 
         /// <summary>Relays, in order, every event after the cursor that history holds.</summary>
@@ -409,7 +409,7 @@ internal sealed class EventRelay(
             {
                 if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq > _lastSeq)
                 {
-                    await DeliverAsync(header, envelope);
+                    await AddToHandOverAsync(header, envelope);
                 }
             }
 
@@ -422,7 +422,7 @@ internal sealed class EventRelay(
         }
 
         // Relayed: the cursor moves now, the event reaches the sink with the others relayed in this round.
-        private async ValueTask DeliverAsync(EnvelopeHeader header, RawJson envelope)
+        private async ValueTask AddToHandOverAsync(EnvelopeHeader header, RawJson envelope)
         {
             _lastSeq = header.Seq;
             owner._metrics.Relayed(header.At, owner._time.GetUtcNow());
