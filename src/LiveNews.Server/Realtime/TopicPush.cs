@@ -68,12 +68,9 @@ internal sealed class TopicPushes(IReadOnlyList<TopicPush> pushes)
     /// </summary>
     public ReadOnlyMemory<byte> Message(IHubProtocol protocol)
     {
-        foreach (var (name, message) in Volatile.Read(ref _messages))
+        if (Made(Volatile.Read(ref _messages), protocol.Name) is { } cached)
         {
-            if (name == protocol.Name)
-            {
-                return message;
-            }
+            return cached;
         }
 
         // Serialized here rather than through each push's cache, so the records are held once, in the message.
@@ -86,16 +83,34 @@ internal sealed class TopicPushes(IReadOnlyList<TopicPush> pushes)
             written += record.Length;
         }
 
-        // Two readers may make it at once; either copy is the same. Another protocol's, made meanwhile, is kept.
+        // Two readers may make it at once: the first kept is the one every reader sends. Another protocol's,
+        // made meanwhile, is kept too.
         while (true)
         {
             var known = Volatile.Read(ref _messages);
-            if (Array.Exists(known, m => m.Protocol == protocol.Name)
-                || Interlocked.CompareExchange(ref _messages, [.. known, (protocol.Name, made)], known) == known)
+            if (Made(known, protocol.Name) is { } first)
+            {
+                return first;
+            }
+
+            if (Interlocked.CompareExchange(ref _messages, [.. known, (protocol.Name, made)], known) == known)
             {
                 return made;
             }
         }
+    }
+
+    private static byte[]? Made((string Protocol, byte[] Message)[] messages, string protocol)
+    {
+        foreach (var (name, message) in messages)
+        {
+            if (name == protocol)
+            {
+                return message;
+            }
+        }
+
+        return null;
     }
 }
 
