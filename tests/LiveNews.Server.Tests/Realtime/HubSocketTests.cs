@@ -248,9 +248,9 @@ public sealed class HubSocketTests : OwnRedisTest
                 {
                     await held._gate.Task.WaitAsync(TimeSpan.FromSeconds(30));
                 }
-                catch (TimeoutException)
+                catch (TimeoutException ex)
                 {
-                    throw new TimeoutException("The test never let the relay go on.");
+                    throw new TimeoutException("The test never let the relay go on.", ex);
                 }
 
                 await inner.DeliverAsync(topic, envelopes);
