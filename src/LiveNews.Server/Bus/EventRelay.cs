@@ -291,6 +291,7 @@ internal sealed class EventRelay(
         private volatile string _epoch = "";
         private long _lastSeq;
         private int _relayedBytes;
+        private Func<bool>? _eventsWaiting;
 
         public Topic Topic { get; } = topic;
 
@@ -447,7 +448,7 @@ internal sealed class EventRelay(
             _relayedBytes = 0;
             try
             {
-                await owner._sink.DeliverAsync(Topic.Name, envelopes);
+                await owner._sink.DeliverAsync(Topic.Name, envelopes, _eventsWaiting ??= () => Waiting > 0);
             }
             catch (Exception ex)
             {

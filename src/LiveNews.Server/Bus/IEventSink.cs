@@ -9,5 +9,8 @@ internal interface IEventSink
     /// before it hands over the topic's next events; it may yield the thread while it queues to many readers,
     /// but must not wait for any reader.
     /// </summary>
-    ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes);
+    /// <param name="topic">The topic the events are on.</param>
+    /// <param name="envelopes">The events, in seq order.</param>
+    /// <param name="eventsWaiting">True while more of the topic's events have reached the relay and wait for this hand-over to end.</param>
+    ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, Func<bool> eventsWaiting);
 }

@@ -243,6 +243,77 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
         Assert.All(recorders, recorder => Assert.Equal(expected, recorder.Seqs));
     }
 
+    // The relay awaits a fan-out's last batch, so a fan-out of one event that kept yielding while the next event
+    // waits would hold that event back; it hurries instead. Events handed over together (a burst) keep
+    // yielding, so more gather meanwhile. A context that keeps what the fan-out posts makes each yield visible.
+    [Fact]
+    public void FanOutOfOneEvent_StopsYieldingOnceTheNextWaits_EventsHandedOverTogetherKeepYielding()
+    {
+        var node = Node();
+        var subscribers = node.Services.GetRequiredService<Subscribers>();
+        var recorders = Enumerable.Range(0, (Subscribers.FanOutBatch * 2) + 10).Select(i => new RecordingReader($"recorder-{i}")).ToArray();
+        var topic = Topic.Article("hurry");
+        foreach (var recorder in recorders)
+        {
+            subscribers.Register(recorder);
+            subscribers.Join(recorder.Id, topic);
+        }
+
+        int Having(int count) => recorders.Count(recorder => recorder.Seqs.Count == count);
+        var posted = new PostedContinuations();
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(posted);
+        try
+        {
+            // Nothing waits: 522 readers go as three batches of 174, with a yield after each but the last.
+            var alone = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 1)], eventsWaiting: () => false);
+            Assert.Equal(174, Having(1));
+            Assert.Equal(2, posted.RunAll());
+            Assert.True(alone.IsCompletedSuccessfully);
+
+            // The next event waits: every reader has this one before the call returns, nothing was posted.
+            var hurried = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 2)], eventsWaiting: () => true);
+            Assert.True(hurried.IsCompletedSuccessfully);
+            Assert.Equal(recorders.Length, Having(2));
+            Assert.Equal(0, posted.RunAll());
+
+            var together = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 3), Envelope(topic, 4)], eventsWaiting: () => true);
+            Assert.Equal(174, Having(4));
+            Assert.Equal(2, posted.RunAll());
+            Assert.True(together.IsCompletedSuccessfully);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+
+        Assert.All(recorders, recorder => Assert.Equal([1, 2, 3, 4], recorder.Seqs));
+    }
+
+    private static RawJson Envelope(Topic topic, long seq) =>
+        new(Encoding.UTF8.GetBytes($$"""{"topic":"{{topic.Name}}","seq":{{seq}},"epoch":"e","id":"ev-{{seq}}","type":"entry.posted","at":"2026-12-07T05:00:00.000Z","data":null}"""));
+
+    /// <summary>Keeps what is posted to it (a <see cref="Task.Yield"/>'s continuation) until the test runs it.</summary>
+    private sealed class PostedContinuations : SynchronizationContext
+    {
+        private readonly Queue<(SendOrPostCallback Callback, object? State)> _posted = new();
+
+        public override void Post(SendOrPostCallback d, object? state) => _posted.Enqueue((d, state));
+
+        /// <summary>Runs what was posted, and what that posts, until nothing is left; returns how many ran.</summary>
+        public int RunAll()
+        {
+            var ran = 0;
+            while (_posted.TryDequeue(out var posted))
+            {
+                posted.Callback(posted.State);
+                ran++;
+            }
+
+            return ran;
+        }
+    }
+
     /// <summary>A reader of the node that keeps the seq of every event pushed to it.</summary>
     private sealed class RecordingReader(string id) : ITopicReader
     {

@@ -80,6 +80,7 @@ public sealed class HubSocketTests : OwnRedisTest
         var messages = await raw.ReadEventsAsync(6);
         await Eventually.TrueAsync(() => seqs.WebSockets.Count == 6 && seqs.LongPolling.Count == 6, "six events for each hub client");
         Assert.Equal([1, 5], held.HandOvers);
+        Assert.Equal([true, false], held.EventsWaiting);
         var outbox = Assert.IsType<ConnectionOutbox>(node.Services.GetRequiredService<Subscribers>().Reader(webSocket.ConnectionId!));
         Assert.True(outbox.SendsToSocket, "WebSocket readers get pushes straight from the outbox, not through SignalR's pipe");
         Assert.Equal([[1L], [2L, 3, 4, 5, 6]], messages);
@@ -232,6 +233,9 @@ public sealed class HubSocketTests : OwnRedisTest
 
         public ConcurrentQueue<int> HandOvers { get; } = new();
 
+        /// <summary>Per hand-over, whether the relay said more events waited once the hand-over was let go on.</summary>
+        public ConcurrentQueue<bool> EventsWaiting { get; } = new();
+
         /// <summary>Holds the next hand-over (and the relay with it) until <see cref="Let"/>.</summary>
         public void Hold() => _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -241,7 +245,7 @@ public sealed class HubSocketTests : OwnRedisTest
 
         private sealed class Sink(HeldSink held, IEventSink inner) : IEventSink
         {
-            public async ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes)
+            public async ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, Func<bool> eventsWaiting)
             {
                 held.HandOvers.Enqueue(envelopes.Count);
                 try
@@ -253,7 +257,8 @@ public sealed class HubSocketTests : OwnRedisTest
                     throw new TimeoutException("The test never let the relay go on.", ex);
                 }
 
-                await inner.DeliverAsync(topic, envelopes);
+                held.EventsWaiting.Enqueue(eventsWaiting());
+                await inner.DeliverAsync(topic, envelopes, eventsWaiting);
             }
         }
     }
