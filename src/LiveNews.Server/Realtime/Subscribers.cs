@@ -15,11 +15,14 @@ namespace LiveNews.Server.Realtime;
 /// </summary>
 internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMetrics metrics, ILogger<Subscribers> logger) : IEventSink
 {
-    /// <summary>Readers a push of events is queued to before the fan-out yields the thread (<see cref="DeliverAsync"/>).</summary>
+    /// <summary>Readers a push of events is queued to before the fan-out may yield the thread (<see cref="DeliverAsync"/>).</summary>
     internal const int FanOutBatch = 256;
 
     /// <summary>Readers a push that can wait is queued to before it yields the thread (<see cref="PushPacedAsync"/>).</summary>
     internal const int PacedBatch = 128;
+
+    // Several events handed over together never hurry (DeliverAsync).
+    private static readonly Func<bool> Never = static () => false;
 
     private readonly ConcurrentDictionary<string, ITopicReader> _readers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TopicMembers> _topics = new(StringComparer.Ordinal);
@@ -109,10 +112,14 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// and events of a topic they left, as they did when the window was shorter.
     /// <para>
     /// The relay waits for the last batch, so a fan-out that yields on while the next event waits delays that
-    /// event's whole fan-out: at 5,000 readers × 10 events/s, near what one core sends, p99 went from 1.26x to
-    /// 2.35x Socket.IO's. So a fan-out of one event hurries (stops yielding) once the next one waits, and the
-    /// next goes out right after it. Several events handed over together (a burst) keep yielding: while they
-    /// go out, more gather, to go to each reader as one message. Measured in bench/runs/2026-12-07-fan-out-yields.md.
+    /// event's whole fan-out: at 5,000 readers × 10 events/s, about what one core sends, p99 was 1.66x
+    /// Socket.IO's with yields always, 1.15x with this rule (medians of three alternated rounds). So a fan-out
+    /// of one event hurries once the next one waits: it queues to the readers left without a break (their
+    /// sends wait behind it, as before the yields) and the next event follows at once. Several events handed
+    /// over together (a burst) keep yielding: while they go out, more gather, to go to each reader as one
+    /// message. Measured in bench/runs/2026-12-07-fan-out-yields.md. While every hand-over finds exactly one
+    /// more event waiting, the relay's loop runs on without awaiting anything incomplete; the sends queued
+    /// behind it run on other thread-pool threads, which the OS time-slices with it.
     /// </para>
     /// </remarks>
     public ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, Func<bool> eventsWaiting)
@@ -122,8 +129,6 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
             ? FanOutAsync(readers, new TopicPush(topic, envelopes[0]), static (reader, push) => reader.Push(push), eventsWaiting)
             : FanOutAsync(readers, new TopicPushes([.. envelopes.Select(envelope => new TopicPush(topic, envelope))]), static (reader, pushes) => reader.Push(pushes), Never);
     }
-
-    private static readonly Func<bool> Never = static () => false;
 
     /// <summary>
     /// Queues pushes that can wait (<c>viewers</c>), each for every reader of its topic on this node, yielding

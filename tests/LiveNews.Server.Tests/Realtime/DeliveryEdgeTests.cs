@@ -271,14 +271,22 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
             Assert.Equal(2, posted.RunAll());
             Assert.True(alone.IsCompletedSuccessfully);
 
-            // The next event waits: every reader has this one before the call returns, nothing was posted.
-            var hurried = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 2)], eventsWaiting: () => true);
+            // The next event arrives during the first batch: the fan-out yields once, then goes on without a break.
+            var waiting = false;
+            var overtaken = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 2)], eventsWaiting: () => waiting);
+            Assert.Equal(174, Having(2));
+            waiting = true;
+            Assert.Equal(1, posted.RunAll());
+            Assert.True(overtaken.IsCompletedSuccessfully);
+
+            // It waits from the start: every reader has this one before the call returns, nothing was posted.
+            var hurried = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 3)], eventsWaiting: () => true);
             Assert.True(hurried.IsCompletedSuccessfully);
-            Assert.Equal(recorders.Length, Having(2));
+            Assert.Equal(recorders.Length, Having(3));
             Assert.Equal(0, posted.RunAll());
 
-            var together = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 3), Envelope(topic, 4)], eventsWaiting: () => true);
-            Assert.Equal(174, Having(4));
+            var together = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 4), Envelope(topic, 5)], eventsWaiting: () => true);
+            Assert.Equal(174, Having(5));
             Assert.Equal(2, posted.RunAll());
             Assert.True(together.IsCompletedSuccessfully);
         }
@@ -287,7 +295,7 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
             SynchronizationContext.SetSynchronizationContext(previous);
         }
 
-        Assert.All(recorders, recorder => Assert.Equal([1, 2, 3, 4], recorder.Seqs));
+        Assert.All(recorders, recorder => Assert.Equal([1, 2, 3, 4, 5], recorder.Seqs));
     }
 
     private static RawJson Envelope(Topic topic, long seq) =>
