@@ -43,21 +43,17 @@ internal sealed class Chart
                 (x, legendY) = (20, legendY + LegendRow);
             }
 
-            Append(legend, $"""<rect x="{x}" y="{legendY}" width="12" height="12" fill="{Colors[i % Colors.Length]}"/><text x="{x + 16}" y="{legendY + 10}">{Escape(systems[i])}</text>""");
+            legend.AppendLine(CultureInfo.InvariantCulture, $"""<rect x="{x}" y="{legendY}" width="12" height="12" fill="{Colors[i % Colors.Length]}"/><text x="{x + 16}" y="{legendY + 10}">{Escape(systems[i])}</text>""");
             x += width + 16;
         }
 
+        // The panels first: the height of the whole is where they end.
+        var panels = new StringBuilder();
         var y = Top + legendY - 30;
-        var height = y + _panels.Sum(p => PanelHeight(p.Series)) + 20;
-        var svg = new StringBuilder();
-        Append(svg, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{height}" font-family="sans-serif" font-size="12">""");
-        Append(svg, """<rect width="100%" height="100%" fill="white"/>""");
-        Append(svg, $"""<text x="{Width / 2}" y="20" text-anchor="middle" font-size="14">Medians of the runs (bar) and their range (line), every system in the same invocation</text>""");
-        svg.Append(legend);
         foreach (var (title, series, figure, higherIsBetter) in _panels)
         {
             y += 14;
-            Append(svg, $"""<text x="20" y="{y}" font-weight="bold">{Escape(title)}: {Escape(figure)} ({(higherIsBetter ? "higher" : "lower")} is better)</text>""");
+            panels.AppendLine(CultureInfo.InvariantCulture, $"""<text x="20" y="{y}" font-weight="bold">{Escape(title)}: {Escape(figure)} ({(higherIsBetter ? "higher" : "lower")} is better)</text>""");
             y += 6;
             var present = series.Systems.Where(s => series.Stats(s, figure).Count > 0).ToList();
             var scale = present.Count == 0 ? 1 : present.Max(s => series.Stats(s, figure).Max);
@@ -68,21 +64,23 @@ internal sealed class Chart
                 var color = Colors[systems.IndexOf(system) % Colors.Length];
                 var format = series.FormatOf(figure);
                 var mid = y + (BarHeight / 2);
-                Append(svg, $"""<text x="{LabelWidth - 8}" y="{mid + 4}" text-anchor="end">{Escape(system)}</text>""");
-                Append(svg, $"""<rect x="{LabelWidth}" y="{y}" width="{F(Scaled(median, scale, plot))}" height="{BarHeight}" fill="{color}" fill-opacity="0.8"/>""");
-                Append(svg, $"""<line x1="{F(LabelWidth + Scaled(min, scale, plot))}" y1="{mid}" x2="{F(LabelWidth + Scaled(max, scale, plot))}" y2="{mid}" stroke="black" stroke-width="1.5"/>""");
-                Append(svg, $"""<text x="{F(LabelWidth + Scaled(max, scale, plot) + 6)}" y="{mid + 4}">{median.ToString(format, CultureInfo.InvariantCulture)}</text>""");
+                panels.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{LabelWidth - 8}" y="{mid + 4}" text-anchor="end">{Escape(system)}</text>""");
+                panels.AppendLine(CultureInfo.InvariantCulture, $"""<rect x="{LabelWidth}" y="{y}" width="{F(Scaled(median, scale, plot))}" height="{BarHeight}" fill="{color}" fill-opacity="0.8"/>""");
+                panels.AppendLine(CultureInfo.InvariantCulture, $"""<line x1="{F(LabelWidth + Scaled(min, scale, plot))}" y1="{mid}" x2="{F(LabelWidth + Scaled(max, scale, plot))}" y2="{mid}" stroke="black" stroke-width="1.5"/>""");
+                panels.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{F(LabelWidth + Scaled(max, scale, plot) + 6)}" y="{mid + 4}">{median.ToString(format, CultureInfo.InvariantCulture)}</text>""");
                 y += BarHeight + BarGap;
             }
 
             y += PanelGap - 20;
         }
 
-        Append(svg, "</svg>");
+        var svg = new StringBuilder();
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{y + 20}" font-family="sans-serif" font-size="12">""");
+        svg.AppendLine("""<rect width="100%" height="100%" fill="white"/>""");
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{Width / 2}" y="20" text-anchor="middle" font-size="14">Medians of the runs (bar) and their range (line), every system in the same invocation</text>""");
+        svg.Append(legend).Append(panels).AppendLine("</svg>");
         return svg.ToString();
     }
-
-    private static int PanelHeight(Series series) => 20 + (series.Systems.Count * (BarHeight + BarGap)) + PanelGap - 20;
 
     private static double Scaled(double value, double scale, int plot) =>
         scale <= 0 || double.IsNaN(value) ? 0 : Math.Max(0, value / scale * plot);
@@ -90,6 +88,4 @@ internal sealed class Chart
     private static string F(double value) => value.ToString("0.0", CultureInfo.InvariantCulture);
 
     private static string Escape(string text) => WebUtility.HtmlEncode(text);
-
-    private static void Append(StringBuilder svg, string line) => svg.AppendLine(line);
 }
