@@ -83,7 +83,10 @@ internal static class EditorsServiceCollectionExtensions
     /// <summary>Failed sign-ins limited per address, then who the caller is and what it may do.</summary>
     public static WebApplication UseEditors(this WebApplication app)
     {
-        app.UseMiddleware<FailedSignIns>();
+        // Not UseMiddleware: for an IMiddleware it adds a frame that awaits the rest, kept for as long as a
+        // hub WebSocket stays open.
+        var failedSignIns = app.Services.GetRequiredService<FailedSignIns>();
+        app.Use(next => context => failedSignIns.InvokeAsync(context, next));
         app.UseAuthentication();
         app.UseAuthorization();
         return app;

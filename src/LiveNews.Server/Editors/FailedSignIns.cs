@@ -9,7 +9,7 @@ namespace LiveNews.Server.Editors;
 /// to a request that carried credentials spends a permit; with none left, every request with credentials
 /// from that address gets 429 until the window moves on, so a stolen list of keys cannot be tried out.
 /// </summary>
-internal sealed class FailedSignIns : IMiddleware, IDisposable
+internal sealed class FailedSignIns : IDisposable
 {
     private readonly PartitionedRateLimiter<string> _failures;
 

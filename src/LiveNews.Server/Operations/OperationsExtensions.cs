@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Features;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -42,11 +43,19 @@ internal static class OperationsExtensions
     {
         // First: everything after sees the client's own address when a trusted proxy reports it.
         app.UseForwardedHeaders();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+
+        // A WebSocket request stays open for hours, and a middleware that awaits the rest of the pipeline keeps
+        // its state that long (~120 bytes each, per reader): these two have nothing to do for one (what fails
+        // once it is open is SignalR's to handle, and a browser sees no body of a refused handshake).
+        app.UseWhen(context => !IsWebSocket(context), errors => errors.UseExceptionHandler().UseStatusCodePages());
         app.UseCors();
         return app;
     }
+
+    /// <summary>A WebSocket handshake (HTTP/1.1 upgrade or HTTP/2 extended CONNECT), before any WebSocket middleware has run.</summary>
+    private static bool IsWebSocket(HttpContext context) =>
+        context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
+        || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true;
 
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder endpoints)
     {

@@ -22,7 +22,10 @@ public sealed class RateLimitOptions
     [Range(1, int.MaxValue, ErrorMessage = "RateLimits:ConnectionsPerMinute must be positive.")]
     public int ConnectionsPerMinute { get; set; } = 600;
 
-    /// <summary>Hub invocations (Subscribe, Unsubscribe) per connection.</summary>
+    /// <summary>
+    /// Hub invocations (Subscribe, Unsubscribe) per connection and minute: as many at once, then one more each
+    /// 60 s ÷ this (a token bucket).
+    /// </summary>
     [Range(1, int.MaxValue, ErrorMessage = "RateLimits:HubInvocationsPerMinute must be positive.")]
     public int HubInvocationsPerMinute { get; set; } = 120;
 

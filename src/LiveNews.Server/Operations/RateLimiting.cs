@@ -1,15 +1,13 @@
-using System.Globalization;
 using System.Net;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
 namespace LiveNews.Server.Operations;
 
-/// <summary>The named rate-limiting policies endpoints opt into, and the hub's per-connection limit.</summary>
+/// <summary>The named rate-limiting policies endpoints opt into (the hub's per-connection call limit is <see cref="Realtime.HubInvocationLimit"/>).</summary>
 internal static class RateLimiting
 {
     public const string Editor = "editor";
@@ -97,47 +95,5 @@ internal static class RateLimiting
             SegmentsPerWindow = 6,
             QueueLimit = 0,
         });
-    }
-
-}
-
-/// <summary>Limits hub invocations per connection; a refused call fails with a hub error, the connection stays.</summary>
-internal sealed class HubInvocationLimit(IOptions<RateLimitOptions> options) : IHubFilter
-{
-    private static readonly object LimiterKey = new();
-
-    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
-    {
-        var items = invocationContext.Context.Items;
-        if (!items.TryGetValue(LimiterKey, out var value) || value is not RateLimiter limiter)
-        {
-            limiter = new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
-            {
-                PermitLimit = options.Value.HubInvocationsPerMinute,
-                Window = TimeSpan.FromMinutes(1),
-                SegmentsPerWindow = 6,
-                QueueLimit = 0,
-            });
-            items[LimiterKey] = limiter;
-        }
-
-        using var lease = limiter.AttemptAcquire();
-        if (!lease.IsAcquired)
-        {
-            var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Refusal.RetryAfterSeconds(wait) : 10;
-            throw new HubException($"Too many calls on this connection: retry after {retry} s.");
-        }
-
-        return await next(invocationContext);
-    }
-
-    public Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
-    {
-        if (context.Context.Items.TryGetValue(LimiterKey, out var value) && value is IDisposable limiter)
-        {
-            limiter.Dispose();
-        }
-
-        return next(context, exception);
     }
 }

@@ -14,6 +14,7 @@ internal sealed class LiveHub(
     SharedReads reads,
     EventRelay relay,
     Subscribers subscribers,
+    HubConnections connections,
     IOptions<RealtimeOptions> options,
     TimeProvider time,
     LiveNewsMetrics metrics,
@@ -21,8 +22,6 @@ internal sealed class LiveHub(
 {
     /// <summary>The word clients look for to tell a failure worth retrying from a refusal.</summary>
     public const string Unavailable = "unavailable";
-
-    private static readonly object TopicsKey = new();
 
     /// <summary>
     /// Subscribes to every topic asked, or to none: a call that fails leaves the connection exactly as it
@@ -175,17 +174,9 @@ internal sealed class LiveHub(
     }
 
     /// <summary>The connection's topics, each with the moment it joined their pushes.</summary>
-    private Dictionary<Topic, long> SubscribedTopics()
-    {
-        if (Context.Items.TryGetValue(TopicsKey, out var value) && value is Dictionary<Topic, long> topics)
-        {
-            return topics;
-        }
-
-        topics = [];
-        Context.Items[TopicsKey] = topics;
-        return topics;
-    }
+    private Dictionary<Topic, long> SubscribedTopics() =>
+        connections.Find(Context.ConnectionId)?.Topics
+        ?? throw new InvalidOperationException($"Hub connection {Context.ConnectionId} is not open on this node (LiveHubLifetimeManager keeps it from connect to disconnect).");
 
     private HubException Refuse(string reason)
     {
