@@ -102,9 +102,10 @@ internal sealed class ViewerCounts(
     internal async Task CountAsync()
     {
         IReadOnlyDictionary<string, long> totals;
+        var local = Local();
         try
         {
-            totals = await WriteAndSumAsync(Local());
+            totals = await WriteAndSumAsync(local);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -120,7 +121,7 @@ internal sealed class ViewerCounts(
 
         _failing = false;
         _totals = totals;
-        await PushChangedAsync(totals);
+        await PushChangedAsync(totals, local);
     }
 
     // Counted topics with readers on this node, that something was published on.
@@ -185,7 +186,9 @@ internal sealed class ViewerCounts(
         return totals;
     }
 
-    private async Task PushChangedAsync(IReadOnlyDictionary<string, long> totals)
+    // Only topics this node counted: readers who joined one while the counts were summed are in no total yet,
+    // and would be told 0 (or the other nodes' count) while they watch; the next interval counts them.
+    private async Task PushChangedAsync(IReadOnlyDictionary<string, long> totals, Dictionary<string, long> counted)
     {
         var at = time.GetUtcNow();
         var served = subscribers.Counts();
@@ -197,7 +200,7 @@ internal sealed class ViewerCounts(
         var changed = new List<TopicPush>();
         foreach (var name in served.Keys)
         {
-            if (!Counted(name))
+            if (!counted.ContainsKey(name))
             {
                 continue;
             }
