@@ -52,10 +52,17 @@ internal static class OperationsExtensions
         return app;
     }
 
-    /// <summary>A WebSocket handshake (HTTP/1.1 upgrade or HTTP/2 extended CONNECT), before any WebSocket middleware has run.</summary>
+    /// <summary>
+    /// A WebSocket handshake (HTTP/1.1 upgrade or HTTP/2 extended CONNECT), told before any WebSocket middleware
+    /// has run. Kestrel calls any bodiless request with <c>Connection: upgrade</c> upgradable (nginx sends that
+    /// header for <c>Upgrade: h2c</c> too), so the protocol asked is what decides.
+    /// </summary>
     private static bool IsWebSocket(HttpContext context) =>
-        context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
-        || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true;
+        context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect
+            ? string.Equals(connect.Protocol, "websocket", StringComparison.OrdinalIgnoreCase)
+            : HttpMethods.IsGet(context.Request.Method)
+                && context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
+                && context.Request.Headers.Upgrade.Any(value => value?.Contains("websocket", StringComparison.OrdinalIgnoreCase) == true);
 
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder endpoints)
     {

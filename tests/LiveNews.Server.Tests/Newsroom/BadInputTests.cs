@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LiveNews.Server.Tests.Infrastructure;
@@ -111,6 +112,23 @@ public sealed class BadInputTests(RedisFixture redis) : IClassFixture<RedisFixtu
         var response = await _node.Anonymous().GetAsync(path);
 
         Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    // Kestrel calls any bodiless request with "Connection: upgrade" upgradable (nginx sends it for any Upgrade
+    // header); only a WebSocket handshake goes without the error pages.
+    [Theory]
+    [InlineData("h2c")]
+    [InlineData("foo")]
+    public async Task Read_AskingAnUpgradeThatIsNoWebSocket_StillGetsAClearProblem(string protocol)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/nothing-here");
+        request.Headers.Connection.Add("Upgrade");
+        request.Headers.Upgrade.Add(new ProductHeaderValue(protocol));
+
+        var response = await _node.Anonymous().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
