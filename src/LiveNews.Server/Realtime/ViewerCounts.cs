@@ -202,6 +202,9 @@ internal sealed class ViewerCounts(
         {
             if (!counted.ContainsKey(name))
             {
+                // Its next count goes out even if the total is back to what was pushed before: the readers
+                // who joined since have not had it.
+                _pushed.Remove(name);
                 continue;
             }
 
