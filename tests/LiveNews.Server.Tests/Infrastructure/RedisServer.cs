@@ -34,10 +34,15 @@ public sealed class RedisServer : IAsyncDisposable
     public Task StartAgainAsync() => LaunchAsync();
 
     /// <summary>Pauses every client's commands for <paramref name="duration"/> (<c>CLIENT PAUSE ... ALL</c>): Redis is slow.</summary>
+    /// <remarks>
+    /// The connection that paused stays open until the pause is over: closed at once, as StackExchange.Redis
+    /// closes it, the server went on answering every client within milliseconds (measured).
+    /// </remarks>
     public async Task PauseAsync(TimeSpan duration)
     {
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
+        var admin = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
         await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", ((long)duration.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture), "ALL");
+        _ = Task.Delay(duration + TimeSpan.FromSeconds(1)).ContinueWith(_ => admin.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>How many scripts the server ran so far (<c>EVAL</c> and <c>EVALSHA</c>): every topic read and publish is one.</summary>
