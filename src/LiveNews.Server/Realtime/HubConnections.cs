@@ -109,13 +109,77 @@ internal sealed class HubConnections
 /// <c>Items</c>: that is a concurrent dictionary of its own, ~0.5 KB more per reader for two entries
 /// (bench/runs/2026-12-07-idle-memory-own-state.md).
 /// </summary>
+/// <remarks>
+/// The connection's hub calls run one at a time, but SignalR calls the hub's <c>OnDisconnectedAsync</c>
+/// without waiting for a call in flight: a subscribe waiting for Redis can finish after its connection
+/// closed. So the topics close with the connection, under the same lock as a subscribe adds them.
+/// </remarks>
 internal sealed class OpenConnection(HubConnectionContext context)
 {
+    // The connection's topics, each with the moment it joined their pushes; null once it closed. Guarded by
+    // locking this object, which only the node sees: no lock object per reader.
+    private Dictionary<Topic, long>? _topics = [];
+
     public HubConnectionContext Context => context;
 
-    /// <summary>Its topics, each with the moment it joined their pushes; changed by its hub calls, one at a time.</summary>
-    public Dictionary<Topic, long> Topics { get; } = [];
-
-    /// <summary>What is left of its hub calls for now, from its first call on (<see cref="HubInvocationLimit"/>).</summary>
+    /// <summary>What is left of its hub calls for now, from its first call on (<see cref="HubInvocationLimit"/>; calls run one at a time).</summary>
     public CallAllowance? Calls { get; set; }
+
+    public int TopicCount
+    {
+        get
+        {
+            lock (this)
+            {
+                return _topics?.Count ?? 0;
+            }
+        }
+    }
+
+    public bool TryGetJoinedAt(Topic topic, out long joinedAt)
+    {
+        lock (this)
+        {
+            joinedAt = 0;
+            return _topics is not null && _topics.TryGetValue(topic, out joinedAt);
+        }
+    }
+
+    /// <summary>Adds the topics a subscribe joined; false when the connection closed meanwhile (the caller undoes its joins).</summary>
+    public bool TryAdd(IEnumerable<(Topic Topic, long JoinedAt)> joined)
+    {
+        lock (this)
+        {
+            if (_topics is null)
+            {
+                return false;
+            }
+
+            foreach (var (topic, joinedAt) in joined)
+            {
+                _topics[topic] = joinedAt;
+            }
+
+            return true;
+        }
+    }
+
+    public bool Remove(Topic topic)
+    {
+        lock (this)
+        {
+            return _topics?.Remove(topic) == true;
+        }
+    }
+
+    /// <summary>The connection closed: its topics, to leave; none is added from now on.</summary>
+    public IReadOnlyCollection<Topic> Close()
+    {
+        lock (this)
+        {
+            var topics = _topics?.Keys.ToArray() ?? [];
+            _topics = null;
+            return topics;
+        }
+    }
 }

@@ -40,7 +40,7 @@ internal sealed class LiveHub(
             throw Refuse($"At most {max} topics per connection: {requests.Length} asked in one call.");
         }
 
-        var subscribed = SubscribedTopics();
+        var open = Open();
         var topics = new Topic[requests.Length];
         var asked = new HashSet<Topic>();
         var added = 0;
@@ -67,12 +67,13 @@ internal sealed class LiveHub(
             }
 
             topics[i] = topic.Value;
-            added += subscribed.ContainsKey(topic.Value) ? 0 : 1;
+            added += open.TryGetJoinedAt(topic.Value, out _) ? 0 : 1;
         }
 
-        if (subscribed.Count + added > max)
+        var count = open.TopicCount;
+        if (count + added > max)
         {
-            throw Refuse($"At most {max} topics per connection: {subscribed.Count} subscribed, {added} more asked.");
+            throw Refuse($"At most {max} topics per connection: {count} subscribed, {added} more asked.");
         }
 
         var joined = new List<(Topic Topic, long JoinedAt, bool Served)>();
@@ -82,7 +83,7 @@ internal sealed class LiveHub(
             for (var i = 0; i < requests.Length; i++)
             {
                 var topic = topics[i];
-                if (!subscribed.TryGetValue(topic, out var joinedAt))
+                if (!open.TryGetJoinedAt(topic, out var joinedAt))
                 {
                     // Join first, then read: an event published after the read reaches this connection;
                     // one published before it is part of the answer (clients drop seqs they have).
@@ -96,9 +97,14 @@ internal sealed class LiveHub(
                 results[i] = await ReadAsync(topic, requests[i], joinedAt);
             }
 
-            foreach (var (topic, joinedAt, _) in joined)
+            if (!open.TryAdd(joined.Select(j => (j.Topic, j.JoinedAt))))
             {
-                subscribed[topic] = joinedAt;
+                Undo(joined);
+                throw new HubException("The connection closed while subscribing.");
+            }
+
+            foreach (var (topic, _, _) in joined)
+            {
                 metrics.Subscribed(topic.Kind.ToString(), 1);
             }
 
@@ -107,15 +113,7 @@ internal sealed class LiveHub(
         }
         catch (Exception ex) when (ex is not HubException)
         {
-            foreach (var (topic, _, served) in joined)
-            {
-                subscribers.Leave(Context.ConnectionId, topic);
-                if (served)
-                {
-                    relay.Release(topic);
-                }
-            }
-
+            Undo(joined);
             RealtimeLog.SubscribeFailed(logger, Context.ConnectionId, ex);
             throw new HubException($"Subscribing failed: the store is {Unavailable}. Nothing changed; try again.");
         }
@@ -123,10 +121,10 @@ internal sealed class LiveHub(
 
     public void Unsubscribe(string[] topics)
     {
-        var subscribed = SubscribedTopics();
+        var open = Open();
         foreach (var name in topics ?? [])
         {
-            if (Topic.TryParse(name, out var topic, out _) && subscribed.Remove(topic.Value))
+            if (Topic.TryParse(name, out var topic, out _) && open.Remove(topic.Value))
             {
                 subscribers.Leave(Context.ConnectionId, topic.Value);
                 relay.Release(topic.Value);
@@ -144,7 +142,7 @@ internal sealed class LiveHub(
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         metrics.ConnectionClosed();
-        foreach (var topic in SubscribedTopics().Keys)
+        foreach (var topic in Open().Close())
         {
             subscribers.Leave(Context.ConnectionId, topic);
             relay.Release(topic);
@@ -173,9 +171,22 @@ internal sealed class LiveHub(
         return new SubscribeResult(topic.Name, fresh.Epoch, fresh.Seq, Recovered: false, Snapshot.Write(topic, fresh, time.GetUtcNow()), []);
     }
 
-    /// <summary>The connection's topics, each with the moment it joined their pushes.</summary>
-    private Dictionary<Topic, long> SubscribedTopics() =>
-        connections.Find(Context.ConnectionId)?.Topics
+    // Leaves what a subscribe that did not complete had joined.
+    private void Undo(List<(Topic Topic, long JoinedAt, bool Served)> joined)
+    {
+        foreach (var (topic, _, served) in joined)
+        {
+            subscribers.Leave(Context.ConnectionId, topic);
+            if (served)
+            {
+                relay.Release(topic);
+            }
+        }
+    }
+
+    /// <summary>What the node keeps for this connection: its topics, each with the moment it joined their pushes.</summary>
+    private OpenConnection Open() =>
+        connections.Find(Context.ConnectionId)
         ?? throw new InvalidOperationException($"Hub connection {Context.ConnectionId} is not open on this node (LiveHubLifetimeManager keeps it from connect to disconnect).");
 
     private HubException Refuse(string reason)

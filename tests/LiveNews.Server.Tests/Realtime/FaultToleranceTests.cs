@@ -1,5 +1,10 @@
+using System.Text.Json;
 using LiveNews.Client;
+using LiveNews.Server.Bus;
+using LiveNews.Server.Realtime;
 using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LiveNews.Server.Tests.Realtime;
 
@@ -43,6 +48,29 @@ public sealed class FaultToleranceTests : OwnRedisTest
             Assert.Equal(Enumerable.Range(1, Events).Select(i => $"Alert {i}"), events.Select(e => e.Data.GetProperty("headline").GetString()));
             Assert.DoesNotContain(reader.Updates, u => u is TopicSnapshot { StartedOver: true });
         }
+    }
+
+    // SignalR calls the hub's OnDisconnectedAsync without waiting for a call in flight: a subscribe still
+    // waiting for Redis when its reader leaves must not leave the topic served (its relay kept for no one).
+    [Fact]
+    public async Task Subscribe_ReaderLeavesWhileItWaitsForRedis_LeavesNothingServed()
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        var relay = node.Services.GetRequiredService<EventRelay>();
+        var subscribers = node.Services.GetRequiredService<Subscribers>();
+        var connections = node.Services.GetRequiredService<HubConnections>();
+        var connection = await node.ConnectAsync();
+
+        await Redis.PauseAsync(TimeSpan.FromSeconds(3));
+        var subscribing = connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "live" } });
+        await Eventually.TrueAsync(() => relay.ReferencesOf(Topic.Live) == 1, "the subscribe to wait for Redis");
+        await connection.DisposeAsync();
+        await Eventually.TrueAsync(() => connections.Count == 0, "the node to see the reader leave");
+        await Assert.ThrowsAnyAsync<Exception>(() => subscribing);
+
+        // Once Redis answers, the subscribe finishes on the node, for a connection that is gone.
+        await Eventually.TrueAsync(() => relay.ReferencesOf(Topic.Live) == 0, "the topic to be served for no one", seconds: 15);
+        Assert.Equal(0, subscribers.Counts().GetValueOrDefault("live"));
     }
 
     [Fact]
