@@ -53,6 +53,11 @@ internal static class Scenarios
         pool.ResetCounters(warmUpDeliveries);
         await PublishAsync(http, servers.PublishPath, warmUpEvents, eventsPerSecond, publishConcurrency);
         await pool.WaitForAsync(() => pool.Received >= warmUpDeliveries, TimeSpan.FromSeconds(60));
+        if (pool.Received < warmUpDeliveries)
+        {
+            // Late warm-up deliveries would be counted, and timed, as measured ones.
+            throw new TimeoutException($"The warm-up delivered {pool.Received} of {warmUpDeliveries} within 60 s.");
+        }
 
         // Stalled readers join after it: they stop reading once subscribed, so what they miss is the measured burst.
         await stalledPool.ConnectAsync(servers.HubUrl, stalled, _ => servers.SubscribeFrame);
