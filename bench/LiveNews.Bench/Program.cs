@@ -102,9 +102,9 @@ if (options.Has("api"))
     const string Closed = "LiveNews, each client sends when answered";
     const string Offered = "LiveNews, 5,000/s offered";
     var series = await Bench.InterleavedAsync($"Editor API: `POST /api/articles/bench/entries` from 32 concurrent clients for {sizes.ApiSeconds} s", options.Runs,
-        new[] { (Closed, 0), (Offered, 5_000) }.Select(load => (load.Item1, (Func<Task<IReadOnlyList<Figure>>>)(async () =>
+        new[] { (Name: Closed, PerSecond: 0), (Name: Offered, PerSecond: 5_000) }.Select(load => (load.Name, (Func<Task<IReadOnlyList<Figure>>>)(async () =>
         {
-            var api = await Scenarios.EditorApiAsync(TimeSpan.FromSeconds(sizes.ApiSeconds), 32, load.Item2);
+            var api = await Scenarios.EditorApiAsync(TimeSpan.FromSeconds(sizes.ApiSeconds), 32, load.PerSecond);
             return [new("publishes/s", api.PerSecond, "0"), new("p50 ms", api.P50Ms), new("p99 ms", api.P99Ms), new("p99 ms from send", api.ServiceP99Ms), new("client lag p99 ms", api.ClientLagP99Ms), new("failures", api.Failures, "0")];
         }))));
     report.Add(series, $"LiveNews: {series.Median(Closed, "publishes/s"):0} publishes/s when each client sends as soon as answered; "

@@ -169,43 +169,29 @@ internal static class Scenarios
         await LoadAsync(TimeSpan.FromSeconds(3));
         return await LoadAsync(duration);
 
-        async Task<ApiResult> LoadAsync(TimeSpan duration)
+        async Task<ApiResult> LoadAsync(TimeSpan length)
         {
-            var fromDue = new List<double>[concurrency];
-            var fromSend = new List<double>[concurrency];
-            var lag = new List<double>[concurrency];
+            var samples = new List<(double FromDue, double FromSend, double Lag)>[concurrency];
             var failures = 0;
             var start = Stopwatch.GetTimestamp();
-            var stopAt = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+            var stopAt = start + (long)(length.TotalSeconds * Stopwatch.Frequency);
             await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
             {
-                (fromDue[worker], fromSend[worker], lag[worker]) = ([], [], []);
+                samples[worker] = [];
                 var previousDone = 0L;
                 for (var k = 0; ; k++)
                 {
-                    var sent = Stopwatch.GetTimestamp();
-                    var due = sent;
-                    if (offeredPerSecond > 0)
-                    {
-                        due = start + (long)(((double)k * concurrency + worker) / offeredPerSecond * Stopwatch.Frequency);
-                        if (due > sent)
-                        {
-                            await Task.Delay(TimeSpan.FromSeconds((due - sent) / (double)Stopwatch.Frequency));
-                            sent = Stopwatch.GetTimestamp();
-                        }
-                    }
-
+                    var due = offeredPerSecond > 0 ? Due(start, ((double)k * concurrency) + worker, offeredPerSecond) : Stopwatch.GetTimestamp();
                     if (due >= stopAt)
                     {
                         break;
                     }
 
+                    var sent = await SleepUntilAsync(due);
                     using var response = await http.PostAsJsonAsync(servers.PublishPath, new { text = Text(sent) });
                     var done = Stopwatch.GetTimestamp();
                     var late = Math.Max(0, sent - Math.Max(due, previousDone));
-                    fromDue[worker].Add((done - due - late) * 1000.0 / Stopwatch.Frequency);
-                    fromSend[worker].Add((done - sent) * 1000.0 / Stopwatch.Frequency);
-                    lag[worker].Add(late * 1000.0 / Stopwatch.Frequency);
+                    samples[worker].Add((Ms(done - due - late), Ms(done - sent), Ms(late)));
                     previousDone = done;
                     if (!response.IsSuccessStatusCode)
                     {
@@ -214,11 +200,18 @@ internal static class Scenarios
                 }
             }));
             var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
-            var all = fromDue.SelectMany(l => l).Order().ToArray();
-            var service = fromSend.SelectMany(l => l).Order().ToArray();
-            var late = lag.SelectMany(l => l).Order().ToArray();
-            return new ApiResult(all.Length, seconds, all.Length / seconds, all[all.Length / 2], all[(int)(all.Length * 0.99)], service[(int)(service.Length * 0.99)], late[(int)(late.Length * 0.99)], failures);
+            var all = samples.SelectMany(s => s).ToArray();
+            double Percentile(Func<(double FromDue, double FromSend, double Lag), double> figure, double q)
+            {
+                var sorted = all.Select(figure).Order().ToArray();
+                return sorted[(int)(sorted.Length * q)];
+            }
+
+            return new ApiResult(all.Length, seconds, all.Length / seconds, Percentile(s => s.FromDue, 0.5), Percentile(s => s.FromDue, 0.99),
+                Percentile(s => s.FromSend, 0.99), Percentile(s => s.Lag, 0.99), failures);
         }
+
+        static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
     }
 
     public static async Task<ResumeResult> ResumeStormAsync(int subscribers, int missed)
@@ -270,18 +263,29 @@ internal static class Scenarios
             {
                 if (perSecond > 0)
                 {
-                    var due = start + (long)((i - 1) / perSecond * Stopwatch.Frequency);
-                    var wait = (due - Stopwatch.GetTimestamp()) * 1000.0 / Stopwatch.Frequency;
-                    if (wait > 0)
-                    {
-                        await Task.Delay(TimeSpan.FromMilliseconds(wait));
-                    }
+                    await SleepUntilAsync(Due(start, i - 1, perSecond));
                 }
 
                 using var response = await http.PostAsJsonAsync(path, new { text = Text(Stopwatch.GetTimestamp()) });
                 response.EnsureSuccessStatusCode();
             }
         }));
+    }
+
+    /// <summary>When request number <paramref name="index"/> (from 0) of a schedule of <paramref name="perSecond"/> from <paramref name="start"/> is due.</summary>
+    private static long Due(long start, double index, double perSecond) => start + (long)(index / perSecond * Stopwatch.Frequency);
+
+    /// <summary>Waits for <paramref name="due"/> (a <see cref="Stopwatch"/> timestamp) if it is ahead; returns when it woke, which a timer makes late.</summary>
+    private static async Task<long> SleepUntilAsync(long due)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (due <= now)
+        {
+            return now;
+        }
+
+        await Task.Delay(Stopwatch.GetElapsedTime(now, due));
+        return Stopwatch.GetTimestamp();
     }
 
     /// <summary>An entry text that starts with the send timestamp, padded so the event data is about 200 bytes.</summary>
