@@ -32,7 +32,6 @@ internal sealed class CallAllowance(int perMinute, TimeProvider time)
 {
     private readonly TimeSpan _each = TimeSpan.FromMinutes(1) / perMinute;
     private readonly long _start = time.GetTimestamp();
-    private readonly Lock _gate = new();
 
     // When the allowance is whole again, from _start: each call taken moves it _each later.
     private TimeSpan _wholeAt;
@@ -40,7 +39,8 @@ internal sealed class CallAllowance(int perMinute, TimeProvider time)
     /// <summary>Takes a call; when none is left, false with how long until one is.</summary>
     public bool TryTake(out TimeSpan retryAfter)
     {
-        lock (_gate)
+        // Locked on itself, which only its connection's entry holds: no lock object per reader.
+        lock (this)
         {
             var now = time.GetElapsedTime(_start);
             var wholeAt = _wholeAt > now ? _wholeAt : now;
