@@ -42,7 +42,13 @@ public sealed class RedisServer : IAsyncDisposable
     {
         var admin = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
         await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", ((long)duration.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture), "ALL");
-        _ = Task.Delay(duration + TimeSpan.FromSeconds(1)).ContinueWith(_ => admin.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap();
+        _ = CloseAfterThePauseAsync();
+
+        async Task CloseAfterThePauseAsync()
+        {
+            await Task.Delay(duration + TimeSpan.FromSeconds(1));
+            await admin.DisposeAsync();
+        }
     }
 
     /// <summary>How many scripts the server ran so far (<c>EVAL</c> and <c>EVALSHA</c>): every topic read and publish is one.</summary>
