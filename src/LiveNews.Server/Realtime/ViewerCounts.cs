@@ -11,8 +11,10 @@ namespace LiveNews.Server.Realtime;
 /// <c>Realtime:ViewerCountInterval</c> each node writes its own readers per topic to Redis in one script
 /// call (one hash per node, so the keys grow with nodes, not topics; it expires after two intervals, so a
 /// dead node's viewers drop out within three), reads every live node's hash, sums them, and pushes
-/// <c>viewers({ topic, count, at })</c> to its readers of each topic whose count changed. Joins and leaves
-/// only move an in-memory count: the cost per interval grows with nodes and topics, never with them.
+/// <c>viewers({ topic, count, at })</c> to its readers of each topic whose count changed, and to the readers
+/// who arrived since the last interval the count of a topic that did not (a join and a leave cancel out, yet
+/// the newcomer has no count at all). Joins and leaves only move an in-memory count: the Redis commands per
+/// interval grow with nodes and topics, never with them.
 /// </summary>
 internal sealed class ViewerCounts(
     RedisStore store,
@@ -101,6 +103,8 @@ internal sealed class ViewerCounts(
     /// <summary>One interval: write this node's counts, sum every node's, push the ones that changed.</summary>
     internal async Task CountAsync()
     {
+        // Taken before the readers are counted, so each of them is in this interval's count.
+        var arrived = subscribers.TakeNewViewers();
         IReadOnlyDictionary<string, long> totals;
         var local = Local();
         try
@@ -116,12 +120,18 @@ internal sealed class ViewerCounts(
                 RealtimeLog.ViewerCountsFailed(logger, ex);
             }
 
+            // The next count of their topics goes to every reader, changed or not.
+            foreach (var (topic, _) in arrived)
+            {
+                _pushed.Remove(topic);
+            }
+
             return;
         }
 
         _failing = false;
         _totals = totals;
-        await PushChangedAsync(totals, local);
+        await PushChangedAsync(totals, local, arrived);
     }
 
     // Counted topics with readers on this node, that something was published on.
@@ -188,7 +198,7 @@ internal sealed class ViewerCounts(
 
     // Only topics this node counted: readers who joined one while the counts were summed are in no total yet,
     // and would be told 0 (or the other nodes' count) while they watch; the next interval counts them.
-    private async Task PushChangedAsync(IReadOnlyDictionary<string, long> totals, Dictionary<string, long> counted)
+    private async Task PushChangedAsync(IReadOnlyDictionary<string, long> totals, Dictionary<string, long> counted, List<(string Topic, ITopicReader Reader)> arrived)
     {
         var at = time.GetUtcNow();
         var served = subscribers.Counts();
@@ -215,12 +225,34 @@ internal sealed class ViewerCounts(
             }
 
             _pushed[name] = count;
-            var payload = new RawJson(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ViewerCount(name, count, at), LiveNewsJson.Stored));
-            changed.Add(new TopicPush(name, payload, Method));
+            changed.Add(Push(name, count, at));
         }
 
         await subscribers.PushPacedAsync(changed);
+
+        // Readers who arrived since the last interval, of a topic whose count did not change: the others have it,
+        // they do not. (A topic pushed just now reached them with it; one left out of this count goes to all next time.)
+        var pushedNow = changed.Select(push => push.Topic).ToHashSet(StringComparer.Ordinal);
+        var unchanged = new Dictionary<string, TopicPush>(StringComparer.Ordinal);
+        var toArrived = new List<(ITopicReader Reader, TopicPush Push)>();
+        foreach (var (topic, reader) in arrived)
+        {
+            if (counted.ContainsKey(topic) && !pushedNow.Contains(topic) && _pushed.TryGetValue(topic, out var count))
+            {
+                if (!unchanged.TryGetValue(topic, out var push))
+                {
+                    unchanged[topic] = push = Push(topic, count, at);
+                }
+
+                toArrived.Add((reader, push));
+            }
+        }
+
+        await subscribers.PushPacedAsync(toArrived);
     }
+
+    private static TopicPush Push(string topic, long count, DateTimeOffset at) =>
+        new(topic, new RawJson(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ViewerCount(topic, count, at), LiveNewsJson.Stored)), Method);
 }
 
 /// <summary>What readers of a topic receive as <c>viewers</c>: how many watch it over all nodes, and when that was counted.</summary>

@@ -136,16 +136,7 @@ public sealed class ViewerCountsTests : OwnRedisTest
         await counts.CountAsync();
         await counts.CountAsync();
 
-        // Pushes to one connection arrive in order: once the event pushed after those intervals is here,
-        // any viewers message they pushed would be too.
-        var events = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        viewer.Connection.On<JsonElement>("event", _ => events.TrySetResult());
-        using (var editor = node.Editor())
-        {
-            (await editor.PutJsonAsync("/api/live", new { title = "Still live", streamUrl = "https://video.example/live" })).EnsureSuccessStatusCode();
-        }
-
-        await Eventually.WithinAsync(events.Task.ContinueWith(_ => true), "the event after the unchanged intervals");
+        await EventAfterIntervalsAsync(node, viewer);
         Assert.Equal([1L], viewer.Counts);
 
         // A change is pushed at the next interval.
@@ -153,6 +144,45 @@ public sealed class ViewerCountsTests : OwnRedisTest
         await counts.CountAsync();
         await WaitForCountAsync([viewer, second], 2, Stopwatch.StartNew(), TimeSpan.FromSeconds(10));
         Assert.Equal([1L, 2L], viewer.Counts);
+    }
+
+    // A reader who arrives in the interval another leaves finds the count unchanged, and would be shown none
+    // until it changed: it gets the count the others have, and they do not get it again.
+    [Fact]
+    public async Task Viewers_ReaderArrivesAsAnotherLeaves_GetsTheUnchangedCount()
+    {
+        var node = Node(TimeSpan.FromMinutes(5));
+        var (counts, staying, arriving) = await OneReaderReplacedAsync(node);
+        await counts.CountAsync();
+        await WaitForCountAsync([arriving], 2);
+
+        // The next interval pushes it to no one: the newcomer has it now.
+        await counts.CountAsync();
+        await EventAfterIntervalsAsync(node, arriving);
+        Assert.Equal([2L], arriving.Counts);
+        Assert.Equal([2L], staying.Counts);
+    }
+
+    // The interval after a newcomer arrived fails (Redis away): it gets the count once Redis is back, though the
+    // total is what it was before.
+    [Fact]
+    public async Task Viewers_IntervalFailsAfterAReaderArrived_ItGetsTheCountOnceRedisIsBack()
+    {
+        var logs = new CapturedLogs();
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new() { ["Realtime:ViewerCountInterval"] = TimeSpan.FromMinutes(5).ToString() }, logs: logs));
+        var (counts, _, arriving) = await OneReaderReplacedAsync(node);
+
+        Redis.Kill();
+        await counts.CountAsync();
+        Assert.Contains(logs.Lines, line => line.Contains("Counting viewers failed", StringComparison.Ordinal));
+        await Redis.StartAgainAsync();
+
+        await Eventually.TrueAsync(async () =>
+        {
+            await counts.CountAsync();
+            return arriving.Latest == 2;
+        }, "the newcomer to get the count once Redis is back");
+        Assert.Equal([2L], arriving.Counts);
     }
 
     // A count goes to a topic's readers in batches that yield the thread between them (Subscribers.PacedBatch):
@@ -292,6 +322,37 @@ public sealed class ViewerCountsTests : OwnRedisTest
         });
         await connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic } });
         return viewer;
+    }
+
+    // Two readers of live, counted; then one leaves and another arrives before the next interval (which the
+    // test runs): the total stays 2, and the newcomer has no count yet.
+    private async Task<(ViewerCounts Counts, Viewer Staying, Viewer Arriving)> OneReaderReplacedAsync(LiveNewsNode node)
+    {
+        var counts = node.Services.GetRequiredService<ViewerCounts>();
+        var subscribers = node.Services.GetRequiredService<Subscribers>();
+        await PublishLiveAsync(node);
+        var staying = await ViewerAsync(node, "live");
+        var leaving = await ViewerAsync(node, "live");
+        await counts.CountAsync();
+        await WaitForCountAsync([staying, leaving], 2);
+
+        await leaving.Connection.DisposeAsync();
+        await Eventually.TrueAsync(() => subscribers.Counts().GetValueOrDefault("live") == 1, "the node to let the reader go");
+        return (counts, staying, await ViewerAsync(node, "live"));
+    }
+
+    // Pushes to one connection arrive in order: once an event published after the intervals the test ran is
+    // here, any viewers message they pushed to the reader would be too.
+    private static async Task EventAfterIntervalsAsync(LiveNewsNode node, Viewer viewer)
+    {
+        var events = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        viewer.Connection.On<JsonElement>("event", _ => events.TrySetResult());
+        using (var editor = node.Editor())
+        {
+            (await editor.PutJsonAsync("/api/live", new { title = "Still live", streamUrl = "https://video.example/live" })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.WithinAsync(events.Task.ContinueWith(_ => true), "the event after the intervals");
     }
 
     private static async Task PublishLiveAsync(LiveNewsNode node)
