@@ -58,7 +58,10 @@ public sealed class LiveNewsClient : IAsyncDisposable
     /// </summary>
     public event Action<TopicError>? TopicFailed;
 
-    /// <summary>The number of readers of a subscribed <c>live</c> or <c>article:{id}</c> topic changed. Raised on a thread-pool thread.</summary>
+    /// <summary>
+    /// The number of readers of a subscribed <c>live</c> or <c>article:{id}</c> topic: soon after subscribing, then
+    /// whenever it changes. Raised on a thread-pool thread.
+    /// </summary>
     public event Action<ViewerCount>? ViewersChanged;
 
     /// <summary>Connects, then subscribes the topics added before. Does nothing unless disconnected.</summary>

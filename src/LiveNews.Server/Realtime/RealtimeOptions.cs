@@ -23,7 +23,7 @@ public sealed class RealtimeOptions
 
     /// <summary>
     /// How often each node writes its viewer counts and pushes <c>viewers</c> to readers whose topic's count
-    /// changed. A dead node's viewers drop out within three intervals.
+    /// changed, and to readers who arrived since the last interval. A dead node's viewers drop out within three intervals.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.05", "00:05:00", ErrorMessage = "Realtime:ViewerCountInterval must be between 00:00:00.05 and 00:05:00.")]
     public TimeSpan ViewerCountInterval { get; set; } = TimeSpan.FromSeconds(2);

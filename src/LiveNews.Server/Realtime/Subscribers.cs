@@ -30,8 +30,9 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     // Joins and leaves change the topic map together with a topic's members; pushes only read.
     private readonly Lock _membership = new();
 
-    // Readers who joined a topic with viewer counts since the counts last took them (TakeNewViewers).
-    private readonly ConcurrentQueue<(string Topic, ITopicReader Reader)> _newViewers = new();
+    // Readers (by id: a closed connection is not kept) who joined a topic with viewer counts since the counts
+    // last took them (TakeNewViewers).
+    private readonly ConcurrentQueue<(string Topic, string ReaderId)> _newViewers = new();
 
     /// <summary>Called by the lifetime manager when a hub connection opens.</summary>
     public void Connected(HubConnectionContext connection) =>
@@ -79,30 +80,38 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
 
             if (ViewerCounts.Counts(topic))
             {
-                _newViewers.Enqueue((topic.Name, outbox));
+                _newViewers.Enqueue((topic.Name, readerId));
             }
         }
     }
 
     /// <summary>
-    /// The readers who joined a topic with viewer counts since the last call, and are still its readers: a count
-    /// that did not change is pushed to them alone (<see cref="ViewerCounts"/>).
+    /// The readers who joined a topic with viewer counts since the last call, each once however often it joined:
+    /// a count that did not change is pushed to them alone (<see cref="ViewerCounts"/>).
     /// </summary>
-    public List<(string Topic, ITopicReader Reader)> TakeNewViewers()
+    public HashSet<(string Topic, string ReaderId)> TakeNewViewers()
     {
-        var taken = new List<(string Topic, ITopicReader Reader)>();
+        var taken = new HashSet<(string Topic, string ReaderId)>();
         while (_newViewers.TryDequeue(out var joined))
         {
-            lock (_membership)
-            {
-                if (joined.Reader.Topics.Contains(joined.Topic))
-                {
-                    taken.Add(joined);
-                }
-            }
+            taken.Add(joined);
         }
 
         return taken;
+    }
+
+    /// <summary>The reader with that id, while it is connected and follows the topic.</summary>
+    public ITopicReader? Follower(string readerId, string topic)
+    {
+        if (!_readers.TryGetValue(readerId, out var reader))
+        {
+            return null;
+        }
+
+        lock (_membership)
+        {
+            return reader.Topics.Contains(topic) ? reader : null;
+        }
     }
 
     public void Leave(string readerId, Topic topic)

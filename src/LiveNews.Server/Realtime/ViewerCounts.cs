@@ -11,9 +11,9 @@ namespace LiveNews.Server.Realtime;
 /// <c>Realtime:ViewerCountInterval</c> each node writes its own readers per topic to Redis in one script
 /// call (one hash per node, so the keys grow with nodes, not topics; it expires after two intervals, so a
 /// dead node's viewers drop out within three), reads every live node's hash, sums them, and pushes
-/// <c>viewers({ topic, count, at })</c> to its readers of each topic whose count changed, and to the readers
-/// who arrived since the last interval the count of a topic that did not (a join and a leave cancel out, yet
-/// the newcomer has no count at all). Joins and leaves only move an in-memory count: the Redis commands per
+/// <c>viewers({ topic, count, at })</c> to its readers of each topic whose count changed, and the count of a
+/// topic that did not to its readers who arrived since the last interval alone (a join and a leave cancel
+/// out, yet the newcomer has no count at all). Joins and leaves only move an in-memory count: the Redis commands per
 /// interval grow with nodes and topics, never with them.
 /// </summary>
 internal sealed class ViewerCounts(
@@ -51,6 +51,9 @@ internal sealed class ViewerCounts(
 
     // The counts pushed last to this node's readers, per topic; only the loop touches it.
     private readonly Dictionary<string, long> _pushed = new(StringComparer.Ordinal);
+
+    // Readers who arrived before an interval that failed: they still wait for a count. Only the loop touches it.
+    private HashSet<(string Topic, string ReaderId)> _arrivedBefore = [];
     private volatile IReadOnlyDictionary<string, long> _totals = None;
     private bool _failing;
     private volatile bool _leaving;
@@ -104,7 +107,9 @@ internal sealed class ViewerCounts(
     internal async Task CountAsync()
     {
         // Taken before the readers are counted, so each of them is in this interval's count.
-        var arrived = subscribers.TakeNewViewers();
+        var arrived = _arrivedBefore;
+        arrived.UnionWith(subscribers.TakeNewViewers());
+        _arrivedBefore = [];
         IReadOnlyDictionary<string, long> totals;
         var local = Local();
         try
@@ -120,12 +125,8 @@ internal sealed class ViewerCounts(
                 RealtimeLog.ViewerCountsFailed(logger, ex);
             }
 
-            // The next count of their topics goes to every reader, changed or not.
-            foreach (var (topic, _) in arrived)
-            {
-                _pushed.Remove(topic);
-            }
-
+            // They get the next count that goes out, changed or not; no one else gets an unchanged one.
+            _arrivedBefore = arrived;
             return;
         }
 
@@ -198,7 +199,7 @@ internal sealed class ViewerCounts(
 
     // Only topics this node counted: readers who joined one while the counts were summed are in no total yet,
     // and would be told 0 (or the other nodes' count) while they watch; the next interval counts them.
-    private async Task PushChangedAsync(IReadOnlyDictionary<string, long> totals, Dictionary<string, long> counted, List<(string Topic, ITopicReader Reader)> arrived)
+    private async Task PushChangedAsync(IReadOnlyDictionary<string, long> totals, Dictionary<string, long> counted, HashSet<(string Topic, string ReaderId)> arrived)
     {
         var at = time.GetUtcNow();
         var served = subscribers.Counts();
@@ -231,13 +232,14 @@ internal sealed class ViewerCounts(
         await subscribers.PushPacedAsync(changed);
 
         // Readers who arrived since the last interval, of a topic whose count did not change: the others have it,
-        // they do not. (A topic pushed just now reached them with it; one left out of this count goes to all next time.)
+        // they do not. (A topic pushed just now reached them with it; one not counted has no count to show.)
         var pushedNow = changed.Select(push => push.Topic).ToHashSet(StringComparer.Ordinal);
         var unchanged = new Dictionary<string, TopicPush>(StringComparer.Ordinal);
         var toArrived = new List<(ITopicReader Reader, TopicPush Push)>();
-        foreach (var (topic, reader) in arrived)
+        foreach (var (topic, readerId) in arrived)
         {
-            if (counted.ContainsKey(topic) && !pushedNow.Contains(topic) && _pushed.TryGetValue(topic, out var count))
+            if (counted.ContainsKey(topic) && !pushedNow.Contains(topic) && _pushed.TryGetValue(topic, out var count)
+                && subscribers.Follower(readerId, topic) is { } reader)
             {
                 if (!unchanged.TryGetValue(topic, out var push))
                 {
