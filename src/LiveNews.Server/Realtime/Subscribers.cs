@@ -86,24 +86,21 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     }
 
     /// <summary>
-    /// The readers who joined a topic with viewer counts since the last call, each once however often it joined:
-    /// a count that did not change is pushed to them alone (<see cref="ViewerCounts"/>).
+    /// The joins of topics with viewer counts since the last call, once per join: a count that did not change is
+    /// pushed to those readers alone (<see cref="ViewerCounts"/>).
     /// </summary>
-    public HashSet<(string Topic, string ReaderId)> TakeNewViewers()
+    public IEnumerable<(string Topic, string ReaderId)> TakeNewViewers()
     {
-        var taken = new HashSet<(string Topic, string ReaderId)>();
         while (_newViewers.TryDequeue(out var joined))
         {
-            taken.Add(joined);
+            yield return joined;
         }
-
-        return taken;
     }
 
     /// <summary>The reader with that id, while it is connected and follows the topic.</summary>
     public ITopicReader? Follower(string readerId, string topic)
     {
-        if (!_readers.TryGetValue(readerId, out var reader))
+        if (Reader(readerId) is not { } reader)
         {
             return null;
         }

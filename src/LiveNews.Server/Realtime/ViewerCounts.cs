@@ -11,10 +11,10 @@ namespace LiveNews.Server.Realtime;
 /// <c>Realtime:ViewerCountInterval</c> each node writes its own readers per topic to Redis in one script
 /// call (one hash per node, so the keys grow with nodes, not topics; it expires after two intervals, so a
 /// dead node's viewers drop out within three), reads every live node's hash, sums them, and pushes
-/// <c>viewers({ topic, count, at })</c> to its readers of each topic whose count changed, and the count of a
-/// topic that did not to its readers who arrived since the last interval alone (a join and a leave cancel
-/// out, yet the newcomer has no count at all). Joins and leaves only move an in-memory count: the Redis commands per
-/// interval grow with nodes and topics, never with them.
+/// <c>viewers({ topic, count, at })</c> to its readers of each topic whose count changed. When a topic's count
+/// did not change, only its readers who arrived since the last interval get it (a join and a leave cancelled
+/// out, yet the newcomer has no count at all). Joins and leaves only move an in-memory count: the Redis
+/// commands per interval grow with nodes and topics, never with them.
 /// </summary>
 internal sealed class ViewerCounts(
     RedisStore store,
@@ -52,8 +52,9 @@ internal sealed class ViewerCounts(
     // The counts pushed last to this node's readers, per topic; only the loop touches it.
     private readonly Dictionary<string, long> _pushed = new(StringComparer.Ordinal);
 
-    // Readers who arrived before an interval that failed: they still wait for a count. Only the loop touches it.
-    private HashSet<(string Topic, string ReaderId)> _arrivedBefore = [];
+    // Readers who arrived since the last interval that pushed counts (one that failed keeps them); only the loop
+    // touches it.
+    private readonly HashSet<(string Topic, string ReaderId)> _arrived = [];
     private volatile IReadOnlyDictionary<string, long> _totals = None;
     private bool _failing;
     private volatile bool _leaving;
@@ -107,9 +108,7 @@ internal sealed class ViewerCounts(
     internal async Task CountAsync()
     {
         // Taken before the readers are counted, so each of them is in this interval's count.
-        var arrived = _arrivedBefore;
-        arrived.UnionWith(subscribers.TakeNewViewers());
-        _arrivedBefore = [];
+        _arrived.UnionWith(subscribers.TakeNewViewers());
         IReadOnlyDictionary<string, long> totals;
         var local = Local();
         try
@@ -118,21 +117,20 @@ internal sealed class ViewerCounts(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Redis away (or anything else): readers keep the last count they got; the next interval tries again.
+            // Redis away (or anything else): readers keep the last count they got, newcomers stay arrived; the next
+            // interval tries again.
             if (!_failing)
             {
                 _failing = true;
                 RealtimeLog.ViewerCountsFailed(logger, ex);
             }
 
-            // They get the next count that goes out, changed or not; no one else gets an unchanged one.
-            _arrivedBefore = arrived;
             return;
         }
 
         _failing = false;
         _totals = totals;
-        await PushChangedAsync(totals, local, arrived);
+        await PushChangedAsync(totals, local);
     }
 
     // Counted topics with readers on this node, that something was published on.
@@ -199,7 +197,7 @@ internal sealed class ViewerCounts(
 
     // Only topics this node counted: readers who joined one while the counts were summed are in no total yet,
     // and would be told 0 (or the other nodes' count) while they watch; the next interval counts them.
-    private async Task PushChangedAsync(IReadOnlyDictionary<string, long> totals, Dictionary<string, long> counted, HashSet<(string Topic, string ReaderId)> arrived)
+    private async Task PushChangedAsync(IReadOnlyDictionary<string, long> totals, Dictionary<string, long> counted)
     {
         var at = time.GetUtcNow();
         var served = subscribers.Counts();
@@ -209,6 +207,7 @@ internal sealed class ViewerCounts(
         }
 
         var changed = new List<TopicPush>();
+        var unchanged = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var name in served.Keys)
         {
             if (!counted.ContainsKey(name))
@@ -222,6 +221,7 @@ internal sealed class ViewerCounts(
             var count = totals.GetValueOrDefault(name);
             if (_pushed.TryGetValue(name, out var pushed) && pushed == count)
             {
+                unchanged[name] = count;
                 continue;
             }
 
@@ -231,26 +231,32 @@ internal sealed class ViewerCounts(
 
         await subscribers.PushPacedAsync(changed);
 
-        // Readers who arrived since the last interval, of a topic whose count did not change: the others have it,
-        // they do not. (A topic pushed just now reached them with it; one not counted has no count to show.)
-        var pushedNow = changed.Select(push => push.Topic).ToHashSet(StringComparer.Ordinal);
-        var unchanged = new Dictionary<string, TopicPush>(StringComparer.Ordinal);
-        var toArrived = new List<(ITopicReader Reader, TopicPush Push)>();
-        foreach (var (topic, readerId) in arrived)
-        {
-            if (counted.ContainsKey(topic) && !pushedNow.Contains(topic) && _pushed.TryGetValue(topic, out var count)
-                && subscribers.Follower(readerId, topic) is { } reader)
-            {
-                if (!unchanged.TryGetValue(topic, out var push))
-                {
-                    unchanged[topic] = push = Push(topic, count, at);
-                }
+        await subscribers.PushPacedAsync(TakeArrived(unchanged, at));
+    }
 
-                toArrived.Add((reader, push));
+    // The readers who arrived since the last interval, each with the count of its topic when it did not change:
+    // the others have that count, they do not. (A topic pushed just now reached them with everyone; one not
+    // counted has no count to show.)
+    private List<(ITopicReader Reader, TopicPush Push)> TakeArrived(Dictionary<string, long> unchanged, DateTimeOffset at)
+    {
+        var pushes = new List<(ITopicReader Reader, TopicPush Push)>();
+        foreach (var topic in _arrived.GroupBy(arrival => arrival.Topic))
+        {
+            if (unchanged.TryGetValue(topic.Key, out var count))
+            {
+                var push = Push(topic.Key, count, at);
+                foreach (var (_, readerId) in topic)
+                {
+                    if (subscribers.Follower(readerId, topic.Key) is { } reader)
+                    {
+                        pushes.Add((reader, push));
+                    }
+                }
             }
         }
 
-        await subscribers.PushPacedAsync(toArrived);
+        _arrived.Clear();
+        return pushes;
     }
 
     private static TopicPush Push(string topic, long count, DateTimeOffset at) =>
