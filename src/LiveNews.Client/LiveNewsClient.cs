@@ -30,7 +30,13 @@ public sealed class LiveNewsClient : IAsyncDisposable
         _topics = new TopicSubscriptions(new HubTopicServer(_connection), TimeProvider.System, Backoff);
         _topics.Failed += error => TopicFailed?.Invoke(error);
         _connection.On<JsonElement>("event", envelope => _topics.OnEvent(TopicEvent.Parse(envelope)));
-        _connection.On<ViewerCount>("viewers", count => ViewersChanged?.Invoke(count));
+        _connection.On<ViewerCount>("viewers", count =>
+        {
+            if (_topics.Follows(count.Topic))
+            {
+                ViewersChanged?.Invoke(count);
+            }
+        });
         _connection.Reconnecting += _ =>
         {
             SetState(ConnectionState.Reconnecting);
@@ -60,7 +66,8 @@ public sealed class LiveNewsClient : IAsyncDisposable
 
     /// <summary>
     /// The number of readers of a subscribed <c>live</c> or <c>article:{id}</c> topic: soon after subscribing, then
-    /// whenever it changes. Raised on a thread-pool thread.
+    /// whenever it changes. Raised on a thread-pool thread, and only while the topic is subscribed: a count that was
+    /// on its way when the topic was unsubscribed is dropped.
     /// </summary>
     public event Action<ViewerCount>? ViewersChanged;
 

@@ -110,6 +110,18 @@ internal sealed class TopicSubscriptions(ITopicServer server, TimeProvider time,
         }
     }
 
+    /// <summary>
+    /// Whether the topic is subscribed now: a viewer count for a topic removed meanwhile (it was in flight) is
+    /// not the caller's any more.
+    /// </summary>
+    public bool Follows(string topic)
+    {
+        lock (_sync)
+        {
+            return _topics.ContainsKey(topic);
+        }
+    }
+
     /// <summary>Ends every topic's updates and stops retries.</summary>
     public void Close()
     {

@@ -246,6 +246,18 @@ public sealed class TopicSubscriptionsTests
         Assert.True(reader.Completion.IsCompleted);
     }
 
+    [Fact]
+    public async Task Follows_OnlyWhileSubscribed_SoACountInFlightAfterUnsubscribingIsDropped()
+    {
+        await _topics.AddAsync("live", null);
+        Assert.True(_topics.Follows("live"));
+        Assert.False(_topics.Follows("article:other"));
+
+        await _topics.RemoveAsync("live");
+
+        Assert.False(_topics.Follows("live"));
+    }
+
     private static List<TopicUpdate> Drain(ChannelReader<TopicUpdate> reader)
     {
         List<TopicUpdate> updates = [];
