@@ -14,7 +14,10 @@ internal sealed class Validation
     public void Add(string field, string message) =>
         _errors[field] = _errors.TryGetValue(field, out var existing) ? [.. existing, message] : [message];
 
-    /// <summary>Required text: no control characters (but line breaks and tabs when multiline), trimmed length 1..max.</summary>
+    /// <summary>
+    /// Required text: no control characters (but line breaks and tabs when multiline), nothing that is not a
+    /// character, trimmed length 1..max.
+    /// </summary>
     public string Text(string field, string? value, int maxLength, bool multiline = false)
     {
         if (string.IsNullOrWhiteSpace(value))
@@ -39,16 +42,47 @@ internal sealed class Validation
             Add(field, $"'{field}' must be at most {maxLength} characters.");
         }
 
-        foreach (var c in value)
+        for (var i = 0; i < value.Length; i++)
         {
+            var c = value[i];
             if (char.IsControl(c) && !(multiline && c is '\n' or '\r' or '\t'))
             {
                 Add(field, $"'{field}' must not contain control characters.");
                 break;
             }
+
+            if (!IsText(value, ref i))
+            {
+                Add(field, $"'{field}' must be text: U+FFFE, U+FFFF and unpaired surrogates are not characters.");
+                break;
+            }
         }
 
         return value.Length == 0 ? null : value;
+    }
+
+    // What XML 1.0 (the Atom feeds) and every client can carry beyond the control characters: no noncharacter
+    // U+FFFE/U+FFFF, and surrogates only in pairs (a pair moves i past its second half).
+    private static bool IsText(string value, ref int i)
+    {
+        var c = value[i];
+        if (c is '\uFFFE' or '\uFFFF')
+        {
+            return false;
+        }
+
+        if (!char.IsSurrogate(c))
+        {
+            return true;
+        }
+
+        if (char.IsSurrogatePair(value, i))
+        {
+            i++;
+            return true;
+        }
+
+        return false;
     }
 
     public string Url(string field, string? value)

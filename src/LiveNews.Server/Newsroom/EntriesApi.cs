@@ -110,6 +110,11 @@ internal static class EntriesApi
             ? check.Text("text", request!.Text, MaxTextLength, multiline: true)
             : check.OptionalText("text", request!.Text, MaxTextLength, multiline: true);
 
+        if (!requireText && request.Text is not null && text is null)
+        {
+            check.Add("text", "'text' must not be blank: leave it out to keep the entry's text.");
+        }
+
         if (request.Kind is not null && !Kinds.Contains(request.Kind))
         {
             check.Add("kind", $"'kind' must be one of {string.Join(", ", Kinds)}.");

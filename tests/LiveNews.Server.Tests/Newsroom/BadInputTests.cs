@@ -41,6 +41,11 @@ public sealed class BadInputTests(RedisFixture redis) : IClassFixture<RedisFixtu
         { "PUT", "/api/articles/story", """{"headline":"x","url":"https://news.example/a","imageUrl":"data:image/png;base64,AAAA"}""", "imageUrl" },
         { "POST", "/api/articles/story/entries", """{"text":"x","kind":"opinion"}""", "kind" },
         { "POST", "/api/articles/story/entries", """{"text":"   "}""", "text" },
+        { "PUT", "/api/articles/story/entries/e-1", """{"text":"   "}""", "text" },
+        // Not characters: an Atom feed (XML) cannot carry them, so one would break /feeds/latest.atom for everyone.
+        { "PUT", "/api/articles/story", """{"headline":"Hi\uffff","url":"https://news.example/a"}""", "headline" },
+        { "PUT", "/api/articles/story", """{"headline":"Hi","url":"https://news.example/a","section":"\ud800"}""", "section" },
+        { "POST", "/api/articles/story/entries", """{"text":"x\ufffe"}""", "text" },
     };
 
     [Theory]
