@@ -61,6 +61,11 @@ internal sealed class LiveHub(
                 throw Refuse(TopicAccess.Refusal(topic.Value));
             }
 
+            if (requests[i].Seq is < 0)
+            {
+                throw Refuse($"Position {requests[i].Seq} of topic '{topic.Value.Name}' is negative: a seq saved from an event is 0 or more.");
+            }
+
             if (!asked.Add(topic.Value))
             {
                 throw Refuse($"Topic '{topic.Value.Name}' is asked twice in one call: ask each topic once.");

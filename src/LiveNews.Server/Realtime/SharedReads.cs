@@ -12,7 +12,7 @@ namespace LiveNews.Server.Realtime;
 /// </summary>
 internal sealed class SharedReads(EventBus bus)
 {
-    private readonly Dictionary<(string Topic, long AfterSeq), Slot> _slots = [];
+    private readonly Dictionary<(string Topic, long? AfterSeq), Slot> _slots = [];
     private long _clock;
 
     /// <summary>A point in this node's order of joins and reads; take it after joining a topic.</summary>
@@ -21,7 +21,7 @@ internal sealed class SharedReads(EventBus bus)
     /// <summary>The topic's snapshot (<paramref name="afterSeq"/> null) or the events after a position.</summary>
     public Task<TopicRead> ReadAsync(Topic topic, long? afterSeq, long joinedAt)
     {
-        var key = (topic.Name, afterSeq ?? -1);
+        var key = (topic.Name, afterSeq);
         Read start;
         lock (_slots)
         {
@@ -49,7 +49,7 @@ internal sealed class SharedReads(EventBus bus)
         return start.Result;
     }
 
-    private async Task RunAsync((string, long) key, Topic topic, long? afterSeq, Read read)
+    private async Task RunAsync((string, long?) key, Topic topic, long? afterSeq, Read read)
     {
         while (true)
         {

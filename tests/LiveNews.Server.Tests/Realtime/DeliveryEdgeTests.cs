@@ -43,6 +43,27 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
     }
 
     [Fact]
+    public async Task Subscribe_NegativePosition_IsRefused_AndAReaderArrivingMeanwhileStillGetsTheSnapshot()
+    {
+        // A resume "after -1" once shared its read with fresh subscribers (both keyed -1), who then got an
+        // empty snapshot: the live stream looked ended.
+        var node = Node();
+        using var editor = node.Editor();
+        (await editor.PutJsonAsync("/api/live", new { title = "Flood coverage", streamUrl = "https://video.example/live.m3u8" })).EnsureSuccessStatusCode();
+        var hostile = Track(await node.ConnectAsync());
+        var reader = Track(await node.ConnectAsync());
+        await Redis.PauseAsync(TimeSpan.FromMilliseconds(500));
+
+        var refusing = Assert.ThrowsAsync<HubException>(() => hostile.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "live", epoch = "", seq = -1L } }));
+        var fresh = reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "live" } });
+
+        var refused = await refusing;
+        Assert.Contains("negative", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(LiveHubWords.Unavailable, refused.Message, StringComparison.Ordinal);
+        Assert.Equal("Flood coverage", (await fresh)[0].GetProperty("snapshot").GetProperty("status").GetProperty("title").GetString());
+    }
+
+    [Fact]
     public async Task Subscribe_StoreKilled_FailsLeavingEverythingAsBefore_RetryWorksAndOtherReadersKeepReceiving()
     {
         var node = Node();
