@@ -70,18 +70,26 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// <summary>From now on, events of <paramref name="topic"/> relayed by this node reach the connection.</summary>
     public void Join(string readerId, Topic topic)
     {
-        if (_readers.TryGetValue(readerId, out var outbox))
+        if (!_readers.TryGetValue(readerId, out var outbox))
         {
-            lock (_membership)
+            return;
+        }
+
+        lock (_membership)
+        {
+            // Gone since it was found: Disconnected cleared its topics already, or finds nothing of this join.
+            if (!_readers.TryGetValue(readerId, out var current) || current != outbox)
             {
-                _topics.GetOrAdd(topic.Name, _ => new TopicMembers()).Add(outbox);
-                outbox.Topics.Add(topic.Name);
+                return;
             }
 
-            if (ViewerCounts.Counts(topic))
-            {
-                _newViewers.Enqueue((topic.Name, readerId));
-            }
+            _topics.GetOrAdd(topic.Name, _ => new TopicMembers()).Add(outbox);
+            outbox.Topics.Add(topic.Name);
+        }
+
+        if (ViewerCounts.Counts(topic))
+        {
+            _newViewers.Enqueue((topic.Name, readerId));
         }
     }
 

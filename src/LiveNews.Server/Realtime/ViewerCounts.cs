@@ -63,6 +63,9 @@ internal sealed class ViewerCounts(
     public string NodeId { get; } = Guid.NewGuid().ToString("N");
 
     /// <summary>Only the live stream and articles show how many are watching.</summary>
+    /// <summary>Newcomers waiting for an unchanged count (tests watch it stay bounded while Redis is away).</summary>
+    internal int Arrived => _arrived.Count;
+
     public static bool Counts(Topic topic) => topic.Kind is TopicKind.Live or TopicKind.Article;
 
     /// <summary>Viewers of the topic over all nodes, as of the last interval; null for topics not counted.</summary>
@@ -117,8 +120,10 @@ internal sealed class ViewerCounts(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Redis away (or anything else): readers keep the last count they got, newcomers stay arrived; the next
+            // Redis away (or anything else): readers keep the last count they got, newcomers stay arrived while they
+            // still follow the topic (a long outage with readers coming and going keeps only those); the next
             // interval tries again.
+            _arrived.RemoveWhere(arrival => subscribers.Follower(arrival.ReaderId, arrival.Topic) is null);
             if (!_failing)
             {
                 _failing = true;

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LiveNews.Server.Realtime;
 using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -185,6 +186,24 @@ public sealed class ViewerCountsTests : OwnRedisTest
         await EventAfterIntervalsAsync(node, arriving, staying);
         Assert.Equal([2L], arriving.Counts);
         Assert.Equal([2L], staying.Counts);
+    }
+
+    [Fact]
+    public async Task Viewers_SubscribesFailWhileRedisIsAway_NoNewcomerKeptForThem()
+    {
+        // Commands fail within a second instead of waiting 5 s for the connection to come back.
+        var node = Track(new LiveNewsNode(Redis.Configuration + ",syncTimeout=300,asyncTimeout=300,connectTimeout=300", Prefix, new() { ["Realtime:ViewerCountInterval"] = TimeSpan.FromMinutes(5).ToString() }));
+        var counts = node.Services.GetRequiredService<ViewerCounts>();
+        var connection = Track(await node.ConnectAsync());
+
+        Redis.Kill();
+        for (var i = 0; i < 3; i++)
+        {
+            await Assert.ThrowsAsync<HubException>(() => connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = $"article:outage-{i}" } }));
+            await counts.CountAsync();
+        }
+
+        Assert.Equal(0, counts.Arrived);
     }
 
     // A count goes to a topic's readers in batches that yield the thread between them (Subscribers.PacedBatch):
