@@ -7,18 +7,22 @@ namespace LiveNews.Server.Newsroom;
 
 /// <summary>
 /// Articles: publishing or updating one changes <c>article:{id}</c> (its state) and <c>latest</c> (the
-/// newest articles). Each topic is changed atomically; a retry under the same Idempotency-Key completes a
-/// request that failed between the two without publishing anything twice.
+/// newest articles), which mirrors the article's state. Each topic is changed atomically; a retry under the
+/// same Idempotency-Key completes a request that failed between the two without publishing anything twice.
 /// </summary>
 internal static class ArticlesApi
 {
+    // Rounds of mirroring an article into `latest` while editors keep changing it, before answering 409
+    // (ConcurrencyException), as Publisher does after its own attempts.
+    private const int MaxMirrorRounds = 8;
+
     public static void MapArticles(this RouteGroupBuilder editors)
     {
         editors.MapPut("/articles/{id}", PublishAsync).Accepts<ArticleRequest>("application/json").WithName("PublishArticle");
         editors.MapDelete("/articles/{id}", UnpublishAsync).WithName("UnpublishArticle");
     }
 
-    private static async Task<IResult> PublishAsync(string id, HttpContext http, JsonBody body, Publisher publisher, TimeProvider time)
+    private static async Task<IResult> PublishAsync(string id, HttpContext http, JsonBody body, Publisher publisher, EventBus bus, TimeProvider time)
     {
         var check = new Validation();
         check.Id("id", id);
@@ -55,16 +59,7 @@ internal static class ArticlesApi
             return new PlannedEvent(previous is null ? "article.published" : "article.updated", json, SnapshotChange.SetState(json, current));
         });
 
-        // `latest` gets the article as the first event carried it: on a replayed request that is the
-        // original, not what this attempt would have built.
-        using var envelope = JsonDocument.Parse(onArticle.Envelope!.Utf8);
-        var type = envelope.RootElement.GetProperty("type").GetString()!;
-        var data = envelope.RootElement.GetProperty("data");
-        var stored = data.GetRawText();
-        var publishedAt = data.GetProperty("publishedAt").GetDateTimeOffset();
-        var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids, current =>
-            new PlannedEvent(type, stored, SnapshotChange.Upsert(id, stored, publishedAt.ToUnixTimeMilliseconds(), null, current)));
-        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope, onLatest.Envelope!]));
+        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. await MirrorInLatestAsync(id, ids, publisher, bus)]));
     }
 
     // Absent: the coverage stays as it was (like publishedAt), so an edit of the headline does not end it.
@@ -90,7 +85,7 @@ internal static class ArticlesApi
         return new LiveCoverage(started.ToUniversalTime(), request.EndedAt?.ToUniversalTime());
     }
 
-    private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher)
+    private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher, EventBus bus)
     {
         if (!Topic.IsValidArticleId(id))
         {
@@ -101,14 +96,62 @@ internal static class ArticlesApi
         var data = Publisher.Serialize(new Removed(id));
         var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
             current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.TakeDown(current)));
+        var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
         if (onArticle.NotFound)
         {
-            return NotFound();
+            // Unpublished already; a listing left behind (a request that stopped between the two topics) goes now.
+            return onLatest.Length == 0 ? NotFound() : TypedResults.Ok(new WriteResult(id, onLatest));
         }
 
-        var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids, current =>
-            current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.Remove(id, current, Takedown.Item)));
-        return TypedResults.Ok(new WriteResult(id, onLatest.NotFound ? [onArticle.Envelope!] : [onArticle.Envelope!, onLatest.Envelope!]));
+        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. onLatest]));
+    }
+
+    /// <summary>
+    /// Makes <c>latest</c> list the article as its own topic holds it now (or not at all once unpublished), and
+    /// returns what that published there. Every request that changes an article mirrors it after its change,
+    /// then reads the article again and mirrors once more if it moved meanwhile: the request that mirrors last
+    /// saw the article's final state. So a retried or racing publish cannot bring back a story taken down, and
+    /// racing updates cannot leave an older version listed.
+    /// </summary>
+    private static async Task<RawJson[]> MirrorInLatestAsync(string id, EventIds ids, Publisher publisher, EventBus bus)
+    {
+        var published = new List<RawJson>();
+        var article = await bus.GetStateAsync(Topic.Article(id));
+        for (var round = 0; round < MaxMirrorRounds; round++)
+        {
+            var mirrored = article;
+            var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids, listed => Mirror(id, mirrored, listed));
+            if (onLatest.Envelope is { } envelope)
+            {
+                published.Add(envelope);
+            }
+
+            article = await bus.GetStateAsync(Topic.Article(id));
+            if (article == mirrored)
+            {
+                return [.. published];
+            }
+        }
+
+        throw new ConcurrencyException(Topic.Latest.Name);
+    }
+
+    // The event that makes the listed copy the article's state; null when it is already.
+    private static PlannedEvent? Mirror(string id, string? article, string? listed)
+    {
+        if (article is null)
+        {
+            return listed is null ? null : new PlannedEvent("article.unpublished", Publisher.Serialize(new Removed(id)), SnapshotChange.Remove(id, listed, Takedown.Item));
+        }
+
+        if (article == listed)
+        {
+            return null;
+        }
+
+        var publishedAt = LiveNewsJson.Deserialize<Article>(article)!.PublishedAt;
+        return new PlannedEvent(listed is null ? "article.published" : "article.updated", article,
+            SnapshotChange.Upsert(id, article, publishedAt.ToUnixTimeMilliseconds(), null, listed));
     }
 
     internal static ProblemHttpResult NotFound() =>

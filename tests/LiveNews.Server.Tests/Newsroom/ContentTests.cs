@@ -1,7 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using LiveNews.Server.Bus;
+using LiveNews.Server.Store;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace LiveNews.Server.Tests.Newsroom;
@@ -201,6 +204,60 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await node.Anonymous().GetAsync("/api/articles/embargoed/entries")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await node.Anonymous().GetAsync("/api/articles/embargoed/share-links")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await editor.PostJsonAsync("/api/articles/embargoed/entries", new { text = "after" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Unpublish_ThenRetryOfAPublishThatStoppedBeforeLatest_DoesNotListTheStoryAgain()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        var names = node.Services.GetRequiredService<RedisNames>();
+        var database = node.Services.GetRequiredService<RedisStore>().Database;
+        var latestMeta = names.Topic(Topic.Latest).Meta;
+
+        // The publish stops between the two topics: its article is out, `latest` cannot be written.
+        await database.StringSetAsync(latestMeta, "not a hash");
+        var stopped = await editor.PutJsonAsync("/api/articles/pulled", new { headline = "PULLED-STORY", url = "https://news.example/pulled" }, idempotencyKey: "cms-1");
+        Assert.False(stopped.IsSuccessStatusCode);
+        await database.KeyDeleteAsync(latestMeta);
+        (await editor.DeleteAsync("/api/articles/pulled")).EnsureSuccessStatusCode();
+
+        var retried = await editor.PutJsonAsync("/api/articles/pulled", new { headline = "PULLED-STORY", url = "https://news.example/pulled" }, idempotencyKey: "cms-1");
+
+        retried.EnsureSuccessStatusCode();
+        await AssertGoneEverywhereAsync(node, "PULLED-STORY", null, ["latest"]);
+        Assert.Empty((await ReadTopicAsync(node.Anonymous(), "latest")).GetProperty("snapshot").GetProperty("articles").EnumerateArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await editor.DeleteAsync("/api/articles/pulled")).StatusCode);
+    }
+
+    [Fact]
+    public async Task PublishesAndUnpublishesRacing_LatestListsExactlyTheArticlesThatArePublished()
+    {
+        var node = Node();
+        using var first = node.Editor();
+        using var second = node.Editor();
+        var ids = Enumerable.Range(0, 20).Select(i => $"race-{i}").ToArray();
+        foreach (var id in ids)
+        {
+            await PublishArticleAsync(first, id, headline: "v1");
+        }
+
+        await Task.WhenAll(ids.Select(async id =>
+        {
+            var update = first.PutJsonAsync($"/api/articles/{id}", new { headline = "v2", url = $"https://news.example/{id}" });
+            var pull = second.DeleteAsync($"/api/articles/{id}");
+            Assert.True((await update).IsSuccessStatusCode && (await pull).IsSuccessStatusCode);
+        }));
+
+        using var reader = node.Anonymous();
+        var listed = (await ReadTopicAsync(reader, "latest")).GetProperty("snapshot").GetProperty("articles").EnumerateArray()
+            .ToDictionary(a => a.GetProperty("id").GetString()!, a => a.GetProperty("headline").GetString());
+        foreach (var id in ids)
+        {
+            var article = (await ReadTopicAsync(reader, $"article:{id}")).GetProperty("snapshot").GetProperty("article");
+            var published = article.ValueKind == JsonValueKind.Object ? article.GetProperty("headline").GetString() : null;
+            Assert.Equal(published, listed.GetValueOrDefault(id));
+        }
     }
 
     [Fact]
