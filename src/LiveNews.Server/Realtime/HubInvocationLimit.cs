@@ -14,7 +14,8 @@ internal sealed class HubInvocationLimit(HubConnections connections, IOptions<Ra
             var calls = open.Calls ??= new CallAllowance(options.Value.HubInvocationsPerMinute, time);
             if (!calls.TryTake(out var retryAfter))
             {
-                throw new HubException($"Too many calls on this connection: retry after {Refusal.RetryAfterSeconds(retryAfter)} s.");
+                // Says "unavailable": both clients retry such a call with backoff (any other refusal drops the topic).
+                throw new HubException($"Too many calls on this connection: {LiveHub.Unavailable} for now, retry after {Refusal.RetryAfterSeconds(retryAfter)} s.");
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
@@ -60,6 +61,23 @@ public sealed class LimitsTests(RedisFixture redis) : IClassFixture<RedisFixture
 
         Assert.Contains("Too many calls", error.Message, StringComparison.Ordinal);
         Assert.Equal(HubConnectionState.Connected, connection.State);
+    }
+
+    [Fact]
+    public async Task HubInvocations_OverTheirRate_TheClientRetriesTheTopicInsteadOfDroppingIt()
+    {
+        await using var node = Node(new() { ["RateLimits:HubInvocationsPerMinute"] = "2" });
+        await using var client = await node.ClientAsync();
+        var errors = new ConcurrentQueue<LiveNews.Client.TopicError>();
+        client.TopicFailed += errors.Enqueue;
+        await client.SubscribeChannelAsync("live");
+        await client.SubscribeChannelAsync("breaking");
+
+        await client.SubscribeChannelAsync("latest");
+
+        var error = Assert.Single(errors);
+        Assert.Equal(("latest", LiveNews.Client.TopicErrorReason.Unavailable), (error.Topic, error.Reason));
+        Assert.NotNull(error.RetryIn);
     }
 
     [Fact]
