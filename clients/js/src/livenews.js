@@ -354,7 +354,8 @@ export class LiveNewsClient {
     if (!state.follows(event)) return;
     state.epoch = event.epoch;
     state.seq = event.seq;
-    state.cachedEvents.push(event);
+    // Kept only to be saved, and only up to the cap: past it a reload starts from a snapshot anyway.
+    if (this.#storage && state.cachedEvents !== null) state.cachedEvents.push(event);
     call(state.handlers.event, event);
     this.#persist(state);
   }
@@ -370,10 +371,12 @@ export class LiveNewsClient {
 
   /** @param {TopicState} state */
   #persist(state) {
-    if (!this.#storage) return;
+    if (!this.#storage || state.cachedEvents === null) return;
     if (state.cachedEvents.length > this.#maxCachedEvents) {
-      // Too much to replay on reload: a reload will start from a fresh snapshot instead.
+      // Too much to replay on reload: a reload will start from a fresh snapshot instead, and nothing more is
+      // kept until the next snapshot.
       this.#storage.removeItem(STORAGE_PREFIX + state.topic);
+      state.cachedEvents = null;
       return;
     }
     try {
@@ -429,7 +432,7 @@ class TopicState {
     this.seq = 0;
     /** @type {any} */
     this.snapshot = null;
-    /** @type {Envelope[]} */
+    /** @type {Envelope[] | null} Events since the snapshot, saved for a reload; null past the cap until the next snapshot. */
     this.cachedEvents = [];
     /** @type {Envelope[]} Events held while no answer is applied (subscribing, or waiting to retry). */
     this.buffered = [];

@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { LiveNewsClient, exponentialBackoff, classifySubscribeError, sseConnection, streamId } from "../src/livenews.js";
 
 const WIRE_PREFIX = "An unexpected error occurred invoking 'Subscribe' on the server. HubException: ";
@@ -222,6 +224,44 @@ test("a reload in the same tab redraws from sessionStorage and resumes instead o
   assert.equal(seen.snapshots[0].info.fromCache, true);
   assert.deepEqual(second.subscribeCalls[0], [{ topic: "breaking", epoch: "e1", seq: 2 }]);
   assert.deepEqual(seen.events, [1, 2, 3]);
+});
+
+test("delivered events are not kept once handled when nothing is saved (storage: null)", async () => {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc");
+  const connection = new FakeConnection();
+  const client = new LiveNewsClient({ connection, storage: null });
+  record(client, "breaking");
+  await client.start();
+  const delivered = [];
+  const deliver = (seq) => {
+    const e = event(seq);
+    delivered.push(new WeakRef(e));
+    connection.push(e);
+  };
+  for (let seq = 1; seq <= 3; seq++) deliver(seq);
+  await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets live until the job that made them ends
+  gc();
+
+  assert.deepEqual(delivered.map((ref) => ref.deref() === undefined), [true, true, true]);
+});
+
+test("past maxCachedEvents a reload starts from a snapshot, and the cache starts again from the next snapshot", async () => {
+  const storage = new MemoryStorage();
+  const first = new FakeConnection();
+  const before = new LiveNewsClient({ connection: first, storage, maxCachedEvents: 3 });
+  record(before, "breaking");
+  await before.start();
+  for (let seq = 1; seq <= 5; seq++) first.push(event(seq));
+  assert.equal(storage.getItem("livenews:topic:breaking"), null);
+
+  first.answerWith({ epoch: "e2", seq: 9, recovered: false, snapshot: { alerts: ["fresh"] }, events: [] });
+  first.push(event(7, "e2"));
+  await settle();
+  first.push(event(10, "e2"));
+
+  const saved = JSON.parse(storage.getItem("livenews:topic:breaking"));
+  assert.deepEqual([saved.epoch, saved.seq, saved.snapshot, saved.events.map((e) => e.seq)], ["e2", 10, { alerts: ["fresh"] }, [10]]);
 });
 
 test("one refused topic among several is reported to that topic only, never retried, and the others stay live", async (t) => {
