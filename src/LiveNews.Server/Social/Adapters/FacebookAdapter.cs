@@ -4,9 +4,9 @@ namespace LiveNews.Server.Social.Adapters;
 
 /// <summary>
 /// Facebook Pages: <c>POST /{version}/{page-id}/feed</c> with <c>message</c> and <c>link</c>. Graph error codes
-/// decide: throttling (4, 17, 32, 341, 613) waits for the window the usage headers give, a policy block (368)
-/// waits and retries, a bad token (190, 102) or missing permission (10, 200-299) stops, a duplicate (506) is
-/// already posted. Graph has no idempotency key: a 5xx or a lost answer is unconfirmed, never resent.
+/// decide: throttling (4, 17, 32, 341, 613, and the Business Use Case codes 80000-80014 a page token meets) waits
+/// for the window the usage headers give, a policy block (368) waits and retries, a bad token (190, 102) or
+/// missing permission (10, 200-299) stops, a duplicate (506) is already posted. Graph has no idempotency key: a 5xx or a lost answer is unconfirmed, never resent.
 /// </summary>
 internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapter
 {
@@ -15,6 +15,10 @@ internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapte
 
     private const int MaxMessage = 63206;
     private static readonly int[] ThrottlingCodes = [4, 17, 32, 341, 613];
+
+    // Business Use Case limits, which page tokens are under: 80001 for Pages, the others for the other products.
+    private const int BusinessUseCaseFirst = 80000;
+    private const int BusinessUseCaseLast = 80014;
 
     /// <summary>Graph gives no duration for a policy block (368).</summary>
     private static readonly TimeSpan PolicyBlockWait = TimeSpan.FromMinutes(30);
@@ -58,7 +62,7 @@ internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapte
             var reason = $"Graph error {code}: {text}";
             return code switch
             {
-                _ when ThrottlingCodes.Contains(code) => PostOutcome.RateLimited(reason, ThrottledFor(response) ?? HttpOutcomes.RetryAfter(response) ?? ThrottleWait),
+                _ when ThrottlingCodes.Contains(code) || code is >= BusinessUseCaseFirst and <= BusinessUseCaseLast => PostOutcome.RateLimited(reason, ThrottledFor(response) ?? HttpOutcomes.RetryAfter(response) ?? ThrottleWait),
                 368 => PostOutcome.RateLimited($"{reason} (the page is temporarily blocked: waiting before trying again)", PolicyBlockWait),
                 190 or 102 or 10 or (>= 200 and <= 299) => PostOutcome.Auth(reason),
                 506 => new PostOutcome(OutcomeKind.AlreadyPosted, reason),

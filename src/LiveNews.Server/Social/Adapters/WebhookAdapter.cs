@@ -29,7 +29,9 @@ internal sealed class WebhookAdapter(IHttpClientFactory clients) : IShareAdapter
                 var text = ShareText.Fit(ShareText.SlackEscape(request.Text), SlackMaxText - link.Length, s => s.Length) + link;
                 return Task.FromResult(ComposedPost.Fits(text, text.Length, SlackMaxText));
             case "discord":
-                var content = ShareText.Fit($"{request.Text}\n{request.Link}", DiscordMaxContent, s => s.Length);
+                // The text is trimmed to fit, never the link.
+                var tail = "\n" + request.Link;
+                var content = ShareText.Fit(request.Text, DiscordMaxContent - tail.Length, s => s.Length) + tail;
                 return Task.FromResult(ComposedPost.Fits(content, content.Length, DiscordMaxContent));
             default:
                 return Task.FromResult(ComposedPost.Fits(request.Text, request.Text.Length, null));

@@ -29,6 +29,19 @@ public sealed class WebhookAdapterTests(RedisFixture redis) : ShareTestBase(redi
     }
 
     [Fact]
+    public async Task Discord_TextLongerThanAMessage_IsTrimmedAndTheLinkKept()
+    {
+        await PublishArticleAsync("long", "Long read");
+
+        var job = await ShareAndWaitAsync("long", "discord-desk", string.Join(' ', Enumerable.Repeat("word", 420)));
+
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        var content = Assert.Single(Fake.To("/hooks/discord")).Json.GetProperty("content").GetString()!;
+        Assert.InRange(content.Length, 1900, 2000);
+        Assert.EndsWith("\nhttps://news.example/long?utm_source=webhook", content, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Slack_500_IsUnconfirmedAndNotResent()
     {
         await PublishArticleAsync("rollup", "Rollup");
