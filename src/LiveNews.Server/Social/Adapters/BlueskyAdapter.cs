@@ -44,7 +44,12 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
         if (outcome.Kind == OutcomeKind.Auth && outcome.Reason is ExpiredToken or InvalidToken)
         {
             (session, failure) = await SessionAsync(http, request, refresh: true, cancellationToken);
-            outcome = failure ?? await CreateRecordAsync(http, request, session!, cancellationToken);
+            if (failure is not null)
+            {
+                return failure;
+            }
+
+            outcome = await CreateRecordAsync(http, request, session!, cancellationToken);
         }
 
         if (outcome.Kind != OutcomeKind.Unknown)
@@ -222,8 +227,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
         var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
         if (failure is not null)
         {
-            // Creating a session posts nothing: always safe to try again.
-            return (null, failure.Kind == OutcomeKind.Unknown ? PostOutcome.Transient(failure.Reason!) : failure);
+            return (null, NothingPosted(failure));
         }
 
         using (response)
@@ -233,9 +237,13 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
                 ? (Remember(account, body), null)
                 : (null, response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.BadRequest
                     ? PostOutcome.Auth($"session refused: {ErrorName(body) ?? ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)}")
-                    : HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "ratelimit-reset", time.GetUtcNow())));
+                    : NothingPosted(HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "ratelimit-reset", time.GetUtcNow()))));
         }
     }
+
+    // Creating a session posts nothing: a lost answer or a 5xx there is always safe to try again.
+    private static PostOutcome NothingPosted(PostOutcome failure) =>
+        failure.Kind == OutcomeKind.Unknown ? PostOutcome.Transient($"{failure.Reason} (getting a session; nothing was posted)", failure.RetryAfter) : failure;
 
     private Session Remember(SocialAccountOptions account, string body)
     {

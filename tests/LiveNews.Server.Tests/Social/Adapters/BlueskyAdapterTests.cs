@@ -47,4 +47,20 @@ public sealed class BlueskyAdapterTests(RedisFixture redis) : ShareTestBase(redi
         Assert.Equal(2, Fake.To("/xrpc/com.atproto.repo.createRecord").Count());
         Assert.Equal(1, Fake.PostsOn("bluesky"));
     }
+
+    [Fact]
+    public async Task SessionExpired_RefreshRefusedAndNewSession503_RetriedAndPosted()
+    {
+        await PublishArticleAsync("before", "Before the token expired");
+        Assert.Equal("posted", (await ShareAndWaitAsync("before", "bluesky-main")).GetProperty("state").GetString());
+        await PublishArticleAsync("after", "After the token expired");
+        Fake.BlueskyAccessJwtVersion = 2;
+        Fake.Script("/xrpc/com.atproto.server.refreshSession", Fault.Answer(400, """{"error":"ExpiredToken","message":"Token has expired"}"""));
+        Fake.Script("/xrpc/com.atproto.server.createSession", Fault.Answer(503, """{"error":"Unavailable"}"""));
+
+        var job = await ShareAndWaitAsync("after", "bluesky-main");
+
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        Assert.Equal(2, Fake.PostsOn("bluesky"));
+    }
 }
