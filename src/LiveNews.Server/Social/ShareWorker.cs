@@ -160,14 +160,16 @@ internal sealed class ShareWorker(
         }
 
         await shares.ReportAsync(posting);
-        var outcome = await PostAsync(adapter, request with { Job = posting }, token, lease, stoppingToken);
+        var (outcome, sent) = await PostAsync(adapter, request with { Job = posting }, token, lease, stoppingToken);
         if (lease.Lost)
         {
             SocialLog.LeaseLost(logger, job.Id);
             return;
         }
 
-        await FinishAsync(Apply(posting, outcome, adapter, account), token, authFailure: outcome.Kind == OutcomeKind.Auth);
+        // Refused before anything was sent (this service's own rate limit, an open breaker): waiting is not an
+        // attempt, or a burst of shares or a long outage would use up Social:MaxAttempts without a request.
+        await FinishAsync(Apply(sent ? posting : posting with { Attempts = job.Attempts }, outcome, adapter, account), token, authFailure: outcome.Kind == OutcomeKind.Auth);
     }
 
     private static async Task<ConfirmResult> ConfirmAsync(IShareAdapter adapter, ShareRequest request, DateTimeOffset since, CancellationToken run, CancellationToken stoppingToken)
@@ -186,7 +188,8 @@ internal sealed class ShareWorker(
         }
     }
 
-    private async Task<PostOutcome> PostAsync(IShareAdapter adapter, ShareRequest request, string token, ShareLease lease, CancellationToken stoppingToken)
+    /// <summary>The outcome of this run, and whether any request of it reached the adapter.</summary>
+    private async Task<(PostOutcome Outcome, bool Sent)> PostAsync(IShareAdapter adapter, ShareRequest request, string token, ShareLease lease, CancellationToken stoppingToken)
     {
         var job = request.Job;
         PostOutcome? last = null;
@@ -206,7 +209,7 @@ internal sealed class ShareWorker(
 
         try
         {
-            return await pipelines.For(request.Account.Name).ExecuteAsync(
+            return (await pipelines.For(request.Account.Name).ExecuteAsync(
                 async cancellationToken =>
                 {
                     inFlight = true;
@@ -216,19 +219,19 @@ internal sealed class ShareWorker(
                     last = outcome;
                     return outcome;
                 },
-                lease.Token);
+                lease.Token), true);
         }
         catch (BrokenCircuitException ex)
         {
-            return PostOutcome.Transient("the account's circuit breaker is open", ex.RetryAfter) with { Checkpoint = job.Checkpoint };
+            return (PostOutcome.Transient("the account's circuit breaker is open", ex.RetryAfter) with { Checkpoint = job.Checkpoint }, Sent());
         }
         catch (RateLimiterRejectedException ex)
         {
-            return PostOutcome.RateLimited("this service's own rate limit for the account", ex.RetryAfter ?? TimeSpan.FromSeconds(10)) with { Checkpoint = job.Checkpoint };
+            return (PostOutcome.RateLimited("this service's own rate limit for the account", ex.RetryAfter ?? TimeSpan.FromSeconds(10)) with { Checkpoint = job.Checkpoint }, Sent());
         }
         catch (TimeoutRejectedException ex)
         {
-            return PostOutcome.Unknown($"no answer within {ex.Timeout.TotalSeconds:0.###} s") with { Checkpoint = job.Checkpoint };
+            return (PostOutcome.Unknown($"no answer within {ex.Timeout.TotalSeconds:0.###} s") with { Checkpoint = job.Checkpoint }, true);
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
@@ -237,8 +240,11 @@ internal sealed class ShareWorker(
             var outcome = inFlight || last is null
                 ? PostOutcome.Unknown($"no answer before the run's time budget ({ShareLease.Budget(options.Value.LeaseDuration).TotalSeconds:0.###} s) ran out")
                 : last;
-            return outcome with { Checkpoint = job.Checkpoint };
+            return (outcome with { Checkpoint = job.Checkpoint }, true);
         }
+
+        // A pipeline that refused after an earlier try of this run had sent one: that try counts.
+        bool Sent() => inFlight || last is not null;
     }
 
     private ShareJob Apply(ShareJob job, PostOutcome outcome, IShareAdapter adapter, SocialAccountOptions account)

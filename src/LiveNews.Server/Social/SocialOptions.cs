@@ -13,8 +13,12 @@ public sealed class SocialOptions
     /// <summary>How long a node owns a job it took; a job whose node died is taken again after this.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Durable attempts (each with its in-process retries) before a job is dead.</summary>
-    public int MaxAttempts { get; set; } = 8;
+    /// <summary>
+    /// Durable attempts (each with its in-process retries) before a job is dead. Each waits twice as long as the
+    /// one before, from the account's <c>BaseDelay</c> up to an hour: 12 at a 1 s delay ride out about an hour of
+    /// a network's outage. A run refused before sending (this service's own rate limit, an open breaker) is not one.
+    /// </summary>
+    public int MaxAttempts { get; set; } = 12;
 
     /// <summary>UTM parameters added to links (shares and reader share links), e.g. utm_source=social.</summary>
     public Dictionary<string, string> UtmParameters { get; set; } = [];

@@ -347,6 +347,30 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
     }
 
     [Fact]
+    public async Task Share_RefusedByThisServicesOwnRateLimit_WaitsWithoutUsingAnAttempt()
+    {
+        // One attempt allowed: a refusal that sent nothing must not be it.
+        var node = Node(configure: s =>
+        {
+            s[Setting("mastodon-main") + "Resilience:PostsPerMinute"] = "1";
+            s["Social:MaxAttempts"] = "1";
+        });
+        await PublishArticleAsync("first-of-two", "First");
+        await PublishArticleAsync("second-of-two", "Second");
+        await StopAsync(First);
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/articles/first-of-two/shares", new { accounts = new[] { "mastodon-main" } })).EnsureSuccessStatusCode();
+        Assert.Equal("posted", (await WaitForTerminalAsync("first-of-two", "mastodon-main", node: node)).GetProperty("state").GetString());
+
+        (await editor.PostJsonAsync("/api/articles/second-of-two/shares", new { accounts = new[] { "mastodon-main" } })).EnsureSuccessStatusCode();
+
+        var waiting = await WaitForStateAsync("second-of-two", "mastodon-main", "failed", node);
+        Assert.Equal(0, waiting.GetProperty("attempts").GetInt32());
+        Assert.Contains("own rate limit", waiting.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, Fake.PostsOn("mastodon"));
+    }
+
+    [Fact]
     public async Task Credentials_EveryNetworkLoggedAtTrace_NeverAppearInLogsResponsesOrEvents()
     {
         var logs = new CapturedLogs();
