@@ -29,7 +29,9 @@ internal sealed class RedisNames(RedisStore store)
     /// </summary>
     public RedisKey SharesDue => $"{_prefix}:{{shares}}:due";
 
-    public RedisKey ShareJob(string jobId) => $"{_prefix}:{{shares}}:job:{jobId}";
+    public RedisKey ShareJob(string jobId) => ShareJobPrefix + jobId;
+
+    public string ShareJobPrefix => $"{_prefix}:{{shares}}:job:";
 
     public string ShareLeasePrefix => $"{_prefix}:{{shares}}:lease:";
 

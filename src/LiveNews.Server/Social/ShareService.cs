@@ -70,6 +70,8 @@ internal sealed class ShareService(
                 continue;
             }
 
+            // A request racing this one for the account may have made its job since `existing` was read: that
+            // job is the account's, not a second one (the store decides, atomically).
             var job = await store.CreateAsync(new ShareJob
             {
                 Id = jobId,
@@ -82,8 +84,12 @@ internal sealed class ShareService(
                 UpdatedAt = now,
                 ScheduledAt = scheduled,
                 IdempotencyKey = $"livenews-{jobId}",
-            });
-            await ReportAsync(job);
+            }, force);
+            if (job.Id == jobId)
+            {
+                await ReportAsync(job);
+            }
+
             jobs.Add(job);
         }
 

@@ -60,18 +60,37 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
         return 1
         """;
 
-    // KEYS: job, due queue, article index, lease. ARGV: job JSON, job id, due ms, expected state ('' : must not exist), retention ms.
-    private const string PutScript = """
+    // KEYS: job, due queue, article index, lease. ARGV: job JSON, job id, due ms, expected state, retention ms.
+    private const string RequeueScript = """
         local current = redis.call('GET', KEYS[1])
-        if ARGV[4] == '' then
-          if current then return current end
-        else
-          if not current or cjson.decode(current)['state'] ~= ARGV[4] then return 0 end
-          if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
-        end
+        if not current or cjson.decode(current)['state'] ~= ARGV[4] then return 0 end
+        if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
         redis.call('SADD', KEYS[3], ARGV[2])
         redis.call('PEXPIRE', KEYS[3], ARGV[5])
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+        return 1
+        """;
+
+    // KEYS: job, due queue, article index. ARGV: job JSON, job id, due ms, retention ms, job key prefix, account,
+    // force ('1'). Returns the job already stored under this id, or (unless forced) another job of the article
+    // for the same account that is not dead: two share requests racing for one account make one job, not two.
+    private const string CreateScript = """
+        local current = redis.call('GET', KEYS[1])
+        if current then return current end
+        if ARGV[7] ~= '1' then
+          local ids = redis.call('SMEMBERS', KEYS[3])
+          for i = 1, #ids do
+            local other = redis.call('GET', ARGV[5] .. ids[i])
+            if other then
+              local job = cjson.decode(other)
+              if job['account'] == ARGV[6] and job['state'] ~= 'dead' then return other end
+            end
+          end
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
+        redis.call('SADD', KEYS[3], ARGV[2])
+        redis.call('PEXPIRE', KEYS[3], ARGV[4])
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
         return 1
         """;
@@ -95,18 +114,21 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
 
     public static ShareJob Deserialize(string json) => LiveNewsJson.Deserialize<ShareJob>(json)!;
 
-    /// <summary>Stores a new job, due at its schedule or now. Returns the job as stored: an existing one with this id wins.</summary>
-    public async Task<ShareJob> CreateAsync(ShareJob job)
+    /// <summary>
+    /// Stores a new job, due at its schedule or now, and returns the job as stored: an existing one with this id
+    /// wins, and so does (unless <paramref name="force"/>) a job of the article for the same account that is not dead.
+    /// </summary>
+    public async Task<ShareJob> CreateAsync(ShareJob job, bool force)
     {
         var due = job.ScheduledAt ?? job.CreatedAt;
-        var result = await Db.ScriptEvaluateAsync(PutScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)],
-            [Serialize(job), job.Id, due.ToUnixTimeMilliseconds(), "", RetentionMs]);
+        var result = await Db.ScriptEvaluateAsync(CreateScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId)],
+            [Serialize(job), job.Id, due.ToUnixTimeMilliseconds(), RetentionMs, names.ShareJobPrefix, job.Account, force ? "1" : "0"]);
         return result.Resp2Type == ResultType.BulkString ? Deserialize((string)result!) : job;
     }
 
     /// <summary>Puts a job back in the queue when it is (still) in <paramref name="expectedState"/> and nobody works it.</summary>
     public async Task<bool> RequeueAsync(ShareJob job, string expectedState) =>
-        (int)await Db.ScriptEvaluateAsync(PutScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)],
+        (int)await Db.ScriptEvaluateAsync(RequeueScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)],
             [Serialize(job), job.Id, job.UpdatedAt.ToUnixTimeMilliseconds(), expectedState, RetentionMs]) == 1;
 
     /// <summary>Removes a job that is (still) in <paramref name="expectedState"/> and not being worked. Null when it was not.</summary>

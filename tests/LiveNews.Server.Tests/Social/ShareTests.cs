@@ -273,6 +273,31 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
         Assert.NotEqual(first.GetProperty("id").GetString(), second.GetProperty("id").GetString());
     }
 
+    [Fact]
+    public async Task Share_TwoRequestsAtOnce_MakeOneJobAndOnePost()
+    {
+        // A double click, or two editors: neither request sees the other's job when it looks.
+        var articles = Enumerable.Range(0, 8).Select(i => $"double-{i}").ToArray();
+        foreach (var article in articles)
+        {
+            await PublishArticleAsync(article, "Double click");
+        }
+
+        using var editor = First.Editor();
+        var answers = await Task.WhenAll(articles.SelectMany(article => Enumerable.Range(0, 2).Select(_ =>
+            editor.PostJsonAsync($"/api/articles/{article}/shares", new { accounts = new[] { "mastodon-main" } }))));
+
+        Assert.All(answers, answer => Assert.Equal(HttpStatusCode.Accepted, answer.StatusCode));
+        foreach (var article in articles)
+        {
+            Assert.Equal("posted", (await WaitForTerminalAsync(article, "mastodon-main")).GetProperty("state").GetString());
+            var jobs = (await editor.GetFromJsonAsync<JsonElement>($"/api/articles/{article}/shares")).GetProperty("jobs");
+            Assert.Equal(1, jobs.GetArrayLength());
+        }
+
+        Assert.Equal(articles.Length, Fake.PostsOn("mastodon"));
+    }
+
     [Theory]
     [InlineData("""{"accounts":[]}""", "accounts")]
     [InlineData("""{"accounts":["nobody"]}""", "accounts[0]")]
