@@ -29,7 +29,8 @@ internal sealed class SharePipelines : IDisposable
         var byNetwork = adapters.ToDictionary(a => a.Network, StringComparer.Ordinal);
         foreach (var account in options.Value.Accounts)
         {
-            var safeAfterUnknown = byNetwork.TryGetValue(account.Network, out var adapter) && adapter.RetryAfterUnknownIsSafe;
+            // In process only where a resend is safe at once; later ones wait in the durable queue (ShareWorker).
+            var safeAfterUnknown = byNetwork.TryGetValue(account.Network, out var adapter) && adapter.AfterUnknown == AfterUnknown.ResendAtOnce;
             var limiter = new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
             {
                 PermitLimit = account.Resilience.PostsPerMinute,

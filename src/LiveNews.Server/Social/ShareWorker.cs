@@ -259,7 +259,7 @@ internal sealed class ShareWorker(
             case OutcomeKind.Auth:
             case OutcomeKind.Rejected:
                 return job with { State = ShareStates.Dead, Reason = outcome.Reason };
-            case OutcomeKind.Unknown when !adapter.RetryAfterUnknownIsSafe:
+            case OutcomeKind.Unknown when adapter.AfterUnknown == AfterUnknown.Unconfirmed:
                 return job with { State = ShareStates.Unconfirmed, Reason = $"{outcome.Reason}; the post may exist: check {account.Network}, then retry with confirmNotPosted" };
             default:
                 // An unknown outcome where the network can tell: confirm before the next send.
@@ -277,6 +277,11 @@ internal sealed class ShareWorker(
 
                 var backoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromHours(1).Ticks, account.Resilience.BaseDelay.Ticks * (1L << Math.Min(job.Attempts, 20))));
                 var wait = outcome.RetryAfter is { } retryAfter && retryAfter > backoff ? retryAfter : backoff;
+                if (outcome.Kind == OutcomeKind.Unknown && adapter.AfterUnknown == AfterUnknown.ResendOnceSettled && account.Resilience.SettleAfterUnknown > wait)
+                {
+                    wait = account.Resilience.SettleAfterUnknown;
+                }
+
                 return job with { State = ShareStates.Failed, Reason = outcome.Reason, NextAttemptAt = now + wait };
         }
     }

@@ -83,6 +83,12 @@ public sealed class ShareResilienceOptions
     /// <summary>A wait longer than this (Retry-After, rate-limit reset) goes back to the durable queue instead.</summary>
     public TimeSpan MaxInProcessWait { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Mastodon: how long after an unanswered post (timeout, 5xx) the same Idempotency-Key is sent again, so the
+    /// first request has surely ended on the instance (which records the key only once the status is made).
+    /// </summary>
+    public TimeSpan SettleAfterUnknown { get; set; } = TimeSpan.FromMinutes(3);
+
     public double BreakerFailureRatio { get; set; } = 0.5;
 
     public int BreakerMinimumThroughput { get; set; } = 4;

@@ -94,6 +94,8 @@ internal sealed partial class SocialOptionsValidator : IValidateOptions<SocialOp
         Check(r.MaxRetries is >= 0 and <= 10, "MaxRetries", "between 0 and 10");
         Check(r.BaseDelay >= TimeSpan.Zero && r.BaseDelay <= oneDay, "BaseDelay", "between 0 and 1.00:00:00");
         Check(r.MaxInProcessWait >= TimeSpan.Zero && r.MaxInProcessWait <= oneDay, "MaxInProcessWait", "between 0 and 1.00:00:00");
+        // Past Mastodon's hour of holding the key a resend could post twice.
+        Check(r.SettleAfterUnknown >= TimeSpan.Zero && r.SettleAfterUnknown <= TimeSpan.FromMinutes(30), "SettleAfterUnknown", "between 0 and 00:30:00");
         Check(r.BreakerFailureRatio is > 0 and <= 1, "BreakerFailureRatio", "above 0 and at most 1");
         Check(r.BreakerMinimumThroughput >= 2, "BreakerMinimumThroughput", "at least 2");
         Check(r.BreakerSamplingDuration >= TimeSpan.FromMilliseconds(500) && r.BreakerSamplingDuration <= oneDay, "BreakerSamplingDuration", "between 00:00:00.500 and 1.00:00:00");

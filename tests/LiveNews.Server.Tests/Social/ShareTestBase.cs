@@ -83,6 +83,7 @@ public abstract class ShareTestBase(RedisFixture redis) : IAsyncLifetime
             settings[prefix + "Resilience:BaseDelay"] = "00:00:00.010";
             settings[prefix + "Resilience:MaxRetries"] = "3";
             settings[prefix + "Resilience:BreakerMinimumThroughput"] = "20";
+            settings[prefix + "Resilience:SettleAfterUnknown"] = "00:00:00.100";
             switch (network)
             {
                 case "mastodon":

@@ -46,6 +46,25 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
     }
 
     [Fact]
+    public async Task Mastodon_NoAnswer_ResendWaitsUntilTheFirstRequestHasSurelyEnded()
+    {
+        // Mastodon records the Idempotency-Key only once the status is made: a resend while the first request
+        // still runs there posts twice, so none is sent within Resilience:SettleAfterUnknown.
+        var node = Node(configure: s => s[Setting("mastodon-main") + "Resilience:SettleAfterUnknown"] = "00:03:00");
+        await PublishArticleAsync("slow-instance", "Slow instance");
+        await StopAsync(First);
+        Fake.Script("/api/v1/statuses", Fault.Hang);
+        var before = DateTimeOffset.UtcNow;
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/articles/slow-instance/shares", new { accounts = new[] { "mastodon-main" } })).EnsureSuccessStatusCode();
+
+        var job = await WaitForStateAsync("slow-instance", "mastodon-main", "failed", node);
+
+        Assert.Single(Fake.To("/api/v1/statuses"));
+        Assert.True(job.GetProperty("nextAttemptAt").GetDateTimeOffset() - before >= TimeSpan.FromMinutes(3), job.GetRawText());
+    }
+
+    [Fact]
     public async Task Mastodon_RateLimitedWithResetHeader_WaitsThenPostsOnce()
     {
         await PublishArticleAsync("quota", "Quota test");

@@ -12,6 +12,7 @@ public sealed class SocialOptionsValidatorTests
     [InlineData("BreakerBreakDuration", "2.00:00:00")]
     [InlineData("MaxRetries", "11")]
     [InlineData("PostsPerMinute", "0")]
+    [InlineData("SettleAfterUnknown", "00:31:00")]
     public void Validate_ResilienceOutOfPollyRange_NamesTheSetting(string field, string value)
     {
         var account = new SocialAccountOptions { Name = "main", Network = "mastodon", BaseUrl = "https://mastodon.example", AccessToken = "t" };

@@ -23,7 +23,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
 
     public string Network => Networks.Bluesky;
 
-    public bool RetryAfterUnknownIsSafe => true;
+    public AfterUnknown AfterUnknown => AfterUnknown.ResendAtOnce;
 
     public Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
     {

@@ -28,7 +28,7 @@ internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapte
 
     public string Network => Networks.Facebook;
 
-    public bool RetryAfterUnknownIsSafe => false;
+    public AfterUnknown AfterUnknown => AfterUnknown.Unconfirmed;
 
     public Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
     {

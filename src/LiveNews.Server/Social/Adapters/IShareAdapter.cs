@@ -52,17 +52,29 @@ internal sealed record ConfirmResult(Confirmation Kind, string? Reason = null, s
     public static ConfirmResult CannotTell(string reason) => new(Confirmation.CannotTell, reason);
 }
 
+/// <summary>What may follow a create whose outcome is unknown (no answer, a 5xx).</summary>
+internal enum AfterUnknown
+{
+    /// <summary>Nothing: repeating it could post twice, so the job is marked unconfirmed for an editor to check.</summary>
+    Unconfirmed,
+
+    /// <summary>A resend at once: the network refuses a second record with the same key, or the adapter looks the post up first.</summary>
+    ResendAtOnce,
+
+    /// <summary>
+    /// A resend once the first request has surely ended there (<c>Resilience:SettleAfterUnknown</c>): the network
+    /// dedupes by a key it records only after making the post.
+    /// </summary>
+    ResendOnceSettled,
+}
+
 /// <summary>One social network: composes a post within its rules and calls its real HTTP API once.</summary>
 internal interface IShareAdapter
 {
     string Network { get; }
 
-    /// <summary>
-    /// True when repeating a create whose outcome is unknown cannot post twice (the network dedupes by a key
-    /// this adapter sends, or the adapter looks the post up first). False: such a job is marked unconfirmed
-    /// for an editor to check.
-    /// </summary>
-    bool RetryAfterUnknownIsSafe { get; }
+    /// <summary>Whether repeating a create whose outcome is unknown could post twice, and when it cannot.</summary>
+    AfterUnknown AfterUnknown { get; }
 
     /// <summary>The exact text this network would get for the request, counted its way, with what would make it fail.</summary>
     Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken);

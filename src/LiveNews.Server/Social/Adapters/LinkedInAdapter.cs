@@ -17,7 +17,7 @@ internal sealed class LinkedInAdapter(IHttpClientFactory clients, TimeProvider t
 
     public string Network => Networks.LinkedIn;
 
-    public bool RetryAfterUnknownIsSafe => false;
+    public AfterUnknown AfterUnknown => AfterUnknown.Unconfirmed;
 
     public Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
     {

@@ -19,7 +19,12 @@ internal sealed class MastodonAdapter(IHttpClientFactory clients, TimeProvider t
 
     public string Network => Networks.Mastodon;
 
-    public bool RetryAfterUnknownIsSafe => true;
+    /// <summary>
+    /// Mastodon checks the Idempotency-Key when a request arrives but records it only once the status is made,
+    /// with no lock between: a resend while the first request still runs there (a slow instance, a proxy that gave
+    /// up at its 60 s) makes a second status. So a resend waits until the first has surely ended.
+    /// </summary>
+    public AfterUnknown AfterUnknown => AfterUnknown.ResendOnceSettled;
 
     public async Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
     {

@@ -21,7 +21,7 @@ internal sealed class ThreadsAdapter(IHttpClientFactory clients, OAuthTokens tok
 
     public string Network => Networks.Threads;
 
-    public bool RetryAfterUnknownIsSafe => true;
+    public AfterUnknown AfterUnknown => AfterUnknown.ResendAtOnce;
 
     public Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
     {

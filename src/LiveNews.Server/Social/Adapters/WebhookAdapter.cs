@@ -16,7 +16,7 @@ internal sealed class WebhookAdapter(IHttpClientFactory clients) : IShareAdapter
 
     public string Network => Networks.Webhook;
 
-    public bool RetryAfterUnknownIsSafe => false;
+    public AfterUnknown AfterUnknown => AfterUnknown.Unconfirmed;
 
     public Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
     {

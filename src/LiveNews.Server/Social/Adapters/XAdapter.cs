@@ -16,7 +16,7 @@ internal sealed class XAdapter(IHttpClientFactory clients, OAuthTokens tokens, T
 
     public string Network => Networks.X;
 
-    public bool RetryAfterUnknownIsSafe => false;
+    public AfterUnknown AfterUnknown => AfterUnknown.Unconfirmed;
 
     public Task<ComposedPost> ComposeAsync(ShareRequest request, CancellationToken cancellationToken)
     {
