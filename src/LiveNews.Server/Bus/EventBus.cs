@@ -172,6 +172,17 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     /// With <paramref name="match"/>, only items whose string field equals the value (case-insensitive).
     /// Null when the cursor names no item the topic has or had.
     /// </summary>
+    // The page script lowercases with Lua's string.lower, which changes A-Z only: so does this, or a section
+    // spelled exactly as stored but with a non-ASCII capital ("Économie") would never match.
+    private static string AsciiLower(string value) =>
+        string.Create(value.Length, value, static (lower, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                lower[i] = char.IsAsciiLetterUpper(source[i]) ? (char)(source[i] + ('a' - 'A')) : source[i];
+            }
+        });
+
     public async Task<TopicPage?> PageAsync(Topic topic, PageCursor? after, int limit, (string Field, string Value)? match = null)
     {
         RedisValue[] args =
@@ -180,7 +191,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             after?.Score ?? "",
             limit,
             match?.Field ?? "",
-            match?.Value.ToLowerInvariant() ?? "",
+            match is { } m ? AsciiLower(m.Value) : "",
             MatchBudget,
         ];
         var result = (RedisResult[])(await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.Page, names.Topic(topic).All, args))!;

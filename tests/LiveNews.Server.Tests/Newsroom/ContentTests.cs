@@ -189,6 +189,20 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Articles_SectionWithANonAsciiCapital_FoundByItsOwnSpelling()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "budget", section: "Économie");
+        await PublishArticleAsync(editor, "derby", section: "Sport");
+
+        using var reader = node.Anonymous();
+
+        Assert.Equal(["budget"], await WalkArticlesAsync(reader, "section=" + Uri.EscapeDataString("Économie")));
+        Assert.Equal(["derby"], await WalkArticlesAsync(reader, "section=SPORT"));
+    }
+
+    [Fact]
     public async Task Unpublish_Article_NoPublicReadNorResumeFromZeroReturnsItsText()
     {
         var node = Node();
