@@ -36,7 +36,12 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<E
         }
 
         var caller = http.User.FindFirstValue(ClaimTypes.Name) ?? http.User.FindFirstValue("sub") ?? "anonymous";
-        var fingerprint = await FingerprintAsync(http.Request);
+        var limit = options.Value.MaxRequestBodyBytes;
+        if (await FingerprintAsync(http.Request, limit) is not { } fingerprint)
+        {
+            return JsonBody.TooLarge(limit);
+        }
+
         var redisKey = names.Idempotency(Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(caller)), 0, 8), key);
         var db = await store.GetDatabaseAsync();
 
@@ -97,15 +102,28 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<E
         }
     }
 
-    private static async Task<string> FingerprintAsync(HttpRequest request)
+    // The request's hash, reading (and buffering, for the handler) no more than the body limit: null past it.
+    private static async Task<string?> FingerprintAsync(HttpRequest request, int limit)
     {
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+
         request.EnableBuffering();
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"{request.Method} {request.Path}\n"));
         var buffer = new byte[8192];
+        long total = 0;
         int read;
         while ((read = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
         {
+            total += read;
+            if (total > limit)
+            {
+                return null;
+            }
+
             sha.AppendData(buffer, 0, read);
         }
 
@@ -131,10 +149,11 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<E
             http.Response.Body = original;
         }
 
-        return new StoredAnswer("", http.Response.StatusCode, http.Response.ContentType, buffer.ToArray());
+        return new StoredAnswer("", http.Response.StatusCode, http.Response.ContentType, buffer.ToArray(), http.Response.Headers.Location.ToString() is { Length: > 0 } location ? location : null);
     }
 
-    private sealed record StoredAnswer(string Fingerprint, int Status, string? ContentType, byte[]? Body);
+    // Location too: a retried create answers 201 with where the first one put it.
+    private sealed record StoredAnswer(string Fingerprint, int Status, string? ContentType, byte[]? Body, string? Location = null);
 
     private sealed class StoredResult(StoredAnswer answer) : IResult
     {
@@ -144,6 +163,11 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<E
             if (answer.ContentType is not null)
             {
                 httpContext.Response.ContentType = answer.ContentType;
+            }
+
+            if (answer.Location is not null)
+            {
+                httpContext.Response.Headers.Location = answer.Location;
             }
 
             if (answer.Body is { Length: > 0 } body)

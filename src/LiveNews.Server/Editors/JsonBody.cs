@@ -56,7 +56,7 @@ internal sealed class JsonBody(IOptions<EditorApiOptions> options)
     public static IResult Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
 
-    private static IResult TooLarge(int limit) =>
+    public static IResult TooLarge(int limit) =>
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large", detail: $"The body must be at most {limit} bytes.");
 
     // The serializer's messages name .NET types; say what the client sent wrong instead.

@@ -75,6 +75,17 @@ public sealed class BadInputTests(RedisFixture redis) : IClassFixture<RedisFixtu
     }
 
     [Fact]
+    public async Task EditorWrite_OversizedBodyWithAnIdempotencyKey_Is413AndPublishesNothing()
+    {
+        using var editor = _node.Editor();
+
+        var response = await editor.PostJsonAsync("/api/articles/story/entries", new { text = new string('x', 5000) }, idempotencyKey: "too-big");
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await AssertNothingPublishedAsync();
+    }
+
+    [Fact]
     public async Task EditorWrite_NotJson_Is415()
     {
         using var editor = _node.Editor();

@@ -258,6 +258,8 @@ public abstract class DeliveryTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.Created, second.StatusCode);
         Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
+        Assert.NotNull(first.Headers.Location);
+        Assert.Equal(first.Headers.Location, second.Headers.Location);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, conflicting.StatusCode);
         var state = await node.Anonymous().GetFromJsonAsync<JsonElement>("/api/topics/breaking");
         Assert.Equal(1, state.GetProperty("seq").GetInt64());
