@@ -63,7 +63,29 @@ internal sealed class XAdapter(IHttpClientFactory clients, OAuthTokens tokens, T
                 return new PostOutcome(OutcomeKind.AlreadyPosted, "X reports this text as already posted");
             }
 
-            return HttpOutcomes.FromStatus(response, body, HttpOutcomes.UntilReset(response, "x-rate-limit-reset", time.GetUtcNow()));
+            return HttpOutcomes.FromStatus(response, body, UntilReset(response, time.GetUtcNow()));
         }, cancellationToken);
+    }
+
+    // X reports its 15-minute window (x-rate-limit-*) and, for posts, 24-hour caps per user and per app
+    // (x-user-limit-24hour-*, x-app-limit-24hour-*): a refusal waits for the latest reset of a window used up.
+    // Null (the default backoff) when no reset lies ahead.
+    private static TimeSpan? UntilReset(HttpResponseMessage response, DateTimeOffset now)
+    {
+        TimeSpan? wait = null;
+        foreach (var window in (string[])["x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour"])
+        {
+            if (response.Headers.TryGetValues($"{window}-remaining", out var remaining) && remaining.First() != "0")
+            {
+                continue;
+            }
+
+            if (HttpOutcomes.UntilReset(response, $"{window}-reset", now) is { } until && until > (wait ?? TimeSpan.Zero))
+            {
+                wait = until;
+            }
+        }
+
+        return wait;
     }
 }

@@ -28,6 +28,31 @@ public sealed class XAdapterTests(RedisFixture redis) : ShareTestBase(redis), IC
     }
 
     [Fact]
+    public async Task Share_DailyCapReached_WaitsForTheDailyResetNotTheWindowThatHasPassed()
+    {
+        await PublishArticleAsync("capped-x", "Capped on X");
+        var now = DateTimeOffset.UtcNow;
+        Fake.Script("/2/tweets", Fault.Answer(429, """{"title":"Too Many Requests","status":429}""", new Dictionary<string, string>
+        {
+            ["x-rate-limit-remaining"] = "0",
+            ["x-rate-limit-reset"] = (now.ToUnixTimeSeconds() - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["x-user-limit-24hour-remaining"] = "0",
+            ["x-user-limit-24hour-reset"] = now.AddHours(6).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["x-app-limit-24hour-remaining"] = "1200",
+            ["x-app-limit-24hour-reset"] = now.AddHours(20).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }));
+        using (var editor = First.Editor())
+        {
+            (await editor.PostJsonAsync("/api/articles/capped-x/shares", new { accounts = new[] { "x-main" } })).EnsureSuccessStatusCode();
+        }
+
+        var job = await WaitForStateAsync("capped-x", "x-main", "failed");
+
+        Assert.Single(Fake.To("/2/tweets"));
+        Assert.InRange(job.GetProperty("nextAttemptAt").GetDateTimeOffset() - now, TimeSpan.FromHours(5.9), TimeSpan.FromHours(6.1));
+    }
+
+    [Fact]
     public async Task Share_AccessTokenExpired_RefreshesOnceWithTheRotatedTokenAndPosts()
     {
         await PublishArticleAsync("one", "One");
