@@ -31,6 +31,7 @@ internal sealed class OAuthTokens
 {
     private static readonly TimeSpan StoredFor = TimeSpan.FromDays(180);
     private static readonly TimeSpan LockFor = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RefreshBudget = LockFor + TimeSpan.FromSeconds(30);
     private static readonly TimeSpan XMargin = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan ThreadsRefreshBefore = TimeSpan.FromDays(30);
     private static readonly TimeSpan ThreadsRetryRefresh = TimeSpan.FromDays(1);
@@ -67,6 +68,19 @@ internal sealed class OAuthTokens
             return (account.AccessToken, null);
         }
 
+        // A refresh is not cut by the post's attempt timeout: X rotates the refresh token even when the caller has
+        // gone, so a cut refresh would lose the new one. It has a budget of its own; an attempt whose time it took
+        // ends as transient, nothing having been posted.
+        using var refreshing = new CancellationTokenSource(RefreshBudget, _time);
+        var token = await CurrentOrRefreshedAsync(http, request, rejected, refreshing.Token);
+        return cancellationToken.IsCancellationRequested && token.Failure is null
+            ? (null, PostOutcome.Transient("getting an access token took the attempt's time; nothing was posted"))
+            : token;
+    }
+
+    private async Task<(string? AccessToken, PostOutcome? Failure)> CurrentOrRefreshedAsync(HttpClient http, ShareRequest request, string? rejected, CancellationToken cancellationToken)
+    {
+        var account = request.Account;
         var stored = await LoadAsync(account);
         if (account.Network == Networks.X)
         {

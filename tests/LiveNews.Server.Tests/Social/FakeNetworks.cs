@@ -39,9 +39,14 @@ public sealed record Fault(int Status = 0, string? Body = null, IReadOnlyDiction
     /// <summary>The request waits for <paramref name="release"/>, then is answered as usual (the post is made).</summary>
     public static Fault HeldUntil(Task release) => new() { Release = release };
 
+    /// <summary>The request is answered as usual after <paramref name="delay"/>, even if the caller gave up meanwhile (a slow network).</summary>
+    public static Fault Slow(TimeSpan delay) => new() { Delay = delay };
+
     public bool AfterAccepting { get; init; }
 
     public Task? Release { get; init; }
+
+    public TimeSpan? Delay { get; init; }
 }
 
 /// <summary>
@@ -427,6 +432,11 @@ public sealed class FakeNetworks : IAsyncDisposable
             if (fault?.Release is { } release)
             {
                 await release.WaitAsync(context.RequestAborted);
+            }
+
+            if (fault?.Delay is { } delay)
+            {
+                await Task.Delay(delay, _hangs.Token);
             }
 
             if (fault is { HangBefore: true })

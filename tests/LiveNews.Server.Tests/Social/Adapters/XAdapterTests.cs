@@ -53,6 +53,23 @@ public sealed class XAdapterTests(RedisFixture redis) : ShareTestBase(redis), IC
     }
 
     [Fact]
+    public async Task Share_TokenEndpointSlowerThanAnAttempt_NothingUnconfirmedAndTheRotatedTokenKept()
+    {
+        // X rotates the refresh token even if the caller has given up: a refresh cut by the post's 1.5 s timeout
+        // lost the new one (every later refresh refused) and left the job unconfirmed though nothing was sent.
+        await PublishArticleAsync("slow-token", "Slow token");
+        await PublishArticleAsync("after-slow-token", "After the slow token");
+        Fake.Script("/2/oauth2/token", Fault.Slow(TimeSpan.FromSeconds(2.5)));
+
+        var job = await ShareAndWaitAsync("slow-token", "x-main");
+        var after = await ShareAndWaitAsync("after-slow-token", "x-main");
+
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        Assert.Equal("posted", after.GetProperty("state").GetString());
+        Assert.Equal(2, Fake.PostsOn("x"));
+    }
+
+    [Fact]
     public async Task Share_AccessTokenExpired_RefreshesOnceWithTheRotatedTokenAndPosts()
     {
         await PublishArticleAsync("one", "One");
