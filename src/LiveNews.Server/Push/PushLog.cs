@@ -22,4 +22,7 @@ internal static partial class PushLog
 
     [LoggerMessage(EventId = 1306, Level = LogLevel.Warning, Message = "Pushing alerts failed; retrying at the next poll")]
     public static partial void LoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1307, Level = LogLevel.Information, Message = "Alert {AlertId} is gone (retracted or expired): the rest of alert event {EventId}'s pushes are not sent")]
+    public static partial void Withdrawn(ILogger logger, string alertId, string eventId);
 }

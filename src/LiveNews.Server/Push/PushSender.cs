@@ -25,11 +25,13 @@ internal sealed record PushPayload(string Type, string Id, string? Headline, str
 /// through a Polly pipeline of its push service's host (retries honour 429 <c>Retry-After</c>), encrypted
 /// (RFC 8291 aes128gcm) and signed (RFC 8292 VAPID) by Lib.Net.Http.WebPush, with <c>TTL</c>,
 /// <c>Urgency: high</c> and a <c>Topic</c> derived from the alert id, so an update or a retraction replaces
-/// the alert a device has not shown yet. A 404 or 410 removes the subscription.
+/// the alert a device has not shown yet. A 404 or 410 removes the subscription. An alert retracted (or expired)
+/// while its recipients are still being sent to is not sent to the rest: its headline stops within a batch.
 /// </summary>
 internal sealed class PushSender(
     RedisStore store,
     RedisNames names,
+    EventBus bus,
     PushSubscriptions subscriptions,
     IHttpClientFactory httpClients,
     IOptions<PushOptions> options,
@@ -105,9 +107,17 @@ internal sealed class PushSender(
             var payload = LiveNewsJson.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At));
             while (!cancellationToken.IsCancellationRequested)
             {
-                var popped = await database.SortedSetPopAsync(names.PushRecipients(alert.EventId), batch);
+                var gone = alert.Headline is not null && Topic.TryParse(alert.Topic, out var topic, out _)
+                    && await bus.GetItemAsync(topic.Value, alert.AlertId) is null;
+                var popped = gone ? [] : await database.SortedSetPopAsync(names.PushRecipients(alert.EventId), batch);
                 if (popped.Length == 0)
                 {
+                    if (gone)
+                    {
+                        await database.KeyDeleteAsync(names.PushRecipients(alert.EventId));
+                        PushLog.Withdrawn(logger, alert.AlertId, alert.EventId);
+                    }
+
                     await database.ListRemoveAsync(names.PushAlerts, job);
                     break;
                 }

@@ -156,6 +156,29 @@ public sealed class PushTests : OwnRedisTest
     }
 
     [Fact]
+    public async Task Push_AlertRetractedWhileBeingSent_TheRestNeverGetItsHeadline()
+    {
+        // One push at a time in batches of four, each slowed by a 429: the retraction comes during the first batch.
+        var node = Node(concurrency: 1);
+        var browsers = Enumerable.Range(0, 5).Select(_ => _push.NewSubscription()).ToArray();
+        foreach (var browser in browsers)
+        {
+            await SubscribeAsync(node, browser);
+            _push.Answer(browser, 429, retryAfter: "1");
+        }
+
+        using var editor = node.Editor();
+        var published = await editor.PostJsonAsync("/api/breaking", new { headline = "WRONG-HEADLINE", url = "https://news.example/wrong" });
+        var alertId = (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await Eventually.TrueAsync(() => _push.Requests >= 1, "the first push under way");
+        (await editor.DeleteAsync($"/api/breaking/{alertId}")).EnsureSuccessStatusCode();
+
+        await Eventually.TrueAsync(() => browsers.All(b => _push.Of(b).Any(p => p.Payload.GetProperty("type").GetString() == "breaking.retracted")), "the retraction at every browser", seconds: 30);
+        var gotHeadline = browsers.Count(b => _push.Of(b).Any(p => p.Payload.GetProperty("type").GetString() == "breaking.published"));
+        Assert.Equal(4, gotHeadline);
+    }
+
+    [Fact]
     public async Task UnsubscribePush_ByEndpoint_NoMorePushes()
     {
         var node = Node();
