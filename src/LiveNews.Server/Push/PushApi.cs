@@ -115,14 +115,21 @@ internal static class PushApi
             return "endpoint must not carry user information or a fragment.";
         }
 
+        // An address in the URL is checked now; a name, on every connect (PushNetwork).
+        var allowLoopback = PushNetwork.AllowsLoopback(environment);
+        if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && !PushNetwork.MayConnect(address, allowLoopback))
+        {
+            return "endpoint must be on the internet, not a private, loopback or link-local address.";
+        }
+
         if (uri.Scheme == Uri.UriSchemeHttps)
         {
             return null;
         }
 
         // A push service on this machine, for development and the tests' fake; never in production.
-        var loopback = uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var address) && IPAddress.IsLoopback(address));
-        return uri.Scheme == Uri.UriSchemeHttp && loopback && (environment.IsDevelopment() || environment.IsEnvironment("Testing"))
+        var loopback = uri.IsLoopback || (address is not null && IPAddress.IsLoopback(address));
+        return uri.Scheme == Uri.UriSchemeHttp && loopback && allowLoopback
             ? null
             : "endpoint must be an https URL of the browser's push service.";
     }

@@ -158,6 +158,12 @@ internal sealed class PushSender(
             await subscriptions.RemoveAsync(id);
             PushLog.Gone(logger, id, (int)ex.StatusCode);
         }
+        catch (HttpRequestException ex) when (ex.InnerException is NotOnTheInternetException refused)
+        {
+            metrics.Pushed("gone");
+            await subscriptions.RemoveAsync(id);
+            PushLog.NotOnTheInternet(logger, id, refused.Message);
+        }
         catch (PushServiceClientException ex)
         {
             metrics.Pushed("failed");
@@ -193,6 +199,7 @@ internal sealed class PushSender(
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception switch
                 {
                     PushServiceClientException push => IsTransient(push.StatusCode) && !(RetryAfter(push) > settings.MaxRetryAfter),
+                    HttpRequestException { InnerException: NotOnTheInternetException } => false,
                     HttpRequestException or Polly.Timeout.TimeoutRejectedException => true,
                     _ => false,
                 }),

@@ -17,7 +17,8 @@ internal static class PushServiceCollectionExtensions
 
         // Polly's per-attempt timeout governs; the client's own is only a backstop above it.
         services.AddHttpClient(PushSender.HttpClientName, (sp, client) =>
-            client.Timeout = sp.GetRequiredService<IOptions<PushOptions>>().Value.AttemptTimeout * 2);
+                client.Timeout = sp.GetRequiredService<IOptions<PushOptions>>().Value.AttemptTimeout * 2)
+            .ConfigurePrimaryHttpMessageHandler(sp => PushNetwork.Handler(PushNetwork.AllowsLoopback(sp.GetRequiredService<IHostEnvironment>())));
         return services;
     }
 

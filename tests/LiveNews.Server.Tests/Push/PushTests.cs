@@ -209,6 +209,10 @@ public sealed class PushTests : OwnRedisTest
 
         await AssertRefusedAsync(http, new { endpoint = "http://push.example/abc", keys = new { p256dh, auth } }, "endpoint");
         await AssertRefusedAsync(http, new { endpoint = "ftp://push.example/abc", keys = new { p256dh, auth } }, "endpoint");
+        // Anonymous browsers name the endpoint: never one inside the server's own network.
+        await AssertRefusedAsync(http, new { endpoint = "https://10.0.0.5:8443/admin/x", keys = new { p256dh, auth } }, "endpoint");
+        await AssertRefusedAsync(http, new { endpoint = "https://169.254.169.254/latest/meta-data", keys = new { p256dh, auth } }, "endpoint");
+        await AssertRefusedAsync(http, new { endpoint = "https://[fd00::1]/push", keys = new { p256dh, auth } }, "endpoint");
         await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh = p256dh![..40], auth } }, "keys.p256dh");
         await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh, auth = auth + "AAAA" } }, "keys.auth");
         await AssertRefusedAsync(http, new { endpoint = browser.Endpoint.ToString(), keys = new { p256dh, auth }, topics = new[] { "latest" } }, "topics");
@@ -277,4 +281,24 @@ public sealed class PushTests : OwnRedisTest
         ["Push:PollInterval"] = "00:00:00.050",
         ["Push:Concurrency"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
     }));
+
+    [Theory]
+    [InlineData("8.8.8.8", true)]
+    [InlineData("2606:4700::1111", true)]
+    [InlineData("10.1.2.3", false)]
+    [InlineData("172.31.255.1", false)]
+    [InlineData("192.168.0.10", false)]
+    [InlineData("100.64.0.1", false)]
+    [InlineData("169.254.169.254", false)]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("0.0.0.0", false)]
+    [InlineData("224.0.0.1", false)]
+    [InlineData("::1", false)]
+    [InlineData("fe80::1", false)]
+    [InlineData("fd12:3456::1", false)]
+    [InlineData("::ffff:10.0.0.1", false)]
+    public void PushNetwork_OnlyInternetAddressesArePublic(string address, bool expected)
+    {
+        Assert.Equal(expected, PushNetwork.IsPublic(System.Net.IPAddress.Parse(address)));
+    }
 }
