@@ -31,7 +31,9 @@ internal sealed class OAuthTokens
 {
     private static readonly TimeSpan StoredFor = TimeSpan.FromDays(180);
     private static readonly TimeSpan LockFor = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan RefreshBudget = LockFor + TimeSpan.FromSeconds(30);
+    // Waiting for the lock and the refresh itself, together no longer than the lock lives: a refresh never runs
+    // past its lock, so no other node refreshes with a refresh token already in flight.
+    private static readonly TimeSpan RefreshBudget = LockFor;
     private static readonly TimeSpan XMargin = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan ThreadsRefreshBefore = TimeSpan.FromDays(30);
     private static readonly TimeSpan ThreadsRetryRefresh = TimeSpan.FromDays(1);
