@@ -26,6 +26,6 @@ internal static partial class PushLog
     [LoggerMessage(EventId = 1307, Level = LogLevel.Information, Message = "Alert {AlertId} is gone (retracted or expired): the rest of alert event {EventId}'s pushes are not sent")]
     public static partial void Withdrawn(ILogger logger, string alertId, string eventId);
 
-    [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Push subscription {SubscriptionId} removed: {Reason}")]
+    [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Push to subscription {SubscriptionId} not sent: {Reason}")]
     public static partial void NotOnTheInternet(ILogger logger, string subscriptionId, string reason);
 }

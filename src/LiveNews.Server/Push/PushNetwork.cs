@@ -36,18 +36,21 @@ internal static class PushNetwork
                 || (b[0] == 198 && b[1] is 18 or 19));
         }
 
+        // Global unicast (2000::/3) only, less the prefixes that carry an IPv4 address (6to4 2002::/16, Teredo
+        // 2001::/32) and documentation (2001:db8::/32); NAT64 (64:ff9b::/96), IPv4-compatible, unique-local,
+        // link-local, loopback and multicast all lie outside 2000::/3.
         var bytes = address.GetAddressBytes();
-        return !(IPAddress.IsLoopback(address)
-            || address.Equals(IPAddress.IPv6None)
-            || address.IsIPv6LinkLocal
-            || address.IsIPv6SiteLocal
-            || address.IsIPv6Multicast
-            || (bytes[0] & 0xFE) == 0xFC);
+        return (bytes[0] & 0xE0) == 0x20
+            && !(bytes[0] == 0x20 && bytes[1] == 0x02)
+            && !(bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x00 && bytes[3] == 0x00)
+            && !(bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0D && bytes[3] == 0xB8);
     }
 
     /// <summary>The push client's connection: to the endpoint host's first address it may connect to.</summary>
     public static SocketsHttpHandler Handler(bool allowLoopback) => new()
     {
+        // Directly: through a proxy the callback would see the proxy's address, not the endpoint's.
+        UseProxy = false,
         ConnectCallback = async (context, cancellationToken) =>
         {
             var host = context.DnsEndPoint.Host;
@@ -73,5 +76,5 @@ internal static class PushNetwork
     };
 }
 
-/// <summary>A push endpoint's host resolves to no address on the internet: the subscription is dropped, never retried.</summary>
+/// <summary>A push endpoint's host resolves to no address on the internet: that push fails and is not retried.</summary>
 internal sealed class NotOnTheInternetException(string host) : Exception($"The push endpoint's host {host} has no address on the internet.");

@@ -160,8 +160,8 @@ internal sealed class PushSender(
         }
         catch (HttpRequestException ex) when (ex.InnerException is NotOnTheInternetException refused)
         {
-            metrics.Pushed("gone");
-            await subscriptions.RemoveAsync(id);
+            // Kept: a name may resolve inside only for now (split-horizon DNS); it expires unless refreshed.
+            metrics.Pushed("failed");
             PushLog.NotOnTheInternet(logger, id, refused.Message);
         }
         catch (PushServiceClientException ex)

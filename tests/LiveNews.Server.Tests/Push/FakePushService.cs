@@ -96,6 +96,9 @@ public sealed class FakePushService : IAsyncDisposable
     public void Answer(BrowserSubscription subscription, int status, string? retryAfter = null) =>
         _scripted.GetOrAdd(subscription.Id, _ => new()).Enqueue((status, retryAfter));
 
+    /// <summary>While set and not completed, every request waits for it before it is answered.</summary>
+    public Task? Gate { get; set; }
+
     public IReadOnlyList<ReceivedPush> Of(BrowserSubscription subscription) => [.. Received.Where(push => push.SubscriptionId == subscription.Id)];
 
     public async ValueTask DisposeAsync()
@@ -110,6 +113,11 @@ public sealed class FakePushService : IAsyncDisposable
     private async Task<IResult> ReceiveAsync(string id, HttpRequest request)
     {
         Interlocked.Increment(ref _requests);
+        if (Gate is { } gate)
+        {
+            await gate.WaitAsync(request.HttpContext.RequestAborted);
+        }
+
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body);
         if (!_subscriptions.TryGetValue(id, out var subscription))
