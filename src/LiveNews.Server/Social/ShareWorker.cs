@@ -141,6 +141,13 @@ internal sealed class ShareWorker(
         if (inDoubtSince is { } since)
         {
             job = job with { InDoubtSince = since };
+            if (adapter.AfterUnknown == AfterUnknown.ResendOnceSettled && since + account.Resilience.SettleAfterUnknown is var settled && settled > time.GetUtcNow())
+            {
+                // Its node died mid-post moments ago: the request may still run at the network, so wait as a lost answer does.
+                await FinishAsync(job with { State = ShareStates.Failed, Reason = "an earlier attempt's outcome is unknown: sending again once it has surely ended", UpdatedAt = time.GetUtcNow(), NextAttemptAt = settled }, token);
+                return;
+            }
+
             var confirmed = await ConfirmAsync(adapter, request with { Job = job }, since, lease.Token, stoppingToken);
             if (confirmed.Kind != Confirmation.SafeToSend)
             {

@@ -365,6 +365,26 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
     }
 
     [Fact]
+    public async Task NodeStoppedMidMastodonPost_SecondNodeWaitsForTheSettleTimeBeforeSendingAgain()
+    {
+        await PublishArticleAsync("settle", "Settle");
+        var second = Node(configure: s => s[Setting("mastodon-main") + "Resilience:SettleAfterUnknown"] = "00:03:00");
+        Fake.Script("/api/v1/statuses", Fault.Hang);
+        using (var editor = First.Editor())
+        {
+            (await editor.PostJsonAsync("/api/articles/settle/shares", new { accounts = new[] { "mastodon-main" } })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.TrueAsync(() => Fake.To("/api/v1/statuses").Any(), "the post in flight");
+        var stoppedAt = DateTimeOffset.UtcNow;
+        await StopAsync(First);
+
+        var job = await WaitForStateAsync("settle", "mastodon-main", "failed", second);
+        Assert.Single(Fake.To("/api/v1/statuses"));
+        Assert.True(job.GetProperty("nextAttemptAt").GetDateTimeOffset() > stoppedAt.AddMinutes(2.5), job.GetRawText());
+    }
+
+    [Fact]
     public async Task NodeStoppedMidJob_SecondNodeFinishesIt_AndNothingIsPostedTwice()
     {
         await PublishArticleAsync("handover", "Handover");
