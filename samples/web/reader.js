@@ -128,7 +128,9 @@ function articleIndex(section) {
     $("all-empty").hidden = sorted.length > 0 || next !== null;
     $("all-more").hidden = next === null || next === undefined;
   };
-  const matches = (a) => !section || a.section?.toLowerCase() === section.toLowerCase();
+  // As the server matches a section: ignoring the case of A-Z only.
+  const asciiLower = (s) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const matches = (a) => !section || (a.section !== undefined && a.section !== null && asciiLower(a.section) === asciiLower(section));
   /** Older than everything shown while older pages remain: it arrives with its page. */
   const beyondLoaded = (a) => next !== null && [...shown.values()].every((b) => byPublished(a, b) > 0);
 

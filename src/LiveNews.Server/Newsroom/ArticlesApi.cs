@@ -12,8 +12,7 @@ namespace LiveNews.Server.Newsroom;
 /// </summary>
 internal static class ArticlesApi
 {
-    // Rounds of mirroring an article into `latest` while editors keep changing it, before answering 409
-    // (ConcurrencyException), as Publisher does after its own attempts.
+    // Rounds of mirroring an article into `latest` while editors keep changing it (see MirrorInLatestAsync).
     private const int MaxMirrorRounds = 8;
 
     public static void MapArticles(this RouteGroupBuilder editors)
@@ -22,7 +21,7 @@ internal static class ArticlesApi
         editors.MapDelete("/articles/{id}", UnpublishAsync).WithName("UnpublishArticle");
     }
 
-    private static async Task<IResult> PublishAsync(string id, HttpContext http, JsonBody body, Publisher publisher, EventBus bus, TimeProvider time)
+    private static async Task<IResult> PublishAsync(string id, HttpContext http, JsonBody body, Publisher publisher, EventBus bus, TimeProvider time, ILoggerFactory loggers)
     {
         var check = new Validation();
         check.Id("id", id);
@@ -59,7 +58,7 @@ internal static class ArticlesApi
             return new PlannedEvent(previous is null ? "article.published" : "article.updated", json, SnapshotChange.SetState(json, current));
         });
 
-        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. await MirrorInLatestAsync(id, ids, publisher, bus)]));
+        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. await MirrorInLatestAsync(id, ids, publisher, bus, loggers)]));
     }
 
     // Absent: the coverage stays as it was (like publishedAt), so an edit of the headline does not end it.
@@ -85,7 +84,7 @@ internal static class ArticlesApi
         return new LiveCoverage(started.ToUniversalTime(), request.EndedAt?.ToUniversalTime());
     }
 
-    private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher, EventBus bus)
+    private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher, EventBus bus, ILoggerFactory loggers)
     {
         if (!Topic.IsValidArticleId(id))
         {
@@ -96,7 +95,7 @@ internal static class ArticlesApi
         var data = Publisher.Serialize(new Removed(id));
         var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
             current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.TakeDown(current)));
-        var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
+        var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus, loggers);
         if (onArticle.NotFound)
         {
             // Unpublished already; a listing left behind (a request that stopped between the two topics) goes now.
@@ -113,7 +112,7 @@ internal static class ArticlesApi
     /// saw the article's final state. So a retried or racing publish cannot bring back a story taken down, and
     /// racing updates cannot leave an older version listed.
     /// </summary>
-    private static async Task<RawJson[]> MirrorInLatestAsync(string id, EventIds ids, Publisher publisher, EventBus bus)
+    private static async Task<RawJson[]> MirrorInLatestAsync(string id, EventIds ids, Publisher publisher, EventBus bus, ILoggerFactory loggers)
     {
         var published = new List<RawJson>();
         var article = await bus.GetStateAsync(Topic.Article(id));
@@ -133,7 +132,10 @@ internal static class ArticlesApi
             }
         }
 
-        throw new ConcurrencyException(Topic.Latest.Name);
+        // Still moving: other requests changed the article after this one, and each mirrors it after its change,
+        // so the last of them leaves `latest` right. This request's own change is made: no error for it.
+        NewsroomLog.LatestStillMoving(loggers.CreateLogger(typeof(ArticlesApi)), id, MaxMirrorRounds);
+        return [.. published];
     }
 
     // The event that makes the listed copy the article's state; null when it is already.
