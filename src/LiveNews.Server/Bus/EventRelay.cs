@@ -292,6 +292,7 @@ internal sealed class EventRelay(
         private long _lastSeq;
         private int _relayedBytes;
         private Func<bool>? _eventsWaiting;
+        private int _failedCatchUps;
 
         public Topic Topic { get; } = topic;
 
@@ -339,6 +340,7 @@ internal sealed class EventRelay(
                         if (pending.Envelope is null)
                         {
                             await FillAsync();
+                            _failedCatchUps = 0;
                         }
                         else
                         {
@@ -347,13 +349,26 @@ internal sealed class EventRelay(
                     }
                     catch (Exception ex)
                     {
-                        // The cursor stays where it was: the next event or reconnect fills from history.
+                        // The cursor stays where it was: the next event or catch-up fills from history.
                         BusLog.RelayFailed(owner._logger, Topic.Name, ex);
+                        if (pending.Envelope is null)
+                        {
+                            RetryCatchUp();
+                        }
                     }
                 }
 
                 await HandOverAsync();
             }
+        }
+
+        // A catch-up that failed (Redis slow or away just after a reconnect) is tried again 1, 2, 4 … 30 s later
+        // until one gets through; without it, what this node missed reached its readers only with the topic's
+        // next event. A stopped relay takes no more posts, which ends the retries.
+        private void RetryCatchUp()
+        {
+            var delay = TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(_failedCatchUps++, 5)));
+            _ = Task.Delay(delay, owner._time).ContinueWith(_ => Post(default), TaskScheduler.Default);
         }
 
         private async Task RelayAsync(EnvelopeHeader header, byte[] envelope)

@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Realtime;
+using LiveNews.Server.Store;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -95,6 +96,30 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
 
         var events = await updates.EventsUntilAsync(5);
         Assert.Equal(Enumerable.Range(1, 5).Select(i => $"After {i}"), events.Select(e => e.Data.GetProperty("headline").GetString()));
+    }
+
+    [Fact]
+    public async Task CatchUp_ReadFailsWhileRedisStalls_TriedAgainUntilTheMissedEventArrives()
+    {
+        // Commands fail within about a second instead of waiting 5 s for the store.
+        var node = Track(new LiveNewsNode(Redis.Configuration + ",syncTimeout=300,asyncTimeout=300", Prefix));
+        var reader = Track(await node.ConnectAsync());
+        var headlines = new ConcurrentQueue<string>();
+        reader.On<JsonElement>("event", envelope => headlines.Enqueue(envelope.GetProperty("data").GetProperty("headline").GetString()!));
+        await reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "breaking" } });
+
+        // The node stops hearing pub/sub, so the next event reaches history only, as while its subscription was down.
+        await node.Services.GetRequiredService<RedisStore>().Connection.GetSubscriber().UnsubscribeAllAsync();
+        using (var editor = node.Editor())
+        {
+            (await editor.PostJsonAsync("/api/breaking", new { headline = "Missed while unsubscribed" })).EnsureSuccessStatusCode();
+        }
+
+        // Its catch-up then meets a stalled store: the read fails and must be tried again.
+        await Redis.PauseAsync(TimeSpan.FromSeconds(3));
+        node.Services.GetRequiredService<EventRelay>().CatchUp();
+
+        await Eventually.TrueAsync(() => headlines.Contains("Missed while unsubscribed"), "the missed event once the store answers", seconds: 30);
     }
 
     [Fact]
