@@ -172,17 +172,6 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     /// With <paramref name="match"/>, only items whose string field equals the value (case-insensitive).
     /// Null when the cursor names no item the topic has or had.
     /// </summary>
-    // The page script lowercases with Lua's string.lower, which changes A-Z only: so does this, or a section
-    // spelled exactly as stored but with a non-ASCII capital ("Économie") would never match.
-    private static string AsciiLower(string value) =>
-        string.Create(value.Length, value, static (lower, source) =>
-        {
-            for (var i = 0; i < source.Length; i++)
-            {
-                lower[i] = char.IsAsciiLetterUpper(source[i]) ? (char)(source[i] + ('a' - 'A')) : source[i];
-            }
-        });
-
     public async Task<TopicPage?> PageAsync(Topic topic, PageCursor? after, int limit, (string Field, string Value)? match = null)
     {
         RedisValue[] args =
@@ -209,6 +198,17 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             items,
             string.IsNullOrEmpty(nextId) ? null : new PageCursor(nextId, (string?)result[5]));
     }
+
+    // The page script lowercases with Lua's string.lower, which changes A-Z only: so does this, or a section
+    // spelled exactly as stored but with a non-ASCII capital ("Économie") would never match.
+    private static string AsciiLower(string value) =>
+        string.Create(value.Length, value, static (lower, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                lower[i] = char.IsAsciiLetterUpper(source[i]) ? (char)(source[i] + ('a' - 'A')) : source[i];
+            }
+        });
 
     /// <summary>The envelope published under <paramref name="eventId"/>, if it was (within the history's time-to-live).</summary>
     public async Task<RawJson?> GetPublishedAsync(Topic topic, string eventId)

@@ -62,10 +62,10 @@ internal sealed class ViewerCounts(
     /// <summary>This process's id among the nodes.</summary>
     public string NodeId { get; } = Guid.NewGuid().ToString("N");
 
-    /// <summary>Only the live stream and articles show how many are watching.</summary>
     /// <summary>Newcomers waiting for an unchanged count (tests watch it stay bounded while Redis is away).</summary>
     internal int Arrived => _arrived.Count;
 
+    /// <summary>Only the live stream and articles show how many are watching.</summary>
     public static bool Counts(Topic topic) => topic.Kind is TopicKind.Live or TopicKind.Article;
 
     /// <summary>Viewers of the topic over all nodes, as of the last interval; null for topics not counted.</summary>

@@ -6,7 +6,8 @@ namespace LiveNews.Server.Social.Adapters;
 /// Facebook Pages: <c>POST /{version}/{page-id}/feed</c> with <c>message</c> and <c>link</c>. Graph error codes
 /// decide: throttling (4, 17, 32, 341, 613, and the Business Use Case codes 80000-80014 a page token meets) waits
 /// for the window the usage headers give, a policy block (368) waits and retries, a bad token (190, 102) or
-/// missing permission (10, 200-299) stops, a duplicate (506) is already posted. Graph has no idempotency key: a 5xx or a lost answer is unconfirmed, never resent.
+/// missing permission (10, 200-299) stops, a duplicate (506) is already posted. Graph has no idempotency key:
+/// a 5xx or a lost answer is unconfirmed, never resent.
 /// </summary>
 internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapter
 {
