@@ -70,15 +70,11 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// <summary>From now on, events of <paramref name="topic"/> relayed by this node reach the connection.</summary>
     public void Join(string readerId, Topic topic)
     {
-        if (!_readers.TryGetValue(readerId, out var outbox))
-        {
-            return;
-        }
-
         lock (_membership)
         {
-            // Gone since it was found: Disconnected cleared its topics already, or finds nothing of this join.
-            if (!_readers.TryGetValue(readerId, out var current) || current != outbox)
+            // Looked up under the lock: a reader Disconnected already removed is not found; one it removes after
+            // this has its topics, this join included, cleared by it.
+            if (!_readers.TryGetValue(readerId, out var outbox))
             {
                 return;
             }
