@@ -105,29 +105,16 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<E
     // The request's hash, reading (and buffering, for the handler) no more than the body limit: null past it.
     private static async Task<string?> FingerprintAsync(HttpRequest request, int limit)
     {
-        if (request.ContentLength > limit)
+        request.EnableBuffering();
+        if (await JsonBody.ReadBoundedAsync(request, limit) is not { } body)
         {
             return null;
         }
 
-        request.EnableBuffering();
+        request.Body.Position = 0;
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"{request.Method} {request.Path}\n"));
-        var buffer = new byte[8192];
-        long total = 0;
-        int read;
-        while ((read = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
-        {
-            total += read;
-            if (total > limit)
-            {
-                return null;
-            }
-
-            sha.AppendData(buffer, 0, read);
-        }
-
-        request.Body.Position = 0;
+        sha.AppendData(body.Span);
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 

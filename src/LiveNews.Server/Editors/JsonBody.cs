@@ -21,27 +21,14 @@ internal sealed class JsonBody(IOptions<EditorApiOptions> options)
             return (null, TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type", detail: "Send the body as application/json."));
         }
 
-        if (request.ContentLength > limit)
+        if (await ReadBoundedAsync(request, limit) is not { } body)
         {
             return (null, TooLarge(limit));
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return (null, TooLarge(limit));
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
         try
         {
-            var value = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Serializer);
+            var value = JsonSerializer.Deserialize<T>(body.Span, Serializer);
             return value is null
                 ? (null, Invalid("body", "A JSON object is required."))
                 : (value, null);
@@ -51,6 +38,30 @@ internal sealed class JsonBody(IOptions<EditorApiOptions> options)
             var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
             return (null, Invalid(field, Describe(ex)));
         }
+    }
+
+    /// <summary>The whole body, read no further than <paramref name="limit"/> bytes: null past it.</summary>
+    public static async Task<ReadOnlyMemory<byte>?> ReadBoundedAsync(HttpRequest request, int limit)
+    {
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
     public static IResult Invalid(string field, string message) =>
