@@ -141,7 +141,7 @@ internal sealed class ShareWorker(
         if (inDoubtSince is { } since)
         {
             job = job with { InDoubtSince = since };
-            if (adapter.AfterUnknown == AfterUnknown.ResendOnceSettled && since + account.Resilience.SettleAfterUnknown is var settled && settled > time.GetUtcNow())
+            if (SettledAt(adapter, account, since) is { } settled && settled > time.GetUtcNow())
             {
                 // Its node died mid-post moments ago: the request may still run at the network, so wait as a lost answer does.
                 await FinishAsync(job with { State = ShareStates.Failed, Reason = "an earlier attempt's outcome is unknown: sending again once it has surely ended", UpdatedAt = time.GetUtcNow(), NextAttemptAt = settled }, token);
@@ -284,14 +284,20 @@ internal sealed class ShareWorker(
 
                 var backoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromHours(1).Ticks, account.Resilience.BaseDelay.Ticks * (1L << Math.Min(job.Attempts, 20))));
                 var wait = outcome.RetryAfter is { } retryAfter && retryAfter > backoff ? retryAfter : backoff;
-                if (outcome.Kind == OutcomeKind.Unknown && adapter.AfterUnknown == AfterUnknown.ResendOnceSettled && account.Resilience.SettleAfterUnknown > wait)
+                var next = now + wait;
+                return job with
                 {
-                    wait = account.Resilience.SettleAfterUnknown;
-                }
-
-                return job with { State = ShareStates.Failed, Reason = outcome.Reason, NextAttemptAt = now + wait };
+                    State = ShareStates.Failed,
+                    Reason = outcome.Reason,
+                    NextAttemptAt = job.InDoubtSince is { } since && SettledAt(adapter, account, since) is { } settled && settled > next ? settled : next,
+                };
         }
     }
+
+    // When a resend after an attempt in doubt since then is safe, for a network that dedupes only once the first
+    // request has ended there (Mastodon); null for the others (at once, or never: unconfirmed).
+    private static DateTimeOffset? SettledAt(IShareAdapter adapter, SocialAccountOptions account, DateTimeOffset since) =>
+        adapter.AfterUnknown == AfterUnknown.ResendOnceSettled ? since + account.Resilience.SettleAfterUnknown : null;
 
     private async Task FinishAsync(ShareJob job, string token, bool authFailure = false)
     {
