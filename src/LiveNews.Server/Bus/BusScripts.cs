@@ -34,6 +34,23 @@ internal static class BusScripts
         end
         """;
 
+    // Redis can come back with less than it had: an older snapshot, an append-only log that lost its last
+    // second, a failover to a replica that lagged. The topic's seq is then below one a node already saw in
+    // the same epoch, and counting on from it would reuse seqs readers hold: they would drop the new events
+    // as seen. Given the furthest position the caller saw, a topic found behind it gets a new epoch (seq 0, no
+    // history), so readers start over from the snapshot instead. Returns the topic's epoch (nil if none).
+    private const string Renew = """
+        local function renew(meta, history, seenEpoch, seenSeq, candidate)
+          local epoch = redis.call('HGET', meta, 'epoch')
+          if epoch and epoch == seenEpoch and tonumber(redis.call('HGET', meta, 'seq') or '0') < tonumber(seenSeq) then
+            redis.call('HSET', meta, 'epoch', candidate, 'seq', 0)
+            redis.call('DEL', history)
+            return candidate
+          end
+          return epoch
+        end
+        """;
+
     // KEYS: the topic's keys (see remarks), 9 event-id marker.
     // ARGV: 1 channel, 2 candidate epoch, 3 event id, 4 type, 5 at, 6 data JSON, 7 history length,
     //       8 history TTL seconds, 9 op, 10 item id, 11 score ('seq': the new event's seq, kept on later
@@ -42,11 +59,12 @@ internal static class BusScripts
     //       else drop the oldest items beyond it), 19 pin ('1' pin, '0' unpin, '': no change),
     //       20 '1' when the topic's state must exist (entries need a published article),
     //       21 tombstone ('item': events of the removed item, 'all': every event, '': none),
-    //       22 '1' to purge every item with the state (an unpublished article's entries go with it).
+    //       22 '1' to purge every item with the state (an unpublished article's entries go with it),
+    //       23 the epoch the publishing node saw furthest ('' none), 24 the seq it saw in it (see Renew).
     // Returns {1, envelope} when published, {2, envelope} when this event id was published before,
     // {0, 'precondition'} when the snapshot was not as expected, {3, 'full'} when the ceiling refused a
     // new item, {4, 'missing'} when the topic's state is required and absent (nothing changed in 0, 3, 4).
-    public const string Publish = Tombstone + "\n" + """
+    public const string Publish = Tombstone + "\n" + Renew + "\n" + """
         local marker = redis.call('GET', KEYS[9])
         if marker then return {2, marker} end
 
@@ -75,7 +93,7 @@ internal static class BusScripts
         if ARGV[21] ~= '' then tombstone(KEYS[2], ARGV[21] == 'all', itemId) end
 
         redis.call('HSETNX', KEYS[1], 'epoch', ARGV[2])
-        local epoch = redis.call('HGET', KEYS[1], 'epoch')
+        local epoch = renew(KEYS[1], KEYS[2], ARGV[23], ARGV[24], ARGV[2])
         local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
         local envelope = '{"topic":"' .. ARGV[17] .. '","seq":' .. string.format('%d', seq)
           .. ',"epoch":"' .. epoch .. '","id":"' .. ARGV[3] .. '","type":"' .. ARGV[4]
@@ -135,6 +153,15 @@ internal static class BusScripts
 
         redis.call('PUBLISH', ARGV[1], envelope)
         return {1, envelope}
+        """;
+
+    // KEYS: the topic's keys (see remarks).
+    // ARGV: 1 the epoch a node saw, 2 the furthest seq it saw in it, 3 candidate epoch.
+    // Starts a new epoch when Redis holds the topic behind what the node saw (see Renew); writes nothing
+    // otherwise. Returns nothing.
+    public const string RenewEpoch = Renew + "\n" + """
+        renew(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+        return 0
         """;
 
     // KEYS: the topic's keys (see remarks).

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using LiveNews.Server.Operations;
 using LiveNews.Server.Store;
 using Microsoft.Extensions.Options;
@@ -55,8 +56,16 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     /// <summary>Items a page that filters on a field looks at, at most, before it answers (perhaps short) with a cursor.</summary>
     private const int MatchBudget = 1000;
 
+    /// <summary>Topics whose furthest seen position is kept; past it the memory starts over (see <see cref="Saw"/>).</summary>
+    private const int MaxSeenTopics = 10_000;
+
     private readonly BusOptions _options = options.Value;
     private readonly SnapshotOptions _snapshots = snapshots.Value;
+
+    // The furthest position this node saw per topic (its publishes and reads, every event pub/sub brought),
+    // sent with every publish: a topic Redis holds behind it gets a new epoch instead of reusing seqs readers
+    // hold (BusScripts.Renew). A node that saw nothing of a topic, or forgot it, publishes as before.
+    private readonly ConcurrentDictionary<string, (string Epoch, long Seq)> _seen = new(StringComparer.Ordinal);
 
     public async Task<PublishResult> PublishAsync(PublishRequest request)
     {
@@ -66,6 +75,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         var keys = names.Topic(request.Topic).All;
         var change = request.Change;
         RedisKey[] allKeys = [.. keys, names.EventId(request.Topic, request.EventId)];
+        var seen = _seen.GetValueOrDefault(request.Topic.Name, ("", 0));
         RedisValue[] args =
         [
             names.EventsChannelName(request.Topic),
@@ -90,6 +100,8 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             change.RequiresState ? "1" : "0",
             change.TakedownArgument,
             change.PurgesItems ? "1" : "0",
+            seen.Epoch,
+            seen.Seq,
         ];
 
         var result = (RedisResult[])(await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.Publish, allKeys, args))!;
@@ -109,6 +121,11 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         activity?.SetTag("livenews.outcome", status.ToString());
         if (status is PublishStatus.Published or PublishStatus.Replayed)
         {
+            if (EnvelopeHeader.TryRead((byte[])result[1]!, out var header))
+            {
+                Saw(request.Topic.Name, header.Epoch, header.Seq);
+            }
+
             foreach (var observer in _observers)
             {
                 await observer.ChangedAsync(request.Topic);
@@ -129,6 +146,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
 
         var epoch = (string)result[0]!;
         var seq = (long)result[1];
+        Saw(topic.Name, epoch, seq);
         var found = (int)result[2] == 1;
         var history = (RedisResult[])result[3]!;
         var events = new RawJson[history.Length];
@@ -166,6 +184,38 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
 
         return new TopicRead(epoch, seq, found, events, state, items, More: (int)result[7] == 1);
     }
+
+    /// <summary>
+    /// Records a position of <paramref name="topic"/> this node saw: the furthest seq per epoch is kept, a
+    /// position of another epoch replaces it. Bounded: past <see cref="MaxSeenTopics"/> topics the memory
+    /// starts over, which costs only the check on topics not seen since.
+    /// </summary>
+    public void Saw(string topic, string epoch, long seq)
+    {
+        if (epoch.Length == 0)
+        {
+            return;
+        }
+
+        if (_seen.Count >= MaxSeenTopics && !_seen.ContainsKey(topic))
+        {
+            _seen.Clear();
+        }
+
+        _seen.AddOrUpdate(
+            topic,
+            static (_, position) => position,
+            static (_, known, position) => known.Epoch == position.Epoch && known.Seq >= position.Seq ? known : position,
+            (Epoch: epoch, Seq: seq));
+    }
+
+    /// <summary>
+    /// Gives the topic a new epoch if Redis holds it in <paramref name="epoch"/> behind <paramref name="seenSeq"/>,
+    /// which it did once (Redis came back with less than it had); nothing otherwise. Several nodes noticing
+    /// at once start one new epoch: the first one's, which the others no longer find in <paramref name="epoch"/>.
+    /// </summary>
+    public async Task RenewEpochAsync(Topic topic, string epoch, long seenSeq) =>
+        await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.RenewEpoch, names.Topic(topic).All, [epoch, seenSeq, NewEpoch()]);
 
     /// <summary>
     /// One page of the topic's items, newest first, after <paramref name="after"/> (null: the first page).

@@ -202,6 +202,8 @@ internal sealed class EventRelay(
             return;
         }
 
+        // Every node hears every topic: what it heard goes with its next publish of the topic (EventBus.Saw).
+        _bus.Saw(header.Topic, header.Epoch, header.Seq);
         TopicRelay? relay;
         lock (_gate)
         {
@@ -290,6 +292,10 @@ internal sealed class EventRelay(
         private readonly List<RawJson> _relayed = [];
         private volatile string _epoch = "";
         private long _lastSeq;
+
+        // The furthest seq pub/sub brought in this epoch: pub/sub of one topic only goes forward, unless Redis
+        // came back with less than it had and hands out seqs again.
+        private long _heardSeq;
         private int _relayedBytes;
         private Func<bool>? _eventsWaiting;
         private int _failedCatchUps;
@@ -387,6 +393,17 @@ internal sealed class EventRelay(
                 return;
             }
 
+            if (header.Seq <= _heardSeq)
+            {
+                // A seq handed out again: readers hold the first event of that seq and drop this one as seen.
+                // A new epoch makes the topic's next events reach them, with a fresh snapshot.
+                BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _heardSeq, header.Seq);
+                await owner._bus.RenewEpochAsync(Topic, _epoch, long.MaxValue);
+                await FillAsync();
+                return;
+            }
+
+            _heardSeq = header.Seq;
             if (header.Seq <= _lastSeq)
             {
                 return; // Already relayed while filling a gap.
@@ -406,10 +423,20 @@ internal sealed class EventRelay(
         {
             await HandOverAsync();
             var read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
+            if (read.Epoch == _epoch && read.Seq < _lastSeq)
+            {
+                // Redis came back with less than this node relayed (seen after a reconnect): its next seqs would
+                // be ones readers hold already.
+                BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _lastSeq, read.Seq);
+                await owner._bus.RenewEpochAsync(Topic, _epoch, _lastSeq);
+                read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
+            }
+
             if (read.Epoch != _epoch)
             {
                 _epoch = read.Epoch;
                 _lastSeq = 0;
+                _heardSeq = 0;
                 read = await owner._bus.ReadAsync(Topic, 0, withSnapshot: false);
             }
 

@@ -68,6 +68,41 @@ public sealed class RedisServer : IAsyncDisposable
         await LaunchAsync();
     }
 
+    /// <summary>A copy of the server's files as they are now: a backup, or what a replica that lags holds.</summary>
+    public string CopyFiles()
+    {
+        var copy = Directory.CreateTempSubdirectory("livenews-redis-copy-").FullName;
+        CopyDirectory(_directory, copy);
+        return copy;
+    }
+
+    /// <summary>
+    /// Kills the server and starts it again on <paramref name="copy"/> of its files: Redis back with less
+    /// than it had (restored from a backup, or failed over to a replica that lagged).
+    /// </summary>
+    public async Task RestoreAsync(string copy)
+    {
+        Kill();
+        Directory.Delete(_directory, recursive: true);
+        Directory.CreateDirectory(_directory);
+        CopyDirectory(copy, _directory);
+        Directory.Delete(copy, recursive: true);
+        await LaunchAsync();
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var directory in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(directory.Replace(from, to, StringComparison.Ordinal));
+        }
+
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, file.Replace(from, to, StringComparison.Ordinal));
+        }
+    }
+
     public void Kill()
     {
         if (_process is { HasExited: false })
