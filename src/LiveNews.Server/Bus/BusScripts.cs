@@ -37,14 +37,22 @@ internal static class BusScripts
     // Redis can come back with less than it had: an older snapshot, an append-only log that lost its last
     // second, a failover to a replica that lagged. The topic's seq is then below one a node already saw in
     // the same epoch, and counting on from it would reuse seqs readers hold: they would drop the new events
-    // as seen. Given the furthest position the caller saw, a topic found behind it gets a new epoch (seq 0, no
-    // history), so readers start over from the snapshot instead. Returns the topic's epoch (nil if none).
+    // as seen. Given the furthest position the caller saw, a topic found behind it moves to a new epoch with
+    // its history (each event restamped, seqs kept), so readers start over from the snapshot and resume works
+    // in the new epoch; nothing published is dropped. Returns the topic's epoch (false if it has none).
     private const string Renew = """
         local function renew(meta, history, seenEpoch, seenSeq, candidate)
           local epoch = redis.call('HGET', meta, 'epoch')
           if epoch and epoch == seenEpoch and tonumber(redis.call('HGET', meta, 'seq') or '0') < tonumber(seenSeq) then
-            redis.call('HSET', meta, 'epoch', candidate, 'seq', 0)
-            redis.call('DEL', history)
+            redis.call('HSET', meta, 'epoch', candidate)
+            local from, to = '"epoch":"' .. epoch .. '"', '"epoch":"' .. candidate .. '"'
+            local events = redis.call('LRANGE', history, 0, -1)
+            for i = 1, #events do
+              local first, last = string.find(events[i], from, 1, true)
+              if first then
+                redis.call('LSET', history, i - 1, string.sub(events[i], 1, first - 1) .. to .. string.sub(events[i], last + 1))
+              end
+            end
             return candidate
           end
           return epoch

@@ -57,7 +57,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     private const int MatchBudget = 1000;
 
     /// <summary>Topics whose furthest seen position is kept; past it the memory starts over (see <see cref="Saw"/>).</summary>
-    private const int MaxSeenTopics = 10_000;
+    private const int MaxSeenTopics = 50_000;
 
     private readonly BusOptions _options = options.Value;
     private readonly SnapshotOptions _snapshots = snapshots.Value;
@@ -121,7 +121,8 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         activity?.SetTag("livenews.outcome", status.ToString());
         if (status is PublishStatus.Published or PublishStatus.Replayed)
         {
-            if (EnvelopeHeader.TryRead((byte[])result[1]!, out var header))
+            // Not a replay's: its envelope may be of an epoch the topic has left.
+            if (status == PublishStatus.Published && EnvelopeHeader.TryRead((byte[])result[1]!, out var header))
             {
                 Saw(request.Topic.Name, header.Epoch, header.Seq);
             }
@@ -197,7 +198,8 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             return;
         }
 
-        if (_seen.Count >= MaxSeenTopics && !_seen.ContainsKey(topic))
+        // Count takes every lock of the dictionary: asked only for a topic not held yet.
+        if (!_seen.ContainsKey(topic) && _seen.Count >= MaxSeenTopics)
         {
             _seen.Clear();
         }

@@ -293,9 +293,10 @@ internal sealed class EventRelay(
         private volatile string _epoch = "";
         private long _lastSeq;
 
-        // The furthest seq pub/sub brought in this epoch: pub/sub of one topic only goes forward, unless Redis
-        // came back with less than it had and hands out seqs again.
+        // The furthest seq pub/sub brought in this epoch, and its message: pub/sub of one topic only goes
+        // forward, unless Redis came back with less than it had and hands out seqs again.
         private long _heardSeq;
+        private byte[]? _heard;
         private int _relayedBytes;
         private Func<bool>? _eventsWaiting;
         private int _failedCatchUps;
@@ -393,17 +394,22 @@ internal sealed class EventRelay(
                 return;
             }
 
+            if (header.Seq == _heardSeq && envelope.AsSpan().SequenceEqual(_heard))
+            {
+                return; // The same message twice.
+            }
+
             if (header.Seq <= _heardSeq)
             {
                 // A seq handed out again: readers hold the first event of that seq and drop this one as seen.
-                // A new epoch makes the topic's next events reach them, with a fresh snapshot.
+                // The topic moves to a new epoch with its history, which reaches them with a fresh snapshot.
                 BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _heardSeq, header.Seq);
                 await owner._bus.RenewEpochAsync(Topic, _epoch, long.MaxValue);
                 await FillAsync();
                 return;
             }
 
-            _heardSeq = header.Seq;
+            (_heardSeq, _heard) = (header.Seq, envelope);
             if (header.Seq <= _lastSeq)
             {
                 return; // Already relayed while filling a gap.
@@ -432,11 +438,12 @@ internal sealed class EventRelay(
                 read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
             }
 
-            if (read.Epoch != _epoch)
+            var epochChanged = read.Epoch != _epoch;
+            if (epochChanged)
             {
                 _epoch = read.Epoch;
                 _lastSeq = 0;
-                _heardSeq = 0;
+                (_heardSeq, _heard) = (0, null);
                 read = await owner._bus.ReadAsync(Topic, 0, withSnapshot: false);
             }
 
@@ -444,11 +451,32 @@ internal sealed class EventRelay(
             {
                 BusLog.GapBeyondHistory(owner._logger, Topic.Name, _lastSeq, read.Seq);
                 _lastSeq = read.Seq;
+                if (epochChanged && read.Seq > 0)
+                {
+                    // Readers hold positions of the old epoch: one event of the new one makes them start over.
+                    var newest = await owner._bus.ReadAsync(Topic, read.Seq - 1, withSnapshot: false);
+                    if (newest.Epoch == _epoch && newest.HistoryFound)
+                    {
+                        _lastSeq = read.Seq - 1;
+                        await HandOverAfterCursorAsync(newest.Events);
+                    }
+                }
+
                 return;
             }
 
             var afterSeq = _lastSeq;
-            foreach (var envelope in read.Events)
+            await HandOverAfterCursorAsync(read.Events);
+            if (read.Events.Count > 0)
+            {
+                BusLog.GapFilled(owner._logger, Topic.Name, read.Events.Count, afterSeq);
+                owner._metrics.GapFilled(read.Events.Count);
+            }
+        }
+
+        private async Task HandOverAfterCursorAsync(IReadOnlyList<RawJson> events)
+        {
+            foreach (var envelope in events)
             {
                 if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq > _lastSeq)
                 {
@@ -457,11 +485,6 @@ internal sealed class EventRelay(
             }
 
             await HandOverAsync();
-            if (read.Events.Count > 0)
-            {
-                BusLog.GapFilled(owner._logger, Topic.Name, read.Events.Count, afterSeq);
-                owner._metrics.GapFilled(read.Events.Count);
-            }
         }
 
         // Relayed: the cursor moves now, the event reaches the sink with the others relayed in this round.

@@ -164,13 +164,14 @@ public sealed class FaultToleranceTests : OwnRedisTest
 
         var after = await anonymous.GetFromJsonAsync<JsonElement>("/api/topics/breaking");
         Assert.NotEqual(before.GetProperty("epoch").GetString(), after.GetProperty("epoch").GetString());
-        Assert.Equal(1, after.GetProperty("seq").GetInt64());
+        Assert.Equal(2, after.GetProperty("seq").GetInt64());
     }
 
     // The node that publishes after Redis went back knew nothing of the topic (it started since): the node
-    // whose readers hold the old seqs notices on pub/sub, where a topic's seqs only ever go forward.
+    // whose readers hold the old seqs notices on pub/sub, where a topic's seqs only ever go forward, and moves
+    // the topic with its history to a new epoch.
     [Fact]
-    public async Task RedisBackWithLessThanItHad_PublishFromANewNode_ReadersElsewhereGetItWithTheNextAlert()
+    public async Task RedisBackWithLessThanItHad_PublishFromANewNode_ReadersElsewhereGetIt()
     {
         var nodeA = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         var client = Track(await nodeA.ClientAsync());
@@ -198,9 +199,9 @@ public sealed class FaultToleranceTests : OwnRedisTest
         var nodeB = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         using var editorB = nodeB.Editor();
         await editorB.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 4" }, "alert-4");
+        await reader.ReadUntilShownAsync("Alert 4");
         await editorB.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 5" }, "alert-5");
         await reader.ReadUntilShownAsync("Alert 5");
-        Assert.Contains(reader.Updates, update => ChannelReaderOf.Shows(update, "Alert 4"));
     }
 
     // A node that serves the topic notices when it catches up after the reconnect, before anyone publishes:
