@@ -160,13 +160,6 @@ internal sealed class ShareWorker(
         }
 
         var posting = job with { State = ShareStates.Posting, Attempts = job.Attempts + 1, UpdatedAt = time.GetUtcNow(), NextAttemptAt = null, Reason = null };
-        if (!await store.SaveAsync(posting, token, time.GetUtcNow() + options.Value.LeaseDuration, release: false))
-        {
-            SocialLog.LeaseLost(logger, job.Id);
-            return;
-        }
-
-        await shares.ReportAsync(posting);
         var (outcome, sent) = await PostAsync(adapter, request with { Job = posting }, token, lease, stoppingToken);
         if (lease.Lost)
         {
@@ -201,16 +194,13 @@ internal sealed class ShareWorker(
         var job = request.Job;
         PostOutcome? last = null;
         var inFlight = false;
+        var announced = false;
         request = request with
         {
             SaveCheckpointAsync = async (checkpoint, cancellationToken) =>
             {
                 job = job with { Checkpoint = checkpoint };
-                if (!await store.SaveAsync(job, token, time.GetUtcNow() + options.Value.LeaseDuration, release: false))
-                {
-                    lease.MarkLost();
-                    throw new OperationCanceledException("The job's lease was lost.");
-                }
+                await SaveOrLoseLeaseAsync();
             },
         };
 
@@ -219,6 +209,16 @@ internal sealed class ShareWorker(
             return (await pipelines.For(request.Account.Name).ExecuteAsync(
                 async cancellationToken =>
                 {
+                    if (!announced)
+                    {
+                        // Saved (for a node that dies mid-post) and reported only as the first request goes out:
+                        // a run refused before it (this service's own rate limit, an open breaker) is no post, and
+                        // reported "posting" then "failed" every ~10 s while it waited.
+                        announced = true;
+                        await SaveOrLoseLeaseAsync();
+                        await shares.ReportAsync(job);
+                    }
+
                     inFlight = true;
                     var outcome = await adapter.PostAsync(request with { Job = job }, cancellationToken);
                     inFlight = false;
@@ -252,6 +252,15 @@ internal sealed class ShareWorker(
 
         // A pipeline that refused after an earlier try of this run had sent one: that try counts.
         bool Sent() => inFlight || last is not null;
+
+        async Task SaveOrLoseLeaseAsync()
+        {
+            if (!await store.SaveAsync(job, token, time.GetUtcNow() + options.Value.LeaseDuration, release: false))
+            {
+                lease.MarkLost();
+                throw new OperationCanceledException("The job's lease was lost.");
+            }
+        }
     }
 
     private ShareJob Apply(ShareJob job, PostOutcome outcome, IShareAdapter adapter, SocialAccountOptions account)

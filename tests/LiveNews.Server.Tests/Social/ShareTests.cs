@@ -426,12 +426,21 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
         (await editor.PostJsonAsync("/api/articles/first-of-two/shares", new { accounts = new[] { "mastodon-main" } })).EnsureSuccessStatusCode();
         Assert.Equal("posted", (await WaitForTerminalAsync("first-of-two", "mastodon-main", node: node)).GetProperty("state").GetString());
 
+        var editorHub = await node.ConnectAsync(options => options.Headers["X-Api-Key"] = LiveNewsNode.EditorKey);
+        Owned.Add(editorHub);
+        var newsroom = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        editorHub.On<JsonElement>("event", e => newsroom.Enqueue(e.GetRawText()));
+        await editorHub.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "newsroom" } });
         (await editor.PostJsonAsync("/api/articles/second-of-two/shares", new { accounts = new[] { "mastodon-main" } })).EnsureSuccessStatusCode();
 
         var waiting = await WaitForStateAsync("second-of-two", "mastodon-main", "failed", node);
         Assert.Equal(0, waiting.GetProperty("attempts").GetInt32());
         Assert.Contains("own rate limit", waiting.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(1, Fake.PostsOn("mastodon"));
+
+        // Nothing was sent, so it was never "posting": newsroom saw it queued, then waiting.
+        await Eventually.TrueAsync(() => newsroom.Any(e => e.Contains("share.failed", StringComparison.Ordinal) && e.Contains("second-of-two", StringComparison.Ordinal)), "the wait on newsroom");
+        Assert.DoesNotContain(newsroom, e => e.Contains("share.posting", StringComparison.Ordinal) && e.Contains("second-of-two", StringComparison.Ordinal));
     }
 
     [Fact]
