@@ -54,4 +54,32 @@ internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Ep
 
         return false;
     }
+
+    /// <summary>The event's <c>id</c> (written before <c>data</c>); null when the envelope has none.</summary>
+    public static string? IdOf(ReadOnlySpan<byte> envelope)
+    {
+        var reader = new Utf8JsonReader(envelope);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && !reader.ValueTextEquals("data"u8))
+            {
+                var isId = reader.ValueTextEquals("id"u8);
+                reader.Read();
+                if (isId)
+                {
+                    return reader.GetString();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+        }
+
+        return null;
+    }
 }

@@ -297,6 +297,9 @@ internal sealed class EventRelay(
         // forward, unless Redis came back with less than it had and hands out seqs again.
         private long _heardSeq;
         private byte[]? _heard;
+
+        // The event at the cursor: a catch-up checks that Redis still holds this one there.
+        private RawJson? _atCursor;
         private int _relayedBytes;
         private Func<bool>? _eventsWaiting;
         private int _failedCatchUps;
@@ -346,6 +349,7 @@ internal sealed class EventRelay(
                     {
                         if (pending.Envelope is null)
                         {
+                            await CheckCursorAsync();
                             await FillAsync();
                             _failedCatchUps = 0;
                         }
@@ -424,6 +428,31 @@ internal sealed class EventRelay(
             await AddToHandOverAsync(header, new RawJson(envelope));
         }
 
+        // After a reconnect: a node that knew nothing of the topic may have published while this one was not
+        // subscribed, at seqs Redis handed out again, up to the cursor or past it. The head then says nothing
+        // is wrong; the event at the cursor does, being another one.
+        private async Task CheckCursorAsync()
+        {
+            if (_atCursor is not { } atCursor || _lastSeq == 0)
+            {
+                return;
+            }
+
+            var read = await owner._bus.ReadAsync(Topic, _lastSeq - 1, withSnapshot: false);
+            if (read.Epoch != _epoch || !read.HistoryFound || read.Events.Count == 0)
+            {
+                return; // Behind the cursor, another epoch or beyond history: FillAsync deals with each.
+            }
+
+            var there = read.Events[0];
+            if (EnvelopeHeader.TryRead(there.Utf8, out var header) && header.Seq == _lastSeq
+                && EnvelopeHeader.IdOf(there.Utf8) != EnvelopeHeader.IdOf(atCursor.Utf8))
+            {
+                BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _lastSeq, read.Seq);
+                await owner._bus.RenewEpochAsync(Topic, _epoch, long.MaxValue);
+            }
+        }
+
         /// <summary>Relays, in order, every event after the cursor that history holds.</summary>
         private async Task FillAsync()
         {
@@ -442,7 +471,7 @@ internal sealed class EventRelay(
             if (epochChanged)
             {
                 _epoch = read.Epoch;
-                _lastSeq = 0;
+                (_lastSeq, _atCursor) = (0, null);
                 (_heardSeq, _heard) = (0, null);
                 read = await owner._bus.ReadAsync(Topic, 0, withSnapshot: false);
             }
@@ -450,7 +479,7 @@ internal sealed class EventRelay(
             if (!read.HistoryFound)
             {
                 BusLog.GapBeyondHistory(owner._logger, Topic.Name, _lastSeq, read.Seq);
-                _lastSeq = read.Seq;
+                (_lastSeq, _atCursor) = (read.Seq, null);
                 if (epochChanged && read.Seq > 0)
                 {
                     // Readers hold positions of the old epoch: one event of the new one makes them start over.
@@ -491,6 +520,7 @@ internal sealed class EventRelay(
         private async ValueTask AddToHandOverAsync(EnvelopeHeader header, RawJson envelope)
         {
             _lastSeq = header.Seq;
+            _atCursor = envelope;
             owner._metrics.Relayed(header.At, owner._time.GetUtcNow());
             if (_relayed.Count == MaxHandOver || _relayedBytes + envelope.Utf8.Length > MaxHandOverBytes)
             {

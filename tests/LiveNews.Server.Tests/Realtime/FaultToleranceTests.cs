@@ -3,6 +3,7 @@ using System.Text.Json;
 using LiveNews.Client;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Realtime;
+using LiveNews.Server.Store;
 using LiveNews.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -236,5 +237,45 @@ public sealed class FaultToleranceTests : OwnRedisTest
         using var editorB = nodeB.Editor();
         await editorB.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 3" }, "alert-3");
         await reader.ReadUntilShownAsync("Alert 3");
+    }
+
+    // While the node was not subscribed, a node that knew nothing of the topic published at seqs Redis handed
+    // out again, up to where the first node's cursor was: its catch-up finds the head where it left off, with
+    // other events there.
+    [Fact]
+    public async Task RedisBackWithLessThanItHad_RepublishedUpToTheCursorUnheard_CatchUpStillDeliversThem()
+    {
+        var nodeA = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        var client = Track(await nodeA.ClientAsync());
+        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
+        using (var editor = nodeA.Editor())
+        {
+            for (var i = 1; i <= 3; i++)
+            {
+                await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
+            }
+        }
+
+        await reader.ReadUntilSeqAsync(3);
+        var keys = nodeA.Services.GetRequiredService<RedisNames>().Topic(Topic.Breaking);
+        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.Configuration))
+        {
+            var db = admin.GetDatabase();
+            await db.HashSetAsync(keys.Meta, "seq", 1);
+            await db.ListTrimAsync(keys.History, -1, -1);
+        }
+
+        // Node A hears nothing from here, as while its subscription was down.
+        await nodeA.Services.GetRequiredService<RedisStore>().Connection.GetSubscriber().UnsubscribeAllAsync();
+        var nodeB = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        using (var editorB = nodeB.Editor())
+        {
+            await editorB.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 4" }, "alert-4");
+            await editorB.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 5" }, "alert-5");
+        }
+
+        nodeA.Services.GetRequiredService<EventRelay>().CatchUp();
+        await reader.ReadUntilShownAsync("Alert 5");
+        Assert.Contains(reader.Updates, update => ChannelReaderOf.Shows(update, "Alert 4"));
     }
 }
