@@ -174,28 +174,7 @@ public sealed class FaultToleranceTests : OwnRedisTest
     [Fact]
     public async Task RedisBackWithLessThanItHad_PublishFromANewNode_ReadersElsewhereGetIt()
     {
-        var nodeA = Track(new LiveNewsNode(Redis.Configuration, Prefix));
-        var client = Track(await nodeA.ClientAsync());
-        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
-        using (var editor = nodeA.Editor())
-        {
-            for (var i = 1; i <= 3; i++)
-            {
-                await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
-            }
-        }
-
-        await reader.ReadUntilSeqAsync(3);
-
-        // What a Redis back from a copy taken after the first alert holds, without the connections dropping
-        // (a failover behind a proxy): the position and history of then.
-        var keys = nodeA.Services.GetRequiredService<RedisNames>().Topic(Topic.Breaking);
-        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.Configuration))
-        {
-            var db = admin.GetDatabase();
-            await db.HashSetAsync(keys.Meta, "seq", 1);
-            await db.ListTrimAsync(keys.History, -1, -1);
-        }
+        var (nodeA, reader) = await ReaderOfThreeAlertsThenRedisRewoundToTheFirstAsync();
 
         var nodeB = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         using var editorB = nodeB.Editor();
@@ -245,25 +224,7 @@ public sealed class FaultToleranceTests : OwnRedisTest
     [Fact]
     public async Task RedisBackWithLessThanItHad_RepublishedUpToTheCursorUnheard_CatchUpStillDeliversThem()
     {
-        var nodeA = Track(new LiveNewsNode(Redis.Configuration, Prefix));
-        var client = Track(await nodeA.ClientAsync());
-        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
-        using (var editor = nodeA.Editor())
-        {
-            for (var i = 1; i <= 3; i++)
-            {
-                await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
-            }
-        }
-
-        await reader.ReadUntilSeqAsync(3);
-        var keys = nodeA.Services.GetRequiredService<RedisNames>().Topic(Topic.Breaking);
-        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.Configuration))
-        {
-            var db = admin.GetDatabase();
-            await db.HashSetAsync(keys.Meta, "seq", 1);
-            await db.ListTrimAsync(keys.History, -1, -1);
-        }
+        var (nodeA, reader) = await ReaderOfThreeAlertsThenRedisRewoundToTheFirstAsync();
 
         // Node A hears nothing from here, as while its subscription was down.
         await nodeA.Services.GetRequiredService<RedisStore>().Connection.GetSubscriber().UnsubscribeAllAsync();
@@ -277,5 +238,29 @@ public sealed class FaultToleranceTests : OwnRedisTest
         nodeA.Services.GetRequiredService<EventRelay>().CatchUp();
         await reader.ReadUntilShownAsync("Alert 5");
         Assert.Contains(reader.Updates, update => ChannelReaderOf.Shows(update, "Alert 4"));
+    }
+
+    // A node with a reader of breaking who got alerts 1-3; then Redis holds what a copy taken after the first
+    // held (its position and history), with no connection dropping (a failover behind a proxy).
+    private async Task<(LiveNewsNode Node, ChannelReaderOf Reader)> ReaderOfThreeAlertsThenRedisRewoundToTheFirstAsync()
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        var client = Track(await node.ClientAsync());
+        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
+        using (var editor = node.Editor())
+        {
+            for (var i = 1; i <= 3; i++)
+            {
+                await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
+            }
+        }
+
+        await reader.ReadUntilSeqAsync(3);
+        var keys = node.Services.GetRequiredService<RedisNames>().Topic(Topic.Breaking);
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.Configuration);
+        var db = admin.GetDatabase();
+        await db.HashSetAsync(keys.Meta, "seq", 1);
+        await db.ListTrimAsync(keys.History, -1, -1);
+        return (node, reader);
     }
 }
