@@ -45,14 +45,19 @@ internal static class BusScripts
           local epoch = redis.call('HGET', meta, 'epoch')
           if epoch and epoch == seenEpoch and tonumber(redis.call('HGET', meta, 'seq') or '0') < tonumber(seenSeq) then
             redis.call('HSET', meta, 'epoch', candidate)
+            -- Rewritten whole (LSET walks the list on each call: quadratic in Bus:HistoryLength), same TTL.
             local from, to = '"epoch":"' .. epoch .. '"', '"epoch":"' .. candidate .. '"'
             local events = redis.call('LRANGE', history, 0, -1)
+            local ttl = redis.call('PTTL', history)
             for i = 1, #events do
               local first, last = string.find(events[i], from, 1, true)
-              if first then
-                redis.call('LSET', history, i - 1, string.sub(events[i], 1, first - 1) .. to .. string.sub(events[i], last + 1))
-              end
+              if first then events[i] = string.sub(events[i], 1, first - 1) .. to .. string.sub(events[i], last + 1) end
             end
+            redis.call('DEL', history)
+            for i = 1, #events, 1000 do
+              redis.call('RPUSH', history, unpack(events, i, math.min(i + 999, #events)))
+            end
+            if ttl > 0 and #events > 0 then redis.call('PEXPIRE', history, ttl) end
             return candidate
           end
           return epoch
@@ -166,9 +171,9 @@ internal static class BusScripts
     // KEYS: the topic's keys (see remarks).
     // ARGV: 1 the epoch a node saw, 2 the furthest seq it saw in it, 3 candidate epoch.
     // Starts a new epoch when Redis holds the topic behind what the node saw (see Renew); writes nothing
-    // otherwise. Returns nothing.
+    // otherwise. Returns 1 when it started one, else 0.
     public const string RenewEpoch = Renew + "\n" + """
-        renew(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+        if renew(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]) == ARGV[3] then return 1 end
         return 0
         """;
 

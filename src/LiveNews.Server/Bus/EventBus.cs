@@ -213,11 +213,11 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
 
     /// <summary>
     /// Gives the topic a new epoch if Redis holds it in <paramref name="epoch"/> behind <paramref name="seenSeq"/>,
-    /// which it did once (Redis came back with less than it had); nothing otherwise. Several nodes noticing
+    /// which it did once (Redis came back with less than it had), and says whether it did. Several nodes noticing
     /// at once start one new epoch: the first one's, which the others no longer find in <paramref name="epoch"/>.
     /// </summary>
-    public async Task RenewEpochAsync(Topic topic, string epoch, long seenSeq) =>
-        await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.RenewEpoch, names.Topic(topic).All, [epoch, seenSeq, NewEpoch()]);
+    public async Task<bool> RenewEpochAsync(Topic topic, string epoch, long seenSeq) =>
+        (int)await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.RenewEpoch, names.Topic(topic).All, [epoch, seenSeq, NewEpoch()]) == 1;
 
     /// <summary>
     /// One page of the topic's items, newest first, after <paramref name="after"/> (null: the first page).

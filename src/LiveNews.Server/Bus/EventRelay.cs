@@ -405,10 +405,14 @@ internal sealed class EventRelay(
 
             if (header.Seq <= _heardSeq)
             {
-                // A seq handed out again: readers hold the first event of that seq and drop this one as seen.
-                // The topic moves to a new epoch with its history, which reaches them with a fresh snapshot.
-                BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _heardSeq, header.Seq);
-                await owner._bus.RenewEpochAsync(Topic, _epoch, long.MaxValue);
+                // A seq handed out again (readers hold the first event of that seq and drop this one as seen), or
+                // an older message delivered twice: only in the first case is Redis behind what was heard, and
+                // only then does the topic move to a new epoch with its history (a fresh snapshot for readers).
+                if (await owner._bus.RenewEpochAsync(Topic, _epoch, _heardSeq))
+                {
+                    BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _heardSeq, header.Seq);
+                }
+
                 await FillAsync();
                 return;
             }
@@ -448,8 +452,10 @@ internal sealed class EventRelay(
             if (EnvelopeHeader.TryRead(there.Utf8, out var header) && header.Seq == _lastSeq
                 && EnvelopeHeader.IdOf(there.Utf8) != EnvelopeHeader.IdOf(atCursor.Utf8))
             {
-                BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _lastSeq, read.Seq);
-                await owner._bus.RenewEpochAsync(Topic, _epoch, long.MaxValue);
+                if (await owner._bus.RenewEpochAsync(Topic, _epoch, long.MaxValue))
+                {
+                    BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _lastSeq, read.Seq);
+                }
             }
         }
 
@@ -462,8 +468,11 @@ internal sealed class EventRelay(
             {
                 // Redis came back with less than this node relayed (seen after a reconnect): its next seqs would
                 // be ones readers hold already.
-                BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _lastSeq, read.Seq);
-                await owner._bus.RenewEpochAsync(Topic, _epoch, _lastSeq);
+                if (await owner._bus.RenewEpochAsync(Topic, _epoch, _lastSeq))
+                {
+                    BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _lastSeq, read.Seq);
+                }
+
                 read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
             }
 

@@ -240,6 +240,43 @@ public sealed class FaultToleranceTests : OwnRedisTest
         Assert.Contains(reader.Updates, update => ChannelReaderOf.Shows(update, "Alert 4"));
     }
 
+    // The checks for a Redis that went back must not fire on an ordinary topic: a removal rewrites history
+    // (tombstones), a catch-up compares the event at its cursor, and pub/sub may deliver a message twice, the
+    // last one or an older one. A new epoch would send every reader back to a fresh snapshot.
+    [Fact]
+    public async Task OrdinaryTopic_CatchUpsAndRepeatedMessages_KeepItsEpoch()
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        var client = Track(await node.ClientAsync());
+        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
+        using var editor = node.Editor();
+        using var anonymous = node.Anonymous();
+        var first = await (await editor.PostJsonAsync("/api/breaking", new { headline = "Alert 1" })).Content.ReadFromJsonAsync<JsonElement>();
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "Alert 2" })).EnsureSuccessStatusCode();
+        (await editor.DeleteAsync($"/api/breaking/{first.GetProperty("id").GetString()}")).EnsureSuccessStatusCode();
+        await reader.ReadUntilSeqAsync(3);
+        var epoch = (await anonymous.GetFromJsonAsync<JsonElement>("/api/topics/breaking")).GetProperty("epoch").GetString();
+
+        var relay = node.Services.GetRequiredService<EventRelay>();
+        relay.CatchUp();
+        var names = node.Services.GetRequiredService<RedisNames>();
+        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.Configuration))
+        {
+            var db = admin.GetDatabase();
+            var channel = StackExchange.Redis.RedisChannel.Literal(names.EventsChannelName(Topic.Breaking));
+            await db.PublishAsync(channel, await db.ListGetByIndexAsync(names.Topic(Topic.Breaking).History, 0));
+            await db.PublishAsync(channel, await db.ListGetByIndexAsync(names.Topic(Topic.Breaking).History, 1));
+        }
+
+        relay.CatchUp();
+        (await editor.PostJsonAsync("/api/breaking", new { headline = "Alert 3" })).EnsureSuccessStatusCode();
+        await reader.ReadUntilSeqAsync(4);
+
+        Assert.Equal(epoch, (await anonymous.GetFromJsonAsync<JsonElement>("/api/topics/breaking")).GetProperty("epoch").GetString());
+        Assert.DoesNotContain(reader.Updates, update => update is TopicSnapshot { StartedOver: true });
+        Assert.Equal([1L, 2, 3, 4], reader.Events.Select(e => e.Seq));
+    }
+
     // A node with a reader of breaking who got alerts 1-3; then Redis holds what a copy taken after the first
     // held (its position and history), with no connection dropping (a failover behind a proxy).
     private async Task<(LiveNewsNode Node, ChannelReaderOf Reader)> ReaderOfThreeAlertsThenRedisRewoundToTheFirstAsync()
