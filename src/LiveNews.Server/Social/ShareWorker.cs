@@ -213,12 +213,15 @@ internal sealed class ShareWorker(
                     {
                         // Saved (for a node that dies mid-post) and reported only as the first request goes out:
                         // a run refused before it (this service's own rate limit, an open breaker) is no post, and
-                        // reported "posting" then "failed" every ~10 s while it waited.
+                        // is reported as its wait alone (it used to say "posting" too, every ~10 s while it waited).
                         announced = true;
                         await SaveOrLoseLeaseAsync();
                         await shares.ReportAsync(job);
                     }
 
+                    // A slow save or report may have used this try's time: then nothing goes out (and the
+                    // timeout counts as a run that sent nothing).
+                    cancellationToken.ThrowIfCancellationRequested();
                     inFlight = true;
                     var outcome = await adapter.PostAsync(request with { Job = job }, cancellationToken);
                     inFlight = false;
@@ -238,7 +241,10 @@ internal sealed class ShareWorker(
         }
         catch (TimeoutRejectedException ex)
         {
-            return (PostOutcome.Unknown($"no answer within {ex.Timeout.TotalSeconds:0.###} s") with { Checkpoint = job.Checkpoint }, true);
+            var outcome = Sent()
+                ? PostOutcome.Unknown($"no answer within {ex.Timeout.TotalSeconds:0.###} s")
+                : PostOutcome.Transient($"the attempt's {ex.Timeout.TotalSeconds:0.###} s ran out before anything was sent");
+            return (outcome with { Checkpoint = job.Checkpoint }, Sent());
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
