@@ -79,11 +79,16 @@ internal static class EntriesApi
                 Pinned = request.Pinned ?? previous.Pinned,
                 EditedAt = contentChanged ? now : previous.EditedAt,
             };
-            var type = contentChanged ? "entry.edited" : entry.Pinned != previous.Pinned ? (entry.Pinned ? "entry.pinned" : "entry.unpinned") : "entry.edited";
+            if (entry == previous)
+            {
+                return PlannedEvent.None; // A retried or repeated edit: readers have it already.
+            }
+
+            var type = contentChanged ? "entry.edited" : entry.Pinned ? "entry.pinned" : "entry.unpinned";
             var json = Publisher.Serialize(entry);
             return new PlannedEvent(type, json, Change(entry, json, current));
         });
-        return published.NotFound ? NotFound() : TypedResults.Ok(new WriteResult(entryId, [published.Envelope!]));
+        return published.NotFound ? NotFound() : TypedResults.Ok(new WriteResult(entryId, published.Envelope is { } envelope ? [envelope] : []));
     }
 
     private static async Task<IResult> DeleteAsync(string id, string entryId, HttpContext http, Publisher publisher)

@@ -9,6 +9,9 @@ internal readonly record struct Published(RawJson? Envelope, bool NotFound, bool
 {
     public static Published Missing => new(null, NotFound: true);
 
+    /// <summary>The change was already in place: nothing was published.</summary>
+    public static Published Unchanged => new(null, NotFound: false);
+
     /// <summary>The topic holds as many items as it may: nothing was published (the caller answers 409).</summary>
     public static Published AtCeiling => new(null, NotFound: false, Full: true);
 }
@@ -25,7 +28,8 @@ internal sealed class Publisher(EventBus bus)
 
     /// <summary>
     /// Builds the event from the current state (null when the topic has none) and publishes it, unless
-    /// <paramref name="decide"/> returns null (nothing to do: the caller answers 404).
+    /// <paramref name="decide"/> returns null (nothing to do: the caller answers 404) or
+    /// <see cref="PlannedEvent.None"/> (already so: nothing published).
     /// </summary>
     public Task<Published> ChangeStateAsync(Topic topic, EventIds ids, Func<string?, PlannedEvent?> decide) =>
         PublishAsync(topic, ids, () => bus.GetStateAsync(topic), decide);
@@ -57,6 +61,11 @@ internal sealed class Publisher(EventBus bus)
                 return Published.Missing;
             }
 
+            if (ReferenceEquals(planned, PlannedEvent.None))
+            {
+                return Published.Unchanged;
+            }
+
             var result = await bus.PublishAsync(new PublishRequest(topic, planned.Type, planned.DataJson, planned.Change, eventId));
             switch (result.Status)
             {
@@ -74,7 +83,11 @@ internal sealed class Publisher(EventBus bus)
 }
 
 /// <summary>An event decided from the current snapshot: its type, data and snapshot change.</summary>
-internal sealed record PlannedEvent(string Type, string DataJson, SnapshotChange Change);
+internal sealed record PlannedEvent(string Type, string DataJson, SnapshotChange Change)
+{
+    /// <summary>Decided when the snapshot already holds the change: readers get no event for it.</summary>
+    public static PlannedEvent None { get; } = new("", "", SnapshotChange.None);
+}
 
 /// <summary>Editors kept changing the same item faster than it could be updated.</summary>
 internal sealed class ConcurrencyException(string topic) : Exception($"The snapshot of '{topic}' kept changing; try again.");

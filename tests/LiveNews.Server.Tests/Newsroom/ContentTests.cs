@@ -313,6 +313,28 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Equal(["Fine entry"], entries.Select(e => e.GetProperty("text").GetString()));
     }
 
+    // A CMS that saves an entry again as it is (or retries an edit without an Idempotency-Key) changes nothing:
+    // readers get no event for it.
+    [Fact]
+    public async Task Edit_Entry_ToWhatItAlreadyIs_PublishesNothing()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "unchanged");
+        var entry = await PostEntryAsync(editor, "unchanged", "As it was");
+
+        foreach (var body in new object[] { new { pinned = false }, new { text = "As it was" }, new { text = "As it was", kind = "entry", pinned = false } })
+        {
+            var same = await editor.PutJsonAsync($"/api/articles/unchanged/entries/{entry}", body);
+            Assert.Equal(HttpStatusCode.OK, same.StatusCode);
+            Assert.Equal(0, JsonDocument.Parse(await same.Content.ReadAsStringAsync()).RootElement.GetProperty("events").GetArrayLength());
+        }
+
+        (await editor.PutJsonAsync($"/api/articles/unchanged/entries/{entry}", new { pinned = true })).EnsureSuccessStatusCode();
+        var resumed = await ResumeFromZeroAsync(node, "article:unchanged");
+        Assert.Equal(["article.published", "entry.posted", "entry.pinned"], resumed.Select(e => e.GetProperty("type").GetString()));
+    }
+
     [Fact]
     public async Task Reads_OfUnknownTopics_WriteNothingAndFirstPublishStillReachesTheSubscriber()
     {
