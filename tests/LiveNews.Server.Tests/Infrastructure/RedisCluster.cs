@@ -46,13 +46,21 @@ public sealed class RedisClusterFixture : IStoreFixture, IAsyncLifetime
             throw new InvalidOperationException($"redis-cli --cluster create failed ({create.ExitCode}): {await errors} {await output}");
         }
 
-        // The cluster is usable once every node agrees that all 16384 slots are served.
+        // The cluster is usable once every node agrees that all 16384 slots are served: asking the first one
+        // only, a test's first command could still meet CLUSTERDOWN on another (seen once in a full run).
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             using var probe = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
-            var info = (string?)await probe.GetServer($"127.0.0.1:{_ports[0]}").ExecuteAsync("CLUSTER", "INFO");
-            if (info?.Contains("cluster_state:ok", StringComparison.Ordinal) == true)
+            string? info = null;
+            var ready = true;
+            foreach (var port in _ports)
+            {
+                info = (string?)await probe.GetServer($"127.0.0.1:{port}").ExecuteAsync("CLUSTER", "INFO");
+                ready &= info?.Contains("cluster_state:ok", StringComparison.Ordinal) == true;
+            }
+
+            if (ready)
             {
                 return;
             }
