@@ -30,10 +30,9 @@ namespace LiveNews.Server.Social;
 internal sealed class OAuthTokens
 {
     private static readonly TimeSpan StoredFor = TimeSpan.FromDays(180);
+    // Also the budget of waiting for the lock and refreshing, together: a refresh never runs past its lock, so
+    // no other node refreshes with a refresh token already in flight.
     private static readonly TimeSpan LockFor = TimeSpan.FromSeconds(30);
-    // Waiting for the lock and the refresh itself, together no longer than the lock lives: a refresh never runs
-    // past its lock, so no other node refreshes with a refresh token already in flight.
-    private static readonly TimeSpan RefreshBudget = LockFor;
     private static readonly TimeSpan XMargin = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan ThreadsRefreshBefore = TimeSpan.FromDays(30);
     private static readonly TimeSpan ThreadsRetryRefresh = TimeSpan.FromDays(1);
@@ -73,8 +72,18 @@ internal sealed class OAuthTokens
         // A refresh is not cut by the post's attempt timeout: X rotates the refresh token even when the caller has
         // gone, so a cut refresh would lose the new one. It has a budget of its own; an attempt whose time it took
         // ends as transient, nothing having been posted.
-        using var refreshing = new CancellationTokenSource(RefreshBudget, _time);
-        var token = await CurrentOrRefreshedAsync(http, request, rejected, refreshing.Token);
+        using var refreshing = new CancellationTokenSource(LockFor, _time);
+        (string? AccessToken, PostOutcome? Failure) token;
+        try
+        {
+            token = await CurrentOrRefreshedAsync(http, request, rejected, refreshing.Token);
+        }
+        catch (OperationCanceledException) when (refreshing.IsCancellationRequested)
+        {
+            // The lock was held elsewhere, or the refresh was slow, for the whole budget.
+            return (null, PostOutcome.Transient($"getting an access token took over {LockFor.TotalSeconds:0} s (another node refreshing, or the network slow); nothing was posted"));
+        }
+
         return cancellationToken.IsCancellationRequested && token.Failure is null
             ? (null, PostOutcome.Transient("getting an access token took the attempt's time; nothing was posted"))
             : token;
@@ -118,14 +127,9 @@ internal sealed class OAuthTokens
             var db = _store.Database;
             var lockKey = _names.ShareOAuthLock(account.Name);
             var lockToken = Guid.NewGuid().ToString("N");
-            var deadline = _time.GetUtcNow() + LockFor;
+            // Bounded by the caller's budget (AccessTokenAsync), which is the lock's lifetime.
             while (!await db.StringSetAsync(lockKey, lockToken, LockFor, When.NotExists))
             {
-                if (_time.GetUtcNow() > deadline)
-                {
-                    return (null, PostOutcome.Transient("another node is refreshing the account's token"));
-                }
-
                 await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken);
             }
 
