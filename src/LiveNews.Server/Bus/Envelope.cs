@@ -9,9 +9,15 @@ internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Ep
     /// Reads <c>topic</c>, <c>seq</c>, <c>epoch</c> and <c>at</c>, which the publish script writes before
     /// <c>data</c>, without parsing the event's data.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> envelope, out EnvelopeHeader header)
+    public static bool TryRead(ReadOnlySpan<byte> envelope, out EnvelopeHeader header) => TryRead(envelope, wantId: false, out header, out _);
+
+    /// <summary>The same, and the event's <c>id</c> (written before <c>at</c>), which only comparisons need.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> envelope, out EnvelopeHeader header, out string? id) => TryRead(envelope, wantId: true, out header, out id);
+
+    private static bool TryRead(ReadOnlySpan<byte> envelope, bool wantId, out EnvelopeHeader header, out string? id)
     {
         header = default;
+        id = null;
         string? topic = null, epoch = null;
         long seq = -1;
         var reader = new Utf8JsonReader(envelope);
@@ -29,7 +35,8 @@ internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Ep
                     return false;
                 }
 
-                var name = reader.ValueTextEquals("topic"u8) ? 1 : reader.ValueTextEquals("seq"u8) ? 2 : reader.ValueTextEquals("epoch"u8) ? 3 : reader.ValueTextEquals("at"u8) ? 4 : 0;
+                var name = reader.ValueTextEquals("topic"u8) ? 1 : reader.ValueTextEquals("seq"u8) ? 2 : reader.ValueTextEquals("epoch"u8) ? 3 : reader.ValueTextEquals("at"u8) ? 4
+                    : wantId && reader.ValueTextEquals("id"u8) ? 5 : 0;
                 reader.Read();
                 switch (name)
                 {
@@ -45,6 +52,9 @@ internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Ep
                     case 4 when topic is not null && epoch is not null && seq >= 0:
                         header = new EnvelopeHeader(topic, seq, epoch, reader.GetDateTimeOffset());
                         return true;
+                    case 5:
+                        id = reader.GetString();
+                        break;
                 }
             }
         }
@@ -53,33 +63,5 @@ internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Ep
         }
 
         return false;
-    }
-
-    /// <summary>The event's <c>id</c> (written before <c>data</c>); null when the envelope has none.</summary>
-    public static string? IdOf(ReadOnlySpan<byte> envelope)
-    {
-        var reader = new Utf8JsonReader(envelope);
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && !reader.ValueTextEquals("data"u8))
-            {
-                var isId = reader.ValueTextEquals("id"u8);
-                reader.Read();
-                if (isId)
-                {
-                    return reader.GetString();
-                }
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-        }
-
-        return null;
     }
 }

@@ -62,10 +62,12 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     private readonly BusOptions _options = options.Value;
     private readonly SnapshotOptions _snapshots = snapshots.Value;
 
-    // The furthest position this node saw per topic (its publishes and reads, every event pub/sub brought),
+    // The furthest position this node saw per topic (its reads, and every event pub/sub brought, its own
+    // publishes among them: the relay records each message it hears, so a publish does not parse its answer),
     // sent with every publish: a topic Redis holds behind it gets a new epoch instead of reusing seqs readers
     // hold (BusScripts.Renew). A node that saw nothing of a topic, or forgot it, publishes as before.
-    private readonly ConcurrentDictionary<string, (string Epoch, long Seq)> _seen = new(StringComparer.Ordinal);
+    // A position is changed in place under its own lock: an update (one per event heard) allocates nothing.
+    private readonly ConcurrentDictionary<string, SeenPosition> _seen = new(StringComparer.Ordinal);
 
     public async Task<PublishResult> PublishAsync(PublishRequest request)
     {
@@ -75,7 +77,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         var keys = names.Topic(request.Topic).All;
         var change = request.Change;
         RedisKey[] allKeys = [.. keys, names.EventId(request.Topic, request.EventId)];
-        var seen = _seen.GetValueOrDefault(request.Topic.Name, ("", 0));
+        var seen = _seen.TryGetValue(request.Topic.Name, out var position) ? position.Read() : ("", 0);
         RedisValue[] args =
         [
             names.EventsChannelName(request.Topic),
@@ -121,12 +123,6 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         activity?.SetTag("livenews.outcome", status.ToString());
         if (status is PublishStatus.Published or PublishStatus.Replayed)
         {
-            // Not a replay's: its envelope may be of an epoch the topic has left.
-            if (status == PublishStatus.Published && EnvelopeHeader.TryRead((byte[])result[1]!, out var header))
-            {
-                Saw(request.Topic.Name, header.Epoch, header.Seq);
-            }
-
             foreach (var observer in _observers)
             {
                 await observer.ChangedAsync(request.Topic);
@@ -198,17 +194,44 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             return;
         }
 
-        // Count takes every lock of the dictionary: asked only for a topic not held yet.
-        if (!_seen.ContainsKey(topic) && _seen.Count >= MaxSeenTopics)
+        if (!_seen.TryGetValue(topic, out var position))
         {
-            _seen.Clear();
+            // Count takes every lock of the dictionary: asked only for a topic not held yet.
+            if (_seen.Count >= MaxSeenTopics)
+            {
+                _seen.Clear();
+            }
+
+            position = _seen.GetOrAdd(topic, static _ => new SeenPosition());
         }
 
-        _seen.AddOrUpdate(
-            topic,
-            static (_, position) => position,
-            static (_, known, position) => known.Epoch == position.Epoch && known.Seq >= position.Seq ? known : position,
-            (Epoch: epoch, Seq: seq));
+        position.Saw(epoch, seq);
+    }
+
+    /// <summary>The furthest seq seen of one epoch of a topic; a position of another epoch replaces it.</summary>
+    private sealed class SeenPosition
+    {
+        private string _epoch = "";
+        private long _seq;
+
+        public void Saw(string epoch, long seq)
+        {
+            lock (this)
+            {
+                if (_epoch != epoch || seq > _seq)
+                {
+                    (_epoch, _seq) = (epoch, seq);
+                }
+            }
+        }
+
+        public (string Epoch, long Seq) Read()
+        {
+            lock (this)
+            {
+                return (_epoch, _seq);
+            }
+        }
     }
 
     /// <summary>
@@ -272,6 +295,10 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     /// <summary>The topic's single state as stored (null when it has none).</summary>
     public async Task<string?> GetStateAsync(Topic topic) =>
         await (await store.GetDatabaseAsync()).StringGetAsync(names.Topic(topic).State);
+
+    /// <summary>Whether the topic's snapshot holds the item.</summary>
+    public async Task<bool> ItemExistsAsync(Topic topic, string itemId) =>
+        await (await store.GetDatabaseAsync()).HashExistsAsync(names.Topic(topic).Items, itemId);
 
     /// <summary>One snapshot item as stored (null when absent).</summary>
     public async Task<string?> GetItemAsync(Topic topic, string itemId) =>

@@ -408,11 +408,7 @@ internal sealed class EventRelay(
                 // A seq handed out again (readers hold the first event of that seq and drop this one as seen), or
                 // an older message delivered twice: only in the first case is Redis behind what was heard, and
                 // only then does the topic move to a new epoch with its history (a fresh snapshot for readers).
-                if (await owner._bus.RenewEpochAsync(Topic, _epoch, _heardSeq))
-                {
-                    BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _heardSeq, header.Seq);
-                }
-
+                await RenewEpochAsync(_heardSeq, header.Seq);
                 await FillAsync();
                 return;
             }
@@ -448,14 +444,19 @@ internal sealed class EventRelay(
                 return; // Behind the cursor, another epoch or beyond history: FillAsync deals with each.
             }
 
-            var there = read.Events[0];
-            if (EnvelopeHeader.TryRead(there.Utf8, out var header) && header.Seq == _lastSeq
-                && EnvelopeHeader.IdOf(there.Utf8) != EnvelopeHeader.IdOf(atCursor.Utf8))
+            if (EnvelopeHeader.TryRead(read.Events[0].Utf8, out var header, out var idThere) && header.Seq == _lastSeq
+                && EnvelopeHeader.TryRead(atCursor.Utf8, out _, out var idHere) && idThere != idHere)
             {
-                if (await owner._bus.RenewEpochAsync(Topic, _epoch, long.MaxValue))
-                {
-                    BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _lastSeq, read.Seq);
-                }
+                await RenewEpochAsync(long.MaxValue, read.Seq);
+            }
+        }
+
+        // Moves the topic to a new epoch if Redis holds it behind seenSeq (long.MaxValue: in any case), and says so.
+        private async Task RenewEpochAsync(long seenSeq, long headSeq)
+        {
+            if (await owner._bus.RenewEpochAsync(Topic, _epoch, seenSeq))
+            {
+                BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, Math.Max(_heardSeq, _lastSeq), headSeq);
             }
         }
 
@@ -468,11 +469,7 @@ internal sealed class EventRelay(
             {
                 // Redis came back with less than this node relayed (seen after a reconnect): its next seqs would
                 // be ones readers hold already.
-                if (await owner._bus.RenewEpochAsync(Topic, _epoch, _lastSeq))
-                {
-                    BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _lastSeq, read.Seq);
-                }
-
+                await RenewEpochAsync(_lastSeq, read.Seq);
                 read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
             }
 
