@@ -105,10 +105,10 @@ internal sealed class PushSender(
             }
 
             var payload = LiveNewsJson.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At));
+            Topic? retractable = alert.Headline is not null && Topic.TryParse(alert.Topic, out var topic, out _) ? topic : null;
             while (!cancellationToken.IsCancellationRequested)
             {
-                var gone = alert.Headline is not null && Topic.TryParse(alert.Topic, out var topic, out _)
-                    && await bus.GetItemAsync(topic.Value, alert.AlertId) is null;
+                var gone = retractable is { } alertTopic && !await bus.ItemExistsAsync(alertTopic, alert.AlertId);
                 var popped = gone ? [] : await database.SortedSetPopAsync(names.PushRecipients(alert.EventId), batch);
                 if (popped.Length == 0)
                 {
