@@ -102,7 +102,8 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
     public async Task CatchUp_ReadFailsWhileRedisStalls_TriedAgainUntilTheMissedEventArrives()
     {
         // Commands fail within about a second instead of waiting 5 s for the store.
-        var node = Track(new LiveNewsNode(Redis.Configuration + ",syncTimeout=300,asyncTimeout=300", Prefix));
+        var logs = new CapturedLogs();
+        var node = Track(new LiveNewsNode(Redis.Configuration + ",syncTimeout=300,asyncTimeout=300", Prefix, logs: logs));
         var reader = Track(await node.ConnectAsync());
         var headlines = new ConcurrentQueue<string>();
         reader.On<JsonElement>("event", envelope => headlines.Enqueue(envelope.GetProperty("data").GetProperty("headline").GetString()!));
@@ -115,11 +116,13 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
             (await editor.PostJsonAsync("/api/breaking", new { headline = "Missed while unsubscribed" })).EnsureSuccessStatusCode();
         }
 
-        // Its catch-up then meets a stalled store: the read fails and must be tried again.
-        await Redis.PauseAsync(TimeSpan.FromSeconds(3));
+        // Its catch-up then meets a stalled store: the read fails and must be tried again. The pause outlasts the
+        // timeout several times over (timeouts are checked about once a second), so the read surely fails.
+        await Redis.PauseAsync(TimeSpan.FromSeconds(6));
         node.Services.GetRequiredService<EventRelay>().CatchUp();
 
         await Eventually.TrueAsync(() => headlines.Contains("Missed while unsubscribed"), "the missed event once the store answers", seconds: 30);
+        Assert.Contains(logs.Lines, line => line.Contains("EventRelay[205]", StringComparison.Ordinal));
     }
 
     [Fact]

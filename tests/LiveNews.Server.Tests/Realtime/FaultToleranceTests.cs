@@ -123,17 +123,8 @@ public sealed class FaultToleranceTests : OwnRedisTest
     [Fact]
     public async Task RedisBackWithLessThanItHad_ReadersGetTheNextAlerts()
     {
-        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
-        var client = Track(await node.ClientAsync());
-        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
-        using var editor = node.Editor();
-        await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 1" }, "alert-1");
-        await reader.ReadUntilSeqAsync(1);
-        var backup = Redis.CopyFiles();
-        await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 2" }, "alert-2");
-        await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 3" }, "alert-3");
-        await reader.ReadUntilSeqAsync(3);
-
+        var (_, reader, editor, backup) = await ReaderOfAlertsWithACopyAfterTheFirstAsync(alerts: 3);
+        using var _ = editor;
         await Redis.RestoreAsync(backup);
         await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 4" }, "alert-4");
         await reader.ReadUntilShownAsync("Alert 4");
@@ -189,17 +180,10 @@ public sealed class FaultToleranceTests : OwnRedisTest
     [Fact]
     public async Task RedisBackWithLessThanItHad_CaughtUpBeforeThePublish_FirstAlertFromANewNodeArrives()
     {
-        var nodeA = Track(new LiveNewsNode(Redis.Configuration, Prefix));
-        var client = Track(await nodeA.ClientAsync());
-        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
+        var (nodeA, reader, editor, backup) = await ReaderOfAlertsWithACopyAfterTheFirstAsync(alerts: 2);
         using var anonymous = nodeA.Anonymous();
-        using (var editor = nodeA.Editor())
+        using (editor)
         {
-            await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 1" }, "alert-1");
-            await reader.ReadUntilSeqAsync(1);
-            var backup = Redis.CopyFiles();
-            await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 2" }, "alert-2");
-            await reader.ReadUntilSeqAsync(2);
             var before = (await anonymous.GetFromJsonAsync<JsonElement>("/api/topics/breaking")).GetProperty("epoch").GetString();
             await Redis.RestoreAsync(backup);
             await Eventually.TrueAsync(
@@ -275,6 +259,26 @@ public sealed class FaultToleranceTests : OwnRedisTest
         Assert.Equal(epoch, (await anonymous.GetFromJsonAsync<JsonElement>("/api/topics/breaking")).GetProperty("epoch").GetString());
         Assert.DoesNotContain(reader.Updates, update => update is TopicSnapshot { StartedOver: true });
         Assert.Equal([1L, 2, 3, 4], reader.Events.Select(e => e.Seq));
+    }
+
+    // A node with a reader of breaking who got the given number of alerts, and a copy of Redis' files taken
+    // after the first one.
+    private async Task<(LiveNewsNode Node, ChannelReaderOf Reader, HttpClient Editor, string Copy)> ReaderOfAlertsWithACopyAfterTheFirstAsync(int alerts)
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        var client = Track(await node.ClientAsync());
+        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
+        var editor = node.Editor();
+        await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 1" }, "alert-1");
+        await reader.ReadUntilSeqAsync(1);
+        var copy = Redis.CopyFiles();
+        for (var i = 2; i <= alerts; i++)
+        {
+            await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
+        }
+
+        await reader.ReadUntilSeqAsync(alerts);
+        return (node, reader, editor, copy);
     }
 
     // A node with a reader of breaking who got alerts 1-3; then Redis holds what a copy taken after the first

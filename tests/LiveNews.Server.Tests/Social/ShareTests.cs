@@ -368,7 +368,6 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
     public async Task NodeStoppedMidMastodonPost_SecondNodeWaitsForTheSettleTimeBeforeSendingAgain()
     {
         await PublishArticleAsync("settle", "Settle");
-        var second = Node(configure: s => s[Setting("mastodon-main") + "Resilience:SettleAfterUnknown"] = "00:03:00");
         Fake.Script("/api/v1/statuses", Fault.Hang);
         using (var editor = First.Editor())
         {
@@ -376,6 +375,9 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
         }
 
         await Eventually.TrueAsync(() => Fake.To("/api/v1/statuses").Any(), "the post in flight");
+
+        // Started only now, so the job in flight is the first node's: only the hand-over can bring it here.
+        var second = Node(configure: s => s[Setting("mastodon-main") + "Resilience:SettleAfterUnknown"] = "00:03:00");
         var stoppedAt = DateTimeOffset.UtcNow;
         await StopAsync(First);
 
