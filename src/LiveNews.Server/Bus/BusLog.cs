@@ -29,6 +29,6 @@ internal static partial class BusLog
     [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "Subscribing to events failed; retrying in {Backoff}")]
     public static partial void SubscribeFailed(ILogger logger, TimeSpan backoff, Exception exception);
 
-    [LoggerMessage(EventId = 209, Level = LogLevel.Warning, Message = "Redis lost events of {Topic} this node relayed (epoch {Epoch}, up to seq {SeenSeq}; Redis is at seq {HeadSeq}) and hands out their seqs again: the topic moves to a new epoch")]
-    public static partial void RedisWentBack(ILogger logger, string topic, string epoch, long seenSeq, long headSeq);
+    [LoggerMessage(EventId = 209, Level = LogLevel.Warning, Message = "Redis lost events of {Topic} this node relayed (epoch {Epoch}, up to seq {RelayedSeq}) and hands out their seqs again (found at seq {FoundSeq}): the topic moves to a new epoch")]
+    public static partial void RedisWentBack(ILogger logger, string topic, string epoch, long relayedSeq, long foundSeq);
 }

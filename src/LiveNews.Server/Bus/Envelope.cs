@@ -2,24 +2,22 @@ using System.Text.Json;
 
 namespace LiveNews.Server.Bus;
 
-/// <summary>The head of an envelope: what a node needs to order, dedupe and time it.</summary>
-internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Epoch, DateTimeOffset At)
+/// <summary>
+/// The head of an envelope: what a node needs to order, dedupe and time it. <paramref name="IdHash"/> tells two
+/// events at one seq apart (this process only: the hash is seeded per process).
+/// </summary>
+internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Epoch, int IdHash, DateTimeOffset At)
 {
     /// <summary>
-    /// Reads <c>topic</c>, <c>seq</c>, <c>epoch</c> and <c>at</c>, which the publish script writes before
-    /// <c>data</c>, without parsing the event's data.
+    /// Reads <c>topic</c>, <c>seq</c>, <c>epoch</c>, <c>id</c> and <c>at</c>, which the publish script writes
+    /// in that order before <c>data</c>, without parsing the event's data.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> envelope, out EnvelopeHeader header) => TryRead(envelope, wantId: false, out header, out _);
-
-    /// <summary>The same, and the event's <c>id</c> (written before <c>at</c>), which only comparisons need.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> envelope, out EnvelopeHeader header, out string? id) => TryRead(envelope, wantId: true, out header, out id);
-
-    private static bool TryRead(ReadOnlySpan<byte> envelope, bool wantId, out EnvelopeHeader header, out string? id)
+    public static bool TryRead(ReadOnlySpan<byte> envelope, out EnvelopeHeader header)
     {
         header = default;
-        id = null;
         string? topic = null, epoch = null;
         long seq = -1;
+        var idHash = 0;
         var reader = new Utf8JsonReader(envelope);
         try
         {
@@ -36,7 +34,7 @@ internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Ep
                 }
 
                 var name = reader.ValueTextEquals("topic"u8) ? 1 : reader.ValueTextEquals("seq"u8) ? 2 : reader.ValueTextEquals("epoch"u8) ? 3 : reader.ValueTextEquals("at"u8) ? 4
-                    : wantId && reader.ValueTextEquals("id"u8) ? 5 : 0;
+                    : reader.ValueTextEquals("id"u8) ? 5 : 0;
                 reader.Read();
                 switch (name)
                 {
@@ -50,10 +48,12 @@ internal readonly record struct EnvelopeHeader(string Topic, long Seq, string Ep
                         epoch = reader.GetString();
                         break;
                     case 4 when topic is not null && epoch is not null && seq >= 0:
-                        header = new EnvelopeHeader(topic, seq, epoch, reader.GetDateTimeOffset());
+                        header = new EnvelopeHeader(topic, seq, epoch, idHash, reader.GetDateTimeOffset());
                         return true;
                     case 5:
-                        id = reader.GetString();
+                        var hash = new HashCode();
+                        hash.AddBytes(reader.ValueSpan);
+                        idHash = hash.ToHashCode();
                         break;
                 }
             }

@@ -62,6 +62,9 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     private readonly BusOptions _options = options.Value;
     private readonly SnapshotOptions _snapshots = snapshots.Value;
 
+    /// <summary>Events a topic's history holds at most (<c>Bus:HistoryLength</c>).</summary>
+    public int HistoryLength => _options.HistoryLength;
+
     // The furthest position this node saw per topic (its reads, and every event pub/sub brought, its own
     // publishes among them: the relay records each message it hears, so a publish does not parse its answer),
     // sent with every publish: a topic Redis holds behind it gets a new epoch instead of reusing seqs readers

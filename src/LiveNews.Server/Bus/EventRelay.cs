@@ -293,13 +293,10 @@ internal sealed class EventRelay(
         private volatile string _epoch = "";
         private long _lastSeq;
 
-        // The furthest seq pub/sub brought in this epoch, and its message: pub/sub of one topic only goes
-        // forward, unless Redis came back with less than it had and hands out seqs again.
-        private long _heardSeq;
-        private byte[]? _heard;
-
-        // The event at the cursor: a catch-up checks that Redis still holds this one there.
-        private RawJson? _atCursor;
+        // The ids of the last events relayed, by seq: pub/sub brings again what a gap fill relayed, and a
+        // catch-up checks that Redis still holds the event at the cursor. Another id at a seq relayed means
+        // Redis came back with less than it had and handed the seq out again.
+        private readonly RecentIds _recent = new();
         private int _relayedBytes;
         private Func<bool>? _eventsWaiting;
         private int _failedCatchUps;
@@ -340,6 +337,7 @@ internal sealed class EventRelay(
             }
 
             _ready.SetResult();
+            await RememberAtCursorAsync();
             while (await _inbox.Reader.WaitToReadAsync())
             {
                 // What arrived while the previous events were handed over goes to the sink together.
@@ -349,7 +347,7 @@ internal sealed class EventRelay(
                     {
                         if (pending.Envelope is null)
                         {
-                            await CheckCursorAsync();
+                            await CheckRelayedAsync();
                             await FillAsync();
                             _failedCatchUps = 0;
                         }
@@ -360,12 +358,10 @@ internal sealed class EventRelay(
                     }
                     catch (Exception ex)
                     {
-                        // The cursor stays where it was: the next event or catch-up fills from history.
+                        // The cursor stays where it was: the next event or the catch-up tried again fills from
+                        // history, and finds a seq Redis handed out again among the ones relayed.
                         BusLog.RelayFailed(owner._logger, Topic.Name, ex);
-                        if (pending.Envelope is null)
-                        {
-                            RetryCatchUp();
-                        }
+                        RetryCatchUp();
                     }
                 }
 
@@ -398,25 +394,28 @@ internal sealed class EventRelay(
                 return;
             }
 
-            if (header.Seq == _heardSeq && envelope.AsSpan().SequenceEqual(_heard))
-            {
-                return; // The same message twice.
-            }
-
-            if (header.Seq <= _heardSeq)
-            {
-                // A seq handed out again (readers hold the first event of that seq and drop this one as seen), or
-                // an older message delivered twice: only in the first case is Redis behind what was heard, and
-                // only then does the topic move to a new epoch with its history (a fresh snapshot for readers).
-                await RenewEpochAsync(_heardSeq, header.Seq);
-                await FillAsync();
-                return;
-            }
-
-            (_heardSeq, _heard) = (header.Seq, envelope);
             if (header.Seq <= _lastSeq)
             {
-                return; // Already relayed while filling a gap.
+                // Relayed already (filling a gap, or the same message twice), unless Redis came back with less
+                // than it had and handed the seq out again: readers hold the first event of that seq and would
+                // drop this one as seen, so the topic moves to a new epoch with its history (a fresh snapshot
+                // for readers). Beyond the ids remembered, only a head behind the cursor tells.
+                if (_recent.TryGet(header.Seq, out var relayed))
+                {
+                    if (relayed == header.IdHash)
+                    {
+                        return;
+                    }
+
+                    await RenewEpochAsync(long.MaxValue, header.Seq);
+                    await FillAsync();
+                }
+                else if (await RenewEpochAsync(_lastSeq, header.Seq))
+                {
+                    await FillAsync();
+                }
+
+                return;
             }
 
             if (header.Seq > _lastSeq + 1)
@@ -430,34 +429,62 @@ internal sealed class EventRelay(
 
         // After a reconnect: a node that knew nothing of the topic may have published while this one was not
         // subscribed, at seqs Redis handed out again, up to the cursor or past it. The head then says nothing
-        // is wrong; the event at the cursor does, being another one.
-        private async Task CheckCursorAsync()
+        // is wrong; the events at the seqs relayed last do, being other ones.
+        private async Task CheckRelayedAsync()
         {
-            if (_atCursor is not { } atCursor || _lastSeq == 0)
+            var from = Math.Max(0, _lastSeq - Math.Min(RecentIds.Slots, owner._bus.HistoryLength));
+            if (from == _lastSeq)
             {
                 return;
             }
 
-            var read = await owner._bus.ReadAsync(Topic, _lastSeq - 1, withSnapshot: false);
-            if (read.Epoch != _epoch || !read.HistoryFound || read.Events.Count == 0)
+            var read = await owner._bus.ReadAsync(Topic, from, withSnapshot: false);
+            if (read.Epoch != _epoch || !read.HistoryFound)
             {
-                return; // Behind the cursor, another epoch or beyond history: FillAsync deals with each.
+                return; // Another epoch or beyond history: FillAsync deals with each.
             }
 
-            if (EnvelopeHeader.TryRead(read.Events[0].Utf8, out var header, out var idThere) && header.Seq == _lastSeq
-                && EnvelopeHeader.TryRead(atCursor.Utf8, out _, out var idHere) && idThere != idHere)
+            foreach (var envelope in read.Events)
             {
-                await RenewEpochAsync(long.MaxValue, read.Seq);
+                if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq <= _lastSeq
+                    && _recent.TryGet(header.Seq, out var relayed) && relayed != header.IdHash)
+                {
+                    await RenewEpochAsync(long.MaxValue, header.Seq);
+                    return;
+                }
             }
         }
 
-        // Moves the topic to a new epoch if Redis holds it behind seenSeq (long.MaxValue: in any case), and says so.
-        private async Task RenewEpochAsync(long seenSeq, long headSeq)
+        // The cursor moved without relaying (the relay started, or skipped a gap beyond history): the event at
+        // it is remembered, so the same seq handed out again is told apart from it.
+        private async Task RememberAtCursorAsync()
         {
-            if (await owner._bus.RenewEpochAsync(Topic, _epoch, seenSeq))
+            try
             {
-                BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, Math.Max(_heardSeq, _lastSeq), headSeq);
+                var read = _lastSeq > 0 ? await owner._bus.ReadAsync(Topic, _lastSeq - 1, withSnapshot: false) : null;
+                if (read is { HistoryFound: true, Events.Count: > 0 } && read.Epoch == _epoch
+                    && EnvelopeHeader.TryRead(read.Events[0].Utf8, out var header) && header.Seq == _lastSeq)
+                {
+                    _recent.Add(header.Seq, header.IdHash);
+                }
             }
+            catch (Exception ex)
+            {
+                BusLog.RelayFailed(owner._logger, Topic.Name, ex);
+            }
+        }
+
+        // Moves the topic to a new epoch if Redis holds it behind seenSeq (long.MaxValue: in any case), and says so;
+        // foundSeq is the seq that told (for the log).
+        private async Task<bool> RenewEpochAsync(long seenSeq, long foundSeq)
+        {
+            if (!await owner._bus.RenewEpochAsync(Topic, _epoch, seenSeq))
+            {
+                return false;
+            }
+
+            BusLog.RedisWentBack(owner._logger, Topic.Name, _epoch, _lastSeq, foundSeq);
+            return true;
         }
 
         /// <summary>Relays, in order, every event after the cursor that history holds.</summary>
@@ -477,15 +504,15 @@ internal sealed class EventRelay(
             if (epochChanged)
             {
                 _epoch = read.Epoch;
-                (_lastSeq, _atCursor) = (0, null);
-                (_heardSeq, _heard) = (0, null);
+                _lastSeq = 0;
+                _recent.Clear();
                 read = await owner._bus.ReadAsync(Topic, 0, withSnapshot: false);
             }
 
             if (!read.HistoryFound)
             {
                 BusLog.GapBeyondHistory(owner._logger, Topic.Name, _lastSeq, read.Seq);
-                (_lastSeq, _atCursor) = (read.Seq, null);
+                _lastSeq = read.Seq;
                 if (epochChanged && read.Seq > 0)
                 {
                     // Readers hold positions of the old epoch: one event of the new one makes them start over.
@@ -495,6 +522,10 @@ internal sealed class EventRelay(
                         _lastSeq = read.Seq - 1;
                         await HandOverAfterCursorAsync(newest.Events);
                     }
+                }
+                else
+                {
+                    await RememberAtCursorAsync();
                 }
 
                 return;
@@ -526,7 +557,7 @@ internal sealed class EventRelay(
         private async ValueTask AddToHandOverAsync(EnvelopeHeader header, RawJson envelope)
         {
             _lastSeq = header.Seq;
-            _atCursor = envelope;
+            _recent.Add(header.Seq, header.IdHash);
             owner._metrics.Relayed(header.At, owner._time.GetUtcNow());
             if (_relayed.Count == MaxHandOver || _relayedBytes + envelope.Utf8.Length > MaxHandOverBytes)
             {
@@ -554,6 +585,35 @@ internal sealed class EventRelay(
             catch (Exception ex)
             {
                 BusLog.DeliveryFailed(owner._logger, Topic.Name, ex);
+            }
+        }
+    }
+
+    /// <summary>The id hashes of the last <see cref="Slots"/> seqs relayed; the slots are allocated with the first.</summary>
+    private sealed class RecentIds
+    {
+        public const int Slots = 32;
+        private (long Seq, int IdHash)[]? _slots;
+
+        public void Add(long seq, int idHash) => (_slots ??= new (long, int)[Slots])[seq % Slots] = (seq, idHash);
+
+        public bool TryGet(long seq, out int idHash)
+        {
+            idHash = 0;
+            if (seq <= 0 || _slots?[seq % Slots] is not (var at, var hash) || at != seq)
+            {
+                return false;
+            }
+
+            idHash = hash;
+            return true;
+        }
+
+        public void Clear()
+        {
+            if (_slots is not null)
+            {
+                Array.Clear(_slots);
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using LiveNews.Client;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Realtime;
@@ -12,7 +13,7 @@ namespace LiveNews.Server.Tests.Realtime;
 
 /// <summary>Faults users meet: Redis restarting, a server node restarting. No event may be lost or doubled.</summary>
 [Collection("faults")]
-public sealed class FaultToleranceTests : OwnRedisTest
+public sealed partial class FaultToleranceTests : OwnRedisTest
 {
     [Fact]
     public async Task RedisRestart_DuringPublishStream_EverySubscriberGetsEveryEventOnceInOrder()
@@ -165,7 +166,7 @@ public sealed class FaultToleranceTests : OwnRedisTest
     [Fact]
     public async Task RedisBackWithLessThanItHad_PublishFromANewNode_ReadersElsewhereGetIt()
     {
-        var (nodeA, reader) = await ReaderOfThreeAlertsThenRedisRewoundToTheFirstAsync();
+        var (nodeA, reader) = await ReaderOfThreeAlertsThenRedisRewoundAsync(keep: 1);
 
         var nodeB = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         using var editorB = nodeB.Editor();
@@ -208,7 +209,7 @@ public sealed class FaultToleranceTests : OwnRedisTest
     [Fact]
     public async Task RedisBackWithLessThanItHad_RepublishedUpToTheCursorUnheard_CatchUpStillDeliversThem()
     {
-        var (nodeA, reader) = await ReaderOfThreeAlertsThenRedisRewoundToTheFirstAsync();
+        var (nodeA, reader) = await ReaderOfThreeAlertsThenRedisRewoundAsync(keep: 1);
 
         // Node A hears nothing from here, as while its subscription was down.
         await nodeA.Services.GetRequiredService<RedisStore>().Connection.GetSubscriber().UnsubscribeAllAsync();
@@ -222,6 +223,65 @@ public sealed class FaultToleranceTests : OwnRedisTest
         nodeA.Services.GetRequiredService<EventRelay>().CatchUp();
         await reader.ReadUntilShownAsync("Alert 5");
         Assert.Contains(reader.Updates, update => ChannelReaderOf.Shows(update, "Alert 4"));
+    }
+
+    // Redis lost only the last event: the new node's first alert takes the very seq the reader holds.
+    [Fact]
+    public async Task RedisBackByOneEvent_PublishFromANewNode_ReadersElsewhereGetIt()
+    {
+        var (_, reader) = await ReaderOfThreeAlertsThenRedisRewoundAsync(keep: 2);
+
+        await PublishFromANewNodeAsync("Alert 4");
+        await reader.ReadUntilShownAsync("Alert 4");
+    }
+
+    // The node started serving the topic after its last alert, and relayed nothing since: it remembers the
+    // event at its cursor all the same, where Redis, back by one event, hands out the seq again.
+    [Fact]
+    public async Task RedisBackByOneEvent_NodeThatRelayedNothingYet_ReadersGetTheNextAlert()
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        await PostThreeAlertsAsync(node);
+        var client = Track(await node.ClientAsync());
+        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
+        await reader.ReadUntilShownAsync("Alert 3");
+        await RewindAsync(node.Services.GetRequiredService<RedisNames>().Topic(Topic.Breaking), keep: 2);
+
+        await PublishFromANewNodeAsync("Alert 4");
+        await reader.ReadUntilShownAsync("Alert 4");
+    }
+
+    // The relay filled a gap from history beyond what pub/sub brought it (alerts 4 and 5, whose messages it
+    // never heard); then Redis went back to alert 4 and a node that knew nothing published at seq 5. Pub/sub
+    // brings the seq at the relay's cursor, with another event: only its id tells.
+    [Fact]
+    public async Task RedisBackBehindAGapFill_PublishFromANewNode_ReadersElsewhereGetIt()
+    {
+        var (nodeA, reader) = await ReaderOfThreeAlertsAsync();
+        var keys = nodeA.Services.GetRequiredService<RedisNames>().Topic(Topic.Breaking);
+        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.Configuration))
+        {
+            // Alerts 4 and 5 reach history and the topic's position, not pub/sub (as while a node's subscription
+            // was down): copies of alert 3 with their own seq, id and headline.
+            var db = admin.GetDatabase();
+            var third = (string)(await db.ListGetByIndexAsync(keys.History, 0))!;
+            foreach (var seq in new[] { 4, 5 })
+            {
+                var copy = third.Replace("\"seq\":3,", $"\"seq\":{seq},", StringComparison.Ordinal)
+                    .Replace("Alert 3", $"Alert {seq}", StringComparison.Ordinal);
+                copy = EventId().Replace(copy, $"\"id\":\"copied-{seq}\"", count: 1);
+                await db.ListLeftPushAsync(keys.History, copy);
+            }
+
+            await db.HashSetAsync(keys.Meta, "seq", 5);
+        }
+
+        nodeA.Services.GetRequiredService<EventRelay>().CatchUp();
+        await reader.ReadUntilSeqAsync(5);
+        await RewindAsync(keys, keep: 4);
+
+        await PublishFromANewNodeAsync("Alert 6");
+        await reader.ReadUntilShownAsync("Alert 6");
     }
 
     // The checks for a Redis that went back must not fire on an ordinary topic: a removal rewrites history
@@ -282,26 +342,51 @@ public sealed class FaultToleranceTests : OwnRedisTest
     }
 
     // A node with a reader of breaking who got alerts 1-3; then Redis holds what a copy taken after the first
-    // held (its position and history), with no connection dropping (a failover behind a proxy).
-    private async Task<(LiveNewsNode Node, ChannelReaderOf Reader)> ReaderOfThreeAlertsThenRedisRewoundToTheFirstAsync()
+    // `keep` held (its position and history), with no connection dropping (a failover behind a proxy).
+    private async Task<(LiveNewsNode Node, ChannelReaderOf Reader)> ReaderOfThreeAlertsThenRedisRewoundAsync(int keep)
+    {
+        var (node, reader) = await ReaderOfThreeAlertsAsync();
+        await RewindAsync(node.Services.GetRequiredService<RedisNames>().Topic(Topic.Breaking), keep);
+        return (node, reader);
+    }
+
+    private async Task<(LiveNewsNode Node, ChannelReaderOf Reader)> ReaderOfThreeAlertsAsync()
     {
         var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
         var client = Track(await node.ClientAsync());
         var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
-        using (var editor = node.Editor())
-        {
-            for (var i = 1; i <= 3; i++)
-            {
-                await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
-            }
-        }
-
+        await PostThreeAlertsAsync(node);
         await reader.ReadUntilSeqAsync(3);
-        var keys = node.Services.GetRequiredService<RedisNames>().Topic(Topic.Breaking);
-        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.Configuration);
-        var db = admin.GetDatabase();
-        await db.HashSetAsync(keys.Meta, "seq", 1);
-        await db.ListTrimAsync(keys.History, -1, -1);
         return (node, reader);
     }
+
+    private static async Task PostThreeAlertsAsync(LiveNewsNode node)
+    {
+        using var editor = node.Editor();
+        for (var i = 1; i <= 3; i++)
+        {
+            await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
+        }
+    }
+
+    // A node started since, which knew nothing of the topic, publishes the alert.
+    private async Task PublishFromANewNodeAsync(string headline)
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        using var editor = node.Editor();
+        await editor.PostUntilAcceptedAsync("/api/breaking", new { headline }, headline.ToLowerInvariant().Replace(' ', '-'));
+    }
+
+    // Redis holds the topic as it was after its first `keep` events: position and history.
+    private async Task RewindAsync(TopicKeys keys, int keep)
+    {
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.Configuration);
+        var db = admin.GetDatabase();
+        await db.HashSetAsync(keys.Meta, "seq", keep);
+        await db.ListTrimAsync(keys.History, -keep, -1); // newest first
+    }
+
+    // The envelope's own id: the first "id" of an envelope, before its data.
+    [GeneratedRegex("\"id\":\"[^\"]*\"")]
+    private static partial Regex EventId();
 }
