@@ -40,7 +40,7 @@ internal sealed class AccountHealth(RedisStore store, RedisNames names, OAuthTok
     {
         var key = names.ShareAccount(job.Account);
         var now = UtcTimestampConverter.ToText(time.GetUtcNow());
-        var db = store.Database;
+        var db = await store.GetDatabaseAsync();
         if (job.State == ShareStates.Posted)
         {
             await db.HashSetAsync(key, [new HashEntry(LastPostedAt, now)]);
@@ -76,7 +76,7 @@ internal sealed class AccountHealth(RedisStore store, RedisNames names, OAuthTok
 
     private async Task<AccountHealthView> GetAsync(SocialAccountOptions account)
     {
-        var fields = (await store.Database.HashGetAllAsync(names.ShareAccount(account.Name))).ToDictionary(e => (string)e.Name!, e => (string)e.Value!, StringComparer.Ordinal);
+        var fields = (await (await store.GetDatabaseAsync()).HashGetAllAsync(names.ShareAccount(account.Name))).ToDictionary(e => (string)e.Name!, e => (string)e.Value!, StringComparer.Ordinal);
         var lastPostedAt = Time(fields.GetValueOrDefault(LastPostedAt));
         var lastErrorAt = Time(fields.GetValueOrDefault(LastErrorAt));
         var expiresAt = await tokens.ExpiresAtAsync(account);

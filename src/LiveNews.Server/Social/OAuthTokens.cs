@@ -124,7 +124,7 @@ internal sealed class OAuthTokens
         await gate.WaitAsync(cancellationToken);
         try
         {
-            var db = _store.Database;
+            var db = await _store.GetDatabaseAsync();
             var lockKey = _names.ShareOAuthLock(account.Name);
             var lockToken = Guid.NewGuid().ToString("N");
             // Bounded by the caller's budget (AccessTokenAsync), which is the lock's lifetime.
@@ -274,7 +274,7 @@ internal sealed class OAuthTokens
 
     private async Task<StoredToken?> LoadAsync(SocialAccountOptions account)
     {
-        var value = await _store.Database.StringGetAsync(_names.ShareOAuthToken(account.Name));
+        var value = await (await _store.GetDatabaseAsync()).StringGetAsync(_names.ShareOAuthToken(account.Name));
         if (value.IsNull)
         {
             return null;
@@ -293,8 +293,8 @@ internal sealed class OAuthTokens
         }
     }
 
-    private Task SaveAsync(SocialAccountOptions account, StoredToken token) =>
-        _store.Database.StringSetAsync(_names.ShareOAuthToken(account.Name), _protector.Protect(LiveNewsJson.Serialize(token)), StoredFor);
+    private async Task SaveAsync(SocialAccountOptions account, StoredToken token) =>
+        await (await _store.GetDatabaseAsync()).StringSetAsync(_names.ShareOAuthToken(account.Name), _protector.Protect(LiveNewsJson.Serialize(token)), StoredFor);
 
     internal sealed record StoredToken(string AccessToken, string? RefreshToken, DateTimeOffset? ExpiresAt, DateTimeOffset? RefreshAfter, string Seed);
 }

@@ -73,7 +73,7 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
         """;
 
     // KEYS: job, due queue, article index. ARGV: job JSON, job id, due ms, retention ms, job key prefix, account,
-    // force ('1'). Returns the job already stored under this id, or (unless forced) another job of the article
+    // force ('1'), the dead state's name. Returns the job already stored under this id, or (unless forced) another job of the article
     // for the same account that is not dead: two share requests racing for one account make one job, not two.
     private const string CreateScript = """
         local current = redis.call('GET', KEYS[1])
@@ -84,7 +84,7 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
             local other = redis.call('GET', ARGV[5] .. ids[i])
             if other then
               local job = cjson.decode(other)
-              if job['account'] == ARGV[6] and job['state'] ~= 'dead' then return other end
+              if job['account'] == ARGV[6] and job['state'] ~= ARGV[8] then return other end
             end
           end
         end
@@ -108,7 +108,9 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
 
     private static readonly long RetentionMs = (long)Retention.TotalMilliseconds;
 
-    private IDatabase Db => store.Database;
+    // Awaited, not the connection at hand: a share request or the worker's first take may come before the node's
+    // first connect has finished.
+    private Task<IDatabase> DbAsync() => store.GetDatabaseAsync();
 
     public static string Serialize(ShareJob job) => LiveNewsJson.Serialize(job);
 
@@ -121,38 +123,38 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
     public async Task<ShareJob> CreateAsync(ShareJob job, bool force)
     {
         var due = job.ScheduledAt ?? job.CreatedAt;
-        var result = await Db.ScriptEvaluateAsync(CreateScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId)],
-            [Serialize(job), job.Id, due.ToUnixTimeMilliseconds(), RetentionMs, names.ShareJobPrefix, job.Account, force ? "1" : "0"]);
+        var result = await (await DbAsync()).ScriptEvaluateAsync(CreateScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId)],
+            [Serialize(job), job.Id, due.ToUnixTimeMilliseconds(), RetentionMs, names.ShareJobPrefix, job.Account, force ? "1" : "0", ShareStates.Dead]);
         return result.Resp2Type == ResultType.BulkString ? Deserialize((string)result!) : job;
     }
 
     /// <summary>Puts a job back in the queue when it is (still) in <paramref name="expectedState"/> and nobody works it.</summary>
     public async Task<bool> RequeueAsync(ShareJob job, string expectedState) =>
-        (int)await Db.ScriptEvaluateAsync(RequeueScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)],
+        (int)await (await DbAsync()).ScriptEvaluateAsync(RequeueScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)],
             [Serialize(job), job.Id, job.UpdatedAt.ToUnixTimeMilliseconds(), expectedState, RetentionMs]) == 1;
 
     /// <summary>Removes a job that is (still) in <paramref name="expectedState"/> and not being worked. Null when it was not.</summary>
     public async Task<ShareJob?> RemoveAsync(ShareJob job, string expectedState)
     {
-        var result = await Db.ScriptEvaluateAsync(RemoveScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)], [job.Id, expectedState]);
+        var result = await (await DbAsync()).ScriptEvaluateAsync(RemoveScript, [JobKey(job.Id), DueKey, ArticleKey(job.ArticleId), LeaseKey(job.Id)], [job.Id, expectedState]);
         return result.IsNull ? null : Deserialize((string)result!);
     }
 
     public async Task<ShareJob?> GetAsync(string jobId)
     {
-        var json = await Db.StringGetAsync(JobKey(jobId));
+        var json = await (await DbAsync()).StringGetAsync(JobKey(jobId));
         return json.IsNull ? null : Deserialize(json!);
     }
 
     public async Task<IReadOnlyList<ShareJob>> ForArticleAsync(string articleId)
     {
-        var ids = await Db.SetMembersAsync(ArticleKey(articleId));
+        var ids = await (await DbAsync()).SetMembersAsync(ArticleKey(articleId));
         if (ids.Length == 0)
         {
             return [];
         }
 
-        var values = await Db.StringGetAsync([.. ids.Select(id => (RedisKey)JobKey(id!))]);
+        var values = await (await DbAsync()).StringGetAsync([.. ids.Select(id => (RedisKey)JobKey(id!))]);
         return [.. values.Where(v => !v.IsNull).Select(v => Deserialize(v!)).OrderBy(j => j.CreatedAt).ThenBy(j => j.Account, StringComparer.Ordinal)];
     }
 
@@ -160,23 +162,23 @@ internal sealed class ShareStore(RedisStore store, RedisNames names)
     public async Task<IReadOnlyList<(string JobId, string Token)>> TakeDueAsync(DateTimeOffset now, TimeSpan lease, int max)
     {
         var token = Guid.NewGuid().ToString("N");
-        var ids = (RedisValue[])(await Db.ScriptEvaluateAsync(TakeScript, [DueKey],
+        var ids = (RedisValue[])(await (await DbAsync()).ScriptEvaluateAsync(TakeScript, [DueKey],
             [now.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, token, max, names.ShareLeasePrefix]))!;
         return [.. ids.Select(id => ((string)id!, token))];
     }
 
     /// <summary>Extends a lease this node holds (and the job's place in the queue). False: the lease was lost.</summary>
     public async Task<bool> RenewAsync(string jobId, string token, DateTimeOffset now, TimeSpan lease) =>
-        (int)await Db.ScriptEvaluateAsync(RenewScript, [LeaseKey(jobId), DueKey],
+        (int)await (await DbAsync()).ScriptEvaluateAsync(RenewScript, [LeaseKey(jobId), DueKey],
             [token, (long)lease.TotalMilliseconds, (now + lease).ToUnixTimeMilliseconds(), jobId]) == 1;
 
     /// <summary>Saves a job this node holds. False: the lease was lost, another node owns the job now.</summary>
     public async Task<bool> SaveAsync(ShareJob job, string token, DateTimeOffset? nextDue, bool release) =>
-        (int)await Db.ScriptEvaluateAsync(SaveScript, [JobKey(job.Id), DueKey, LeaseKey(job.Id)],
+        (int)await (await DbAsync()).ScriptEvaluateAsync(SaveScript, [JobKey(job.Id), DueKey, LeaseKey(job.Id)],
             [Serialize(job), job.Id, token, nextDue?.ToUnixTimeMilliseconds() ?? -1, release ? "1" : "0", RetentionMs]) == 1;
 
     /// <summary>Drops the queue entry of a job whose document is gone (expired or removed).</summary>
-    public Task ForgetAsync(string jobId) => Db.SortedSetRemoveAsync(DueKey, jobId);
+    public async Task ForgetAsync(string jobId) => await (await DbAsync()).SortedSetRemoveAsync(DueKey, jobId);
 
     private RedisKey DueKey => names.SharesDue;
 

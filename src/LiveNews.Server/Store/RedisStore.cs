@@ -63,8 +63,6 @@ internal sealed class RedisStore : IDisposable
     public IConnectionMultiplexer Connection =>
         _connection ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The store connection is being made.", null, CommandStatus.Unknown);
 
-    public IDatabase Database => Connection.GetDatabase();
-
     /// <summary>The connection, made on first use (one attempt at a time); it reconnects by itself after.</summary>
     public async Task<IConnectionMultiplexer> ConnectAsync(CancellationToken cancellationToken = default)
     {

@@ -226,7 +226,7 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         var node = Node();
         using var editor = node.Editor();
         var names = node.Services.GetRequiredService<RedisNames>();
-        var database = node.Services.GetRequiredService<RedisStore>().Database;
+        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
         var latestMeta = names.Topic(Topic.Latest).Meta;
 
         // The publish stops between the two topics: its article is out, `latest` cannot be written.
