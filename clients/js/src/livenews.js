@@ -127,10 +127,14 @@ export class LiveNewsClient {
       const state = this.#topics.get(message.topic);
       if (state) call(state.handlers.viewers, message.count, message);
     });
-    // Over SSE the stream itself answers a topic it could not resume with a fresh snapshot.
+    // Over SSE the stream itself answers a topic it could not resume with a fresh snapshot. One that comes
+    // while a Subscribe call is in flight (a batch waiting for another topic's snapshot) is newer than that
+    // call's answer: it is applied right after it.
     this.#connection.on("snapshot", (/** @type {SubscribeResult} */ result) => {
       const state = this.#topics.get(result.topic);
-      if (state && state.inFlight === 0) this.#apply(state, result);
+      if (!state) return;
+      if (state.inFlight === 0) this.#apply(state, result);
+      else state.streamed = result;
     });
     this.#connection.onreconnecting(() => this.#setState("reconnecting"));
     this.#connection.onreconnected(() => {
@@ -139,7 +143,7 @@ export class LiveNewsClient {
     });
     this.#connection.onclose(() => {
       this.#setState("offline");
-      if (this.#started) void this.#connect();
+      if (this.#started) void this.#reconnect();
     });
   }
 
@@ -211,6 +215,12 @@ export class LiveNewsClient {
     await this.#connecting;
   }
 
+  /** After a close: once the connect loop that may be running ends (it found the connection up before it closed). */
+  async #reconnect() {
+    await this.#connecting;
+    await this.#connect();
+  }
+
   async #connectLoop() {
     for (let attempt = 0; ; attempt++) {
       // Connected by the automatic reconnect meanwhile: its `onreconnected` resubscribes.
@@ -233,7 +243,10 @@ export class LiveNewsClient {
 
   /** After a (re)connect: every topic from its last position. Requests in flight died with the old connection. */
   async #resubscribeAll() {
-    for (const state of this.#topics.values()) state.inFlight = 0;
+    for (const state of this.#topics.values()) {
+      state.inFlight = 0;
+      state.streamed = null;
+    }
     await this.#subscribeTopics([...this.#topics.values()]);
   }
 
@@ -302,6 +315,23 @@ export class LiveNewsClient {
   #apply(state, result) {
     if (this.#topics.get(state.topic) !== state) return;
     state.retries = 0;
+    this.#take(state, result);
+    const streamed = state.streamed;
+    state.streamed = null;
+    if (streamed) this.#take(state, streamed);
+    state.synced = true;
+    // Events that arrived while the subscription was in flight, now in order after the answer.
+    const buffered = state.buffered.sort((a, b) => a.seq - b.seq);
+    state.buffered = [];
+    for (const event of buffered) this.#handle(state, event);
+  }
+
+  /**
+   * The answer's position: its missed events when it resumes this one, else its snapshot.
+   * @param {TopicState} state
+   * @param {SubscribeResult} result
+   */
+  #take(state, result) {
     const resumes = result.recovered && (result.epoch === state.epoch || (state.epoch !== null && state.seq === 0));
     if (resumes) {
       for (const event of result.events) this.#deliver(state, event);
@@ -314,11 +344,6 @@ export class LiveNewsClient {
       call(state.handlers.snapshot, result.snapshot, { startedOver, fromCache: false });
       this.#persist(state);
     }
-    state.synced = true;
-    // Events that arrived while the subscription was in flight, now in order after the answer.
-    const buffered = state.buffered.sort((a, b) => a.seq - b.seq);
-    state.buffered = [];
-    for (const event of buffered) this.#handle(state, event);
   }
 
   /** @param {Envelope} envelope */
@@ -440,6 +465,8 @@ class TopicState {
     this.synced = false;
     /** The Subscribe call in flight for this topic, 0 when none. */
     this.inFlight = 0;
+    /** @type {SubscribeResult | null} A snapshot the event stream sent while a call was in flight (SSE). */
+    this.streamed = null;
     this.retries = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.retryTimer = undefined;
@@ -540,7 +567,10 @@ export function streamId(topics, positions) {
  * A connection over Server-Sent Events that the client drives like the hub's: `Subscribe` (re)opens one
  * stream for every topic, resuming each from its position; the browser's own reconnect resumes them with
  * `Last-Event-ID`. A topic with a position is answered as resumed at once: what it missed follows as
- * events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message).
+ * events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message). A topic the stream
+ * would refuse (the server answers the whole stream 400, which EventSource cannot read) is refused here, by
+ * the server's rules, so the others stream on. A stream refused anyway (a node answering 503) closes the
+ * connection; the next `start` waits as the hub's reconnect does (at once, 1 s, 2 s, then every 5 s).
  * @param {string} url
  * @param {(url: string) => EventSourceLike} [open]
  * @returns {HubConnectionLike}
@@ -558,6 +588,8 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
   /** @type {EventSourceLike | null} */
   let source = null;
   let state = "Disconnected";
+  let refusedInARow = 0;
+  let starts = 0;
 
   const failWaiting = () => {
     for (const { reject } of waiting.values()) reject(new Error("The event stream closed: the store is unavailable."));
@@ -595,7 +627,9 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
       if (source === stream) handlers.viewers?.(JSON.parse(message.data));
     });
     stream.onopen = () => {
-      if (source !== stream || state !== "Reconnecting") return;
+      if (source !== stream) return;
+      refusedInARow = 0;
+      if (state !== "Reconnecting") return;
       state = "Connected";
       onReconnected();
     };
@@ -603,6 +637,7 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
       if (source !== stream) return;
       if (stream.readyState === 2) {
         // Refused (not 200): the browser gives up, the client reconnects and resubscribes from its positions.
+        refusedInARow++;
         source = null;
         state = "Disconnected";
         failWaiting();
@@ -618,12 +653,20 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
     async invoke(method, ...args) {
       if (state !== "Connected") throw new Error("The event stream is not connected.");
       if (method === "Unsubscribe") {
-        for (const topic of args[0]) topics.delete(topic);
+        for (const topic of args[0]) {
+          topics.delete(topic);
+          // A batch waiting for this topic's snapshot gets an answer the client ignores (it left), not none.
+          waiting.get(topic)?.resolve({ topic, epoch: "", seq: 0, recovered: false, snapshot: null, events: [] });
+          waiting.delete(topic);
+        }
         reopen();
         return undefined;
       }
       /** @type {SubscribeRequest[]} */
       const requests = args[0];
+      // All or nothing, as the hub: the client then asks for each topic alone, and drops the refused one.
+      const refusal = requests.map((request) => streamRefusal(request.topic)).find((reason) => reason !== null);
+      if (refusal) throw new Error("HubException: " + refusal);
       let changed = false;
       const answers = requests.map((request) => {
         const positioned = request.epoch !== undefined && request.seq !== undefined;
@@ -648,10 +691,18 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
     onclose: (handler) => { onClose = handler; },
     async start() {
       if (state !== "Disconnected") throw new Error("The event stream is already started.");
+      const start = ++starts;
+      const wait = refusedInARow > 0 ? foreverRetry.nextRetryDelayInMilliseconds({ previousRetryCount: refusedInARow - 1 }) : 0;
+      if (wait > 0) {
+        state = "Connecting";
+        await delay(wait);
+        if (start !== starts) throw new Error("The event stream was stopped while it waited to reconnect.");
+      }
       topics.clear();
       state = "Connected";
     },
     async stop() {
+      starts++;
       source?.close();
       source = null;
       topics.clear();
@@ -660,6 +711,18 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
     },
     get state() { return state; },
   };
+}
+
+/**
+ * Why an event stream would refuse the topic, by the server's rules (`Topic.TryParse`, public topics only), or
+ * null. The topic count is left to the server: its limit is a setting.
+ * @param {string} topic
+ * @returns {string | null}
+ */
+function streamRefusal(topic) {
+  if (topic === "live" || topic === "breaking" || topic === "latest" || /^article:[a-z0-9-]{1,128}$/.test(topic)) return null;
+  if (topic === "newsroom") return "Topic 'newsroom' is for editors; an event stream carries public topics only.";
+  return `Unknown topic '${topic}': use live, breaking, latest or article:{id} (id of lowercase letters, digits and dashes, at most 128).`;
 }
 
 /** @param {number} ms */

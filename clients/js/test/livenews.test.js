@@ -515,3 +515,112 @@ test("over SSE: one stream for every topic, snapshots then events in order, resu
   assert.deepEqual(seen, { breaking: ["snapshot:3:false", 4, 5], live: ["snapshot:1:false", 2, "snapshot:9:true", 10] });
   await client.stop();
 });
+
+test("over SSE: a snapshot that starts a topic over while another topic's is awaited is applied, not dropped", async () => {
+  FakeEventSource.opened = [];
+  const storage = new MemoryStorage();
+  storage.setItem("livenews:topic:live", JSON.stringify({ epoch: "e1", seq: 10, snapshot: { n: 10 }, events: [] }));
+  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
+  const client = new LiveNewsClient({ connection, storage });
+  const seen = { live: [], "article:x": [] };
+  for (const topic of ["live", "article:x"]) {
+    client.subscribe(topic, {
+      snapshot: (s, info) => seen[topic].push(`snapshot:${s.n}:${info.startedOver}:${info.fromCache}`),
+      event: (e) => seen[topic].push(e.seq),
+    });
+  }
+  const started = client.start();
+  await settle();
+  const stream = FakeEventSource.opened.at(-1);
+  // live cannot be resumed from e1.10: the stream starts it over before article:x's snapshot comes.
+  stream.emit("snapshot", { topic: "live", epoch: "e2", seq: 3, snapshot: { n: 3 } });
+  stream.emit("snapshot", { topic: "article:x", epoch: "e1", seq: 1, snapshot: { n: 1 } });
+  await started;
+  stream.emit("event", envelope("live", 4, "e2"));
+  await settle();
+
+  assert.deepEqual(seen, { live: ["snapshot:10:false:true", "snapshot:3:true:false", 4], "article:x": ["snapshot:1:false:false"] });
+  assert.equal(FakeEventSource.opened.length, 1, "no stream opened again");
+  await client.stop();
+});
+
+test("over SSE: a refused stream is opened again, at once and then after growing waits, even during the first subscribe", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  FakeEventSource.opened = [];
+  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
+  const client = new LiveNewsClient({ connection, storage: null });
+  const seen = record(client, "breaking");
+  const started = client.start();
+  await settle();
+  const refuse = () => {
+    const stream = FakeEventSource.opened.at(-1);
+    stream.readyState = 2;
+    stream.onerror();
+  };
+
+  refuse(); // a node answered 503 before the first snapshot
+  await settle();
+  assert.equal(FakeEventSource.opened.length, 2, "opened again at once");
+  refuse();
+  await settle();
+  assert.equal(FakeEventSource.opened.length, 2, "not again at once");
+  t.mock.timers.tick(999);
+  await settle();
+  assert.equal(FakeEventSource.opened.length, 2);
+  t.mock.timers.tick(1);
+  await settle();
+  assert.equal(FakeEventSource.opened.length, 3);
+
+  const stream = FakeEventSource.opened.at(-1);
+  stream.onopen?.();
+  stream.emit("snapshot", { topic: "breaking", epoch: "e1", seq: 2, snapshot: { n: 2 } });
+  await started;
+  await settle();
+  stream.emit("event", envelope("breaking", 3));
+  assert.equal(seen.snapshots.length, 1);
+  assert.deepEqual(seen.events, [3]);
+  assert.equal(client.state, "live");
+  await client.stop();
+});
+
+test("over SSE: a topic the stream would refuse is refused alone, and the others stream", async () => {
+  FakeEventSource.opened = [];
+  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
+  const client = new LiveNewsClient({ connection, storage: null });
+  const breaking = record(client, "breaking");
+  const badId = record(client, "article:Bad_Id");
+  const newsroom = record(client, "newsroom");
+  const started = client.start();
+  await settle();
+
+  const stream = FakeEventSource.opened.at(-1);
+  assert.deepEqual(stream.query().getAll("topic"), ["breaking"]);
+  assert.deepEqual([badId.errors.map((e) => e.reason), newsroom.errors.map((e) => e.reason)], [["refused"], ["refused"]]);
+  assert.match(newsroom.errors[0].message, /editors/);
+  stream.emit("snapshot", { topic: "breaking", epoch: "e1", seq: 0, snapshot: { n: 0 } });
+  await started;
+  stream.emit("event", envelope("breaking", 1));
+  assert.deepEqual(breaking.events, [1]);
+  assert.equal(FakeEventSource.opened.length, 1);
+  await client.stop();
+});
+
+test("over SSE: leaving a topic whose snapshot is awaited does not hold up the others asked with it", async () => {
+  FakeEventSource.opened = [];
+  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
+  const client = new LiveNewsClient({ connection, storage: null });
+  const latest = record(client, "latest");
+  const leaving = client.subscribe("article:a", {});
+  const started = client.start();
+  await settle();
+  await leaving.unsubscribe();
+
+  const stream = FakeEventSource.opened.at(-1);
+  assert.deepEqual(stream.query().getAll("topic"), ["latest"]);
+  stream.emit("snapshot", { topic: "latest", epoch: "e1", seq: 5, snapshot: { n: 5 } });
+  await started;
+  stream.emit("event", envelope("latest", 6));
+  assert.equal(latest.snapshots.length, 1);
+  assert.deepEqual(latest.events, [6]);
+  await client.stop();
+});
