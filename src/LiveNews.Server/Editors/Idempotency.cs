@@ -66,7 +66,10 @@ internal sealed class Idempotency(RedisStore store, RedisNames names, IOptions<E
             return new StoredResult(answer);
         }
 
-        EventIds.Seed(http, $"{caller}\n{key}");
+        // The request's fingerprint is part of the seed: after a failed attempt (nothing stored to compare a
+        // reuse with) the same request gets the same event ids, and finds what the attempt published; another
+        // request under the key gets ids of its own, so it is applied rather than answered with the first one's events.
+        EventIds.Seed(http, $"{caller}\n{key}\n{fingerprint}");
         try
         {
             var result = await next(context);

@@ -244,6 +244,30 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await editor.DeleteAsync("/api/articles/pulled")).StatusCode);
     }
 
+    // A failed attempt leaves no answer under its key to compare a reuse with: a CMS that sends a changed
+    // article under the same key gets the change applied, not the failed attempt's events back.
+    [Fact]
+    public async Task Publish_AnotherBodyUnderTheKeyOfAnAttemptThatFailedAfterPublishing_IsApplied()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
+        var latestMeta = node.Services.GetRequiredService<RedisNames>().Topic(Topic.Latest).Meta;
+
+        // The first draft is published on its topic, then the write of `latest` fails: 5xx.
+        await database.StringSetAsync(latestMeta, "not a hash");
+        var failed = await editor.PutJsonAsync("/api/articles/redrafted", new { headline = "FIRST-DRAFT", url = "https://news.example/redrafted" }, idempotencyKey: "cms-2");
+        Assert.True((int)failed.StatusCode >= 500, $"the first attempt failed with a 5xx, not {failed.StatusCode}");
+        await database.KeyDeleteAsync(latestMeta);
+
+        var second = await editor.PutJsonAsync("/api/articles/redrafted", new { headline = "SECOND-DRAFT", url = "https://news.example/redrafted" }, idempotencyKey: "cms-2");
+
+        second.EnsureSuccessStatusCode();
+        Assert.Contains("SECOND-DRAFT", await second.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("SECOND-DRAFT", (await ReadTopicAsync(node.Anonymous(), "article:redrafted")).GetProperty("snapshot").GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("SECOND-DRAFT", (await ReadTopicAsync(node.Anonymous(), "latest")).GetProperty("snapshot").GetRawText(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task PublishesAndUnpublishesRacing_LatestListsExactlyTheArticlesThatArePublished()
     {
