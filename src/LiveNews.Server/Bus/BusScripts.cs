@@ -242,6 +242,19 @@ internal static class BusScripts
     //       match (lower case), 6 most items to look at for one page when matching.
     // Returns {epoch, seq, state exists (1/0), items JSON, next cursor id, next cursor score}
     // or {'cursor'} when the cursor is unknown. Writes nothing.
+    // KEYS: 1 the topic's history. ARGV: 1 an item id. Returns 1 when an event of the history still carries the
+    // item's text (one not yet a tombstone), else 0.
+    public const string CarriesItem = """
+        local events = redis.call('LRANGE', KEYS[1], 0, -1)
+        for i = 1, #events do
+          local ok, e = pcall(cjson.decode, events[i])
+          if ok and type(e) == 'table' and type(e.data) == 'table' and e.data.id == ARGV[1] and e.data.removed ~= true then
+            return 1
+          end
+        end
+        return 0
+        """;
+
     public const string Page = """
         local epoch = redis.call('HGET', KEYS[1], 'epoch') or ''
         local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')

@@ -101,6 +101,13 @@ internal sealed record SnapshotChange
     public static SnapshotChange Put(string itemId, string json, double score) =>
         new() { Operation = SnapshotOperation.UpsertItem, ItemId = itemId, Json = json, Score = score };
 
+    /// <summary>
+    /// Takes the text of an item no longer in the snapshot (an alert that expired) out of the history: there is
+    /// nothing to remove, and nothing is published if the item is back.
+    /// </summary>
+    public static SnapshotChange TakeDownGone(string itemId) =>
+        new() { Operation = SnapshotOperation.RemoveItem, ItemId = itemId, Precondition = Precondition.Absent, Takedown = Takedown.Item };
+
     /// <summary>Removes an item; with <paramref name="takedown"/>, its text leaves the history too.</summary>
     public static SnapshotChange Remove(string itemId, string expected, Takedown takedown = Takedown.None) =>
         new() { Operation = SnapshotOperation.RemoveItem, ItemId = itemId, Precondition = Precondition.Equals, Expected = expected, Takedown = takedown };

@@ -70,15 +70,21 @@ internal static class BreakingApi
         return published.NotFound ? NotFound(id) : TypedResults.Ok(new WriteResult(id, [published.Envelope!]));
     }
 
-    private static async Task<IResult> RetractAsync(string id, HttpContext http, Publisher publisher)
+    private static async Task<IResult> RetractAsync(string id, HttpContext http, Publisher publisher, EventBus bus)
     {
         if (!Topic.IsValidArticleId(id))
         {
             return NotFound(id);
         }
 
+        // An alert that expired is gone from the snapshot, but history (which resume replays for a day) still
+        // carries its text: a false alert found out after it expired is retracted all the same.
+        var expiredButCarried = await bus.HistoryCarriesAsync(Topic.Breaking, id);
+        var data = Publisher.Serialize(new Removed(id));
         var published = await publisher.ChangeItemAsync(Topic.Breaking, id, EventIds.For(http), current =>
-            current is null ? null : new PlannedEvent("breaking.retracted", Publisher.Serialize(new Removed(id)), SnapshotChange.Remove(id, current, Takedown.Item)));
+            current is not null ? new PlannedEvent("breaking.retracted", data, SnapshotChange.Remove(id, current, Takedown.Item))
+            : expiredButCarried ? new PlannedEvent("breaking.retracted", data, SnapshotChange.TakeDownGone(id))
+            : null);
         return published.NotFound ? NotFound(id) : TypedResults.Ok(new WriteResult(id, [published.Envelope!]));
     }
 
