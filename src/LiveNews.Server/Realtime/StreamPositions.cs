@@ -16,8 +16,10 @@ internal sealed class StreamPositions
     private const char PartSeparator = '_';
     private const char SeqSeparator = '.';
 
-    // Ids come from the network: bound what is parsed (32 topics of a 16-char epoch and a long seq fit).
-    private const int MaxIdLength = 2048;
+    // Ids come from the network: what is parsed is bounded by what the stream's own topics need (the tag, then
+    // per topic a separator, an epoch of 16 hex characters and a seq of up to 19 digits, with room to spare), so
+    // any number of topics Realtime:MaxTopicsPerConnection allows still resumes.
+    private const int MaxIdLengthPerTopic = 64;
 
     private readonly Topic[] _topics;
     private readonly (string Epoch, long Seq)?[] _positions;
@@ -55,7 +57,7 @@ internal sealed class StreamPositions
     /// </summary>
     public bool TryResume(string? lastEventId)
     {
-        if (string.IsNullOrEmpty(lastEventId) || lastEventId.Length > MaxIdLength)
+        if (string.IsNullOrEmpty(lastEventId) || lastEventId.Length > _tag.Length + (MaxIdLengthPerTopic * _topics.Length))
         {
             return false;
         }

@@ -92,6 +92,35 @@ public sealed class ServerSentEventsTests : OwnRedisTest
         Assert.Empty(resumed.SnapshotsOf($"article:{Article}"));
     }
 
+    // Realtime:MaxTopicsPerConnection may allow more topics than 32: a stream of as many still resumes exactly
+    // (its id runs past 2 KB with 110 published topics).
+    [Fact]
+    public async Task Stream_ManyTopicsAsTheSettingAllows_LastEventIdResumesEveryOne()
+    {
+        const int Articles = 110;
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, new() { ["Realtime:MaxTopicsPerConnection"] = "120" }));
+        using var editor = node.Editor();
+        var ids = Enumerable.Range(0, Articles).Select(i => $"many-{i}").ToArray();
+        foreach (var id in ids)
+        {
+            (await editor.PutJsonAsync($"/api/articles/{id}", new { headline = id, url = $"https://news.example/{id}" })).EnsureSuccessStatusCode();
+        }
+
+        var query = string.Join("&", ids.Select(id => $"topic=article:{id}"));
+        string lastId;
+        await using (var reader = await SseReader.OpenAsync(node.BaseAddress, query))
+        {
+            await Eventually.TrueAsync(() => reader.Messages.Count == Articles, "a snapshot per topic");
+            lastId = reader.LastEventId!;
+        }
+
+        Assert.True(lastId.Length > 2048, $"the id is {lastId.Length} characters");
+        await editor.PostUntilAcceptedAsync($"/api/articles/{ids[^1]}/entries", new { text = "After the reconnect" }, "many-entry");
+        await using var resumed = await SseReader.OpenAsync(node.BaseAddress, query, lastId);
+        await Eventually.TrueAsync(() => resumed.EventsOf($"article:{ids[^1]}").Count == 1, "the missed entry");
+        Assert.All(ids, id => Assert.Empty(resumed.SnapshotsOf($"article:{id}")));
+    }
+
     [Theory]
     [InlineData("not-an-id")]
     [InlineData("00000000_abc.1_abc.2_abc.3")]
