@@ -175,7 +175,10 @@ internal static class FeedsApi
     {
         var text = entry.Text.ReplaceLineEndings(" ");
         var cut = text.LastIndexOf(' ', Math.Min(79, text.Length - 1));
-        var excerpt = text.Length <= 80 ? text : text[..(cut > 20 ? cut : 79)] + "…";
+        var end = cut > 20 ? cut : 79;
+        // Never between the two halves of a character beyond the BMP (an emoji): XML and JSON writers refuse half.
+        end -= end < text.Length && char.IsLowSurrogate(text[end]) ? 1 : 0;
+        var excerpt = text.Length <= 80 ? text : text[..end] + "…";
         return entry.Kind == "entry" ? excerpt : $"{CultureInfo.InvariantCulture.TextInfo.ToTitleCase(entry.Kind)}: {excerpt}";
     }
 

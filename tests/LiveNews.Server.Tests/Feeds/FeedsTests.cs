@@ -110,6 +110,25 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/feeds/articles/storm-live.atom")).StatusCode);
     }
 
+    // An entry's title is its text's first words, cut at 80 characters when there is no space to cut at: a cut
+    // between an emoji's two halves made the feed and the page fail (500) while the entry was among the newest.
+    [Fact]
+    public async Task ArticleAtomAndPage_EntryOfEmojiWithoutSpaces_TitleCutBetweenCharacters()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishAsync(editor, "emoji-live", "Emoji: live", null);
+        var text = string.Concat(Enumerable.Repeat("\U0001F534", 41));
+        (await editor.PostJsonAsync("/api/articles/emoji-live/entries", new { text })).EnsureSuccessStatusCode();
+
+        using var http = node.Anonymous();
+        using var feed = await http.GetAsync("/feeds/articles/emoji-live.atom");
+        Assert.Equal(HttpStatusCode.OK, feed.StatusCode);
+        var title = SyndicationFeed.Load(XmlReader.Create(await feed.Content.ReadAsStreamAsync())).Items.Single().Title.Text;
+        Assert.Equal(string.Concat(Enumerable.Repeat("\U0001F534", 39)) + "…", title);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/articles/emoji-live")).StatusCode);
+    }
+
     [Theory]
     [InlineData("/feeds/latest.atom")]
     [InlineData("/feeds/latest.json")]
