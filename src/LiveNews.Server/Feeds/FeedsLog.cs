@@ -11,6 +11,9 @@ internal static partial class FeedsLog
     [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "The WebSub hub refused or missed the ping for {Feed}; trying again in {RetryAfter}")]
     public static partial void PingFailed(ILogger logger, string feed, TimeSpan retryAfter, Exception? exception);
 
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Error, Message = "The WebSub hub refused the ping for {Feed} ({Status}) and would refuse it again: dropped. Check WebSub:Hub")]
+    public static partial void PingRefused(ILogger logger, string feed, int status);
+
     [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "Taking WebSub pings from the store failed; trying again")]
     public static partial void ClaimFailed(ILogger logger, Exception exception);
 }

@@ -10,6 +10,8 @@ namespace LiveNews.Server.Feeds;
 /// Makes the queued WebSub pings (<c>hub.mode=publish</c>, <c>hub.url</c> = the feed), on whichever node
 /// takes them first. Each ping goes through a Polly pipeline (timeout per attempt, retries with backoff);
 /// a ping that still fails waits in the queue (<c>WebSub:RetryAfter</c>), so a hub that is down misses nothing.
+/// A hub that refuses the ping itself (a 3xx or 4xx other than 408 and 429: a wrong hub URL, a feed it does not take)
+/// would refuse it again: that ping is logged and dropped, not retried forever.
 /// </summary>
 internal sealed class WebSubWorker(
     WebSubQueue queue,
@@ -73,24 +75,34 @@ internal sealed class WebSubWorker(
         }
     }
 
+    /// <summary>True when the ping is done with: made, or refused for good.</summary>
     private async Task<bool> PingAsync(string feedPath, CancellationToken stoppingToken)
     {
         var feedUrl = feeds.Value.Base + feedPath;
         try
         {
             var client = httpClients.CreateClient(HttpClientName);
-            await _pipeline.ExecuteAsync(async token =>
+            var status = await _pipeline.ExecuteAsync(async token =>
             {
                 using var body = new FormUrlEncodedContent([new("hub.mode", "publish"), new("hub.url", feedUrl)]);
                 using var response = await client.PostAsync(options.Value.Hub, body, token);
-                if ((int)response.StatusCode >= 500 || (int)response.StatusCode == 429)
+                var code = (int)response.StatusCode;
+                if (code is >= 500 or 408 or 429)
                 {
-                    throw new HttpRequestException($"The hub answered {(int)response.StatusCode}.", null, response.StatusCode);
+                    throw new HttpRequestException($"The hub answered {code}.", null, response.StatusCode);
                 }
 
-                response.EnsureSuccessStatusCode();
+                return code;
             }, stoppingToken);
-            FeedsLog.Pinged(logger, feedUrl);
+            if (status >= 300)
+            {
+                FeedsLog.PingRefused(logger, feedUrl, status);
+            }
+            else
+            {
+                FeedsLog.Pinged(logger, feedUrl);
+            }
+
             return true;
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException)

@@ -3,7 +3,10 @@ using System.ServiceModel.Syndication;
 using System.Text.Json;
 using System.Xml;
 using System.Xml.Linq;
+using LiveNews.Server.Bus;
+using LiveNews.Server.Store;
 using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LiveNews.Server.Tests.Feeds;
 
@@ -198,6 +201,29 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Contains(atom.Root!.Elements(AtomNs + "link"), l => (string?)l.Attribute("rel") == "hub" && (string?)l.Attribute("href") == hub.Address.ToString());
         var json = JsonDocument.Parse(await http.GetStringAsync("/feeds/latest.json")).RootElement;
         Assert.Equal(hub.Address.ToString(), json.GetProperty("hubs")[0].GetProperty("url").GetString());
+    }
+
+    // A hub that refuses the ping itself (a wrong WebSub:Hub path, 404) would refuse it again: one request per
+    // feed, then the queue lets it go, instead of four requests every WebSub:RetryAfter forever.
+    [Fact]
+    public async Task WebSub_HubRefusesThePing_DroppedAfterOneRequestNotRetried()
+    {
+        var hub = _owned.Add(await LoopbackHub.StartAsync(refuseWith: 404));
+        var node = Node(new()
+        {
+            ["WebSub:Hub"] = hub.Address.ToString(),
+            ["WebSub:PollInterval"] = "00:00:00.050",
+            ["WebSub:RetryAfter"] = "00:00:01",
+        });
+        using var editor = node.Editor();
+        await PublishAsync(editor, "refused", "Refused", null);
+        var names = node.Services.GetRequiredService<RedisNames>();
+        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
+
+        await Eventually.TrueAsync(
+            async () => hub.Requests >= 3 && await database.SortedSetLengthAsync(names.WebSubDue) == 0 && await database.SortedSetLengthAsync(names.WebSubLeased) == 0,
+            "the three changed feeds asked once, and let go");
+        Assert.Equal(3, hub.Requests);
     }
 
     [Fact]

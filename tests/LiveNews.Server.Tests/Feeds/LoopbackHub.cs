@@ -18,12 +18,24 @@ public sealed class LoopbackHub : IAsyncDisposable
 
     public int PingsOf(string url) => Pings.Count(p => p.Url == url);
 
-    public static async Task<LoopbackHub> StartAsync()
+    /// <summary>Requests that reached the hub, pings or not.</summary>
+    public int Requests => Volatile.Read(ref _requests);
+
+    private int _requests;
+
+    /// <summary>A hub; with <paramref name="refuseWith"/>, one that answers every request with that status.</summary>
+    public static async Task<LoopbackHub> StartAsync(int? refuseWith = null)
     {
         var app = LoopbackApp.Create();
         var hub = new LoopbackHub(app);
         app.MapPost("/", async (HttpRequest request) =>
         {
+            Interlocked.Increment(ref hub._requests);
+            if (refuseWith is { } status)
+            {
+                return Results.StatusCode(status);
+            }
+
             var form = await request.ReadFormAsync();
             if (form["hub.mode"] != "publish" || string.IsNullOrEmpty(form["hub.url"]))
             {
