@@ -78,7 +78,7 @@ internal sealed class AlertQueue(
             {
                 if (Read(push) is { } alert)
                 {
-                    await QueueAsync(alert);
+                    await QueueUntilDoneAsync(alert, stoppingToken);
                 }
             }
         }
@@ -95,8 +95,28 @@ internal sealed class AlertQueue(
         }
     }
 
-    /// <summary>Queues the alert event unless a node did already; the number of recipients, or -1.</summary>
-    internal async Task<long> QueueAsync(PushAlert alert)
+    /// <summary>
+    /// Queues the alert event unless a node did already. With Redis away (restarting, failing over) every node
+    /// fails alike, and the relay does not hand the event over again: each keeps offering it, 1, 2, 4 … 30 s
+    /// apart, until Redis answers (the script queues it once), while a push of it could still be delivered
+    /// (<c>Push:MessageTimeToLive</c>). Later alerts wait their turn, in order.
+    /// </summary>
+    internal async Task QueueUntilDoneAsync(PushAlert alert, CancellationToken stoppingToken)
+    {
+        for (var attempt = 0; await QueueAsync(alert) is null; attempt++)
+        {
+            if (time.GetUtcNow() - alert.At > options.Value.MessageTimeToLive)
+            {
+                PushLog.NotQueued(logger, alert.EventId, options.Value.MessageTimeToLive);
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(attempt, 5))), time, stoppingToken);
+        }
+    }
+
+    /// <summary>The number of recipients queued, -1 when a node queued the event before, null when Redis did not answer.</summary>
+    private async Task<long?> QueueAsync(PushAlert alert)
     {
         try
         {
@@ -113,9 +133,8 @@ internal sealed class AlertQueue(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Redis away: every node offers the same event, another one may queue it.
             PushLog.LoopFailed(logger, ex);
-            return -1;
+            return null;
         }
     }
 

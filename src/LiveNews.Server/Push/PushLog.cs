@@ -20,6 +20,9 @@ internal static partial class PushLog
     [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Push to subscription {SubscriptionId} at {Host} failed; given up for alert event {EventId}")]
     public static partial void FailedWithException(ILogger logger, string subscriptionId, string host, string eventId, Exception exception);
 
+    [LoggerMessage(EventId = 1309, Level = LogLevel.Error, Message = "Alert event {EventId} was not queued for Web Push: the store did not answer for longer than a push lives ({MessageTimeToLive})")]
+    public static partial void NotQueued(ILogger logger, string eventId, TimeSpan messageTimeToLive);
+
     [LoggerMessage(EventId = 1306, Level = LogLevel.Warning, Message = "Pushing alerts failed; retrying at the next poll")]
     public static partial void LoopFailed(ILogger logger, Exception exception);
 

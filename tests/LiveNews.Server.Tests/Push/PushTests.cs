@@ -155,6 +155,31 @@ public sealed class PushTests : OwnRedisTest
         Assert.Equal(2, _push.Requests);
     }
 
+    // Redis away when an alert event reaches the queue: every node fails alike, and the relay does not hand the
+    // event over again, so the queue keeps offering it until Redis is back. (The event here is a second one of
+    // a live alert, offered by the test: the sender pushes only alerts that still exist.)
+    [Fact]
+    public async Task Push_RedisAwayWhenAnAlertEventIsQueued_QueuedOnceRedisIsBack()
+    {
+        var logs = new CapturedLogs();
+        var node = Node(logs: logs);
+        await SubscribeAsync(node, _push.NewSubscription());
+        using var editor = node.Editor();
+        var published = await editor.PostJsonAsync("/api/breaking", new { headline = "Bridge closed" });
+        var alertId = (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await Eventually.TrueAsync(() => _push.Received.Count == 1, "the alert at the browser");
+
+        Redis.Kill();
+        var queuing = node.Services.GetRequiredService<AlertQueue>().QueueUntilDoneAsync(
+            new PushAlert("offered-while-away", "breaking", "breaking.updated", alertId, "Bridge closed both ways", null, DateTimeOffset.UtcNow), CancellationToken.None);
+        await Eventually.TrueAsync(() => logs.Lines.Any(line => line.Contains("AlertQueue[1306]", StringComparison.Ordinal)), "an attempt to fail", seconds: 30);
+        await Redis.StartAgainAsync();
+        await queuing.WaitAsync(TimeSpan.FromSeconds(60));
+
+        await Eventually.TrueAsync(() => _push.Received.Count == 2, "the event at the browser once Redis is back", seconds: 30);
+        Assert.Equal("Bridge closed both ways", _push.Received.Last().Payload.GetProperty("headline").GetString());
+    }
+
     [Fact]
     public async Task Push_AlertRetractedWhileBeingSent_TheRestNeverGetItsHeadline()
     {
@@ -273,9 +298,9 @@ public sealed class PushTests : OwnRedisTest
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private LiveNewsNode Node(int concurrency = 8) => Node(Redis.Configuration, concurrency);
+    private LiveNewsNode Node(int concurrency = 8, CapturedLogs? logs = null) => Node(Redis.Configuration, concurrency, logs);
 
-    private LiveNewsNode Node(string store, int concurrency = 8) => Track(new LiveNewsNode(store, Prefix, new()
+    private LiveNewsNode Node(string store, int concurrency = 8, CapturedLogs? logs = null) => Track(new LiveNewsNode(store, Prefix, logs: logs, settings: new()
     {
         ["Push:Subject"] = Subject,
         ["Push:PublicKey"] = _keys.PublicKey,
