@@ -124,16 +124,33 @@ internal sealed class PushSender(
 
                 var ids = popped.Select(entry => entry.Element.ToString()).ToArray();
                 var found = await subscriptions.GetAsync(ids);
-                await Parallel.ForEachAsync(
-                    Enumerable.Range(0, ids.Length),
-                    new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = cancellationToken },
-                    async (i, token) =>
-                    {
-                        if (found[i] is { } subscription && subscription.Topics.Contains(alert.Topic))
+                var started = new bool[ids.Length];
+                try
+                {
+                    await Parallel.ForEachAsync(
+                        Enumerable.Range(0, ids.Length),
+                        new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = cancellationToken },
+                        async (i, token) =>
                         {
-                            await SendAsync(client, alert, payload, ids[i], subscription, token);
-                        }
-                    });
+                            Volatile.Write(ref started[i], true);
+                            if (found[i] is { } subscription && subscription.Topics.Contains(alert.Topic))
+                            {
+                                await SendAsync(client, alert, payload, ids[i], subscription, token);
+                            }
+                        });
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // The node is stopping (a deploy): the recipients it had not started go back for another node.
+                    // One in flight may have got the alert, and is not sent twice.
+                    SortedSetEntry[] notStarted = [.. popped.Where((_, i) => !Volatile.Read(ref started[i]))];
+                    if (notStarted.Length > 0)
+                    {
+                        await database.SortedSetAddAsync(names.PushRecipients(alert.EventId), notStarted);
+                    }
+
+                    throw;
+                }
             }
         }
     }

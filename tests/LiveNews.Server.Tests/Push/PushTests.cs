@@ -138,6 +138,36 @@ public sealed class PushTests : OwnRedisTest
         Assert.Equal(120, a.Services.GetRequiredService<PushSender>().Sent + b.Services.GetRequiredService<PushSender>().Sent);
     }
 
+    // A node stopped (a deploy) while it sends a batch: the recipients it had not started go back to the queue
+    // for another node; the two in flight when it stopped may have got the alert, and are not sent twice.
+    [Fact]
+    public async Task Push_NodeStoppedMidBatch_RecipientsNotStartedGoToAnotherNode()
+    {
+        const int Browsers = 20;
+        var stopping = new LiveNewsNode(Redis.Configuration, Prefix, Settings(concurrency: 2));
+        foreach (var _ in Enumerable.Range(0, Browsers))
+        {
+            await SubscribeAsync(stopping, _push.NewSubscription());
+        }
+
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _push.Gate = release.Task;
+        using (var editor = stopping.Editor())
+        {
+            (await editor.PostJsonAsync("/api/breaking", new { headline = "Storm warning" })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.TrueAsync(() => _push.Requests == 2, "two pushes of a batch of eight under way");
+        await stopping.DisposeAsync();
+        Node(concurrency: 2);
+        release.SetResult();
+
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Redis.Configuration);
+        await Eventually.TrueAsync(async () => await redis.GetDatabase().ListLengthAsync($"{Prefix}:{{push}}:alerts") == 0, "the queue drained");
+        Assert.InRange(_push.Received.Count, Browsers - 2, Browsers);
+        Assert.All(_push.Received.GroupBy(push => push.SubscriptionId), pushes => Assert.Single(pushes));
+    }
+
     [Fact]
     public async Task Push_PushServiceAnswers429WithRetryAfter_SentAgainAfterTheWait()
     {
@@ -300,14 +330,16 @@ public sealed class PushTests : OwnRedisTest
 
     private LiveNewsNode Node(int concurrency = 8, CapturedLogs? logs = null) => Node(Redis.Configuration, concurrency, logs);
 
-    private LiveNewsNode Node(string store, int concurrency = 8, CapturedLogs? logs = null) => Track(new LiveNewsNode(store, Prefix, logs: logs, settings: new()
+    private LiveNewsNode Node(string store, int concurrency = 8, CapturedLogs? logs = null) => Track(new LiveNewsNode(store, Prefix, Settings(concurrency), logs: logs));
+
+    private Dictionary<string, string?> Settings(int concurrency) => new()
     {
         ["Push:Subject"] = Subject,
         ["Push:PublicKey"] = _keys.PublicKey,
         ["Push:PrivateKey"] = _keys.PrivateKey,
         ["Push:PollInterval"] = "00:00:00.050",
         ["Push:Concurrency"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    }));
+    };
 
     [Theory]
     [InlineData("8.8.8.8", true)]
