@@ -135,7 +135,7 @@ internal sealed class PushSender(
                             Volatile.Write(ref started[i], true);
                             if (found[i] is { } subscription && subscription.Topics.Contains(alert.Topic))
                             {
-                                await SendAsync(client, alert, payload, ids[i], subscription, token);
+                                await SendAsync(client, alert, retractable, payload, ids[i], subscription, token);
                             }
                         });
                 }
@@ -155,7 +155,7 @@ internal sealed class PushSender(
         }
     }
 
-    private async Task SendAsync(PushServiceClient client, PushAlert alert, string payload, string id, StoredPushSubscription subscription, CancellationToken cancellationToken)
+    private async Task SendAsync(PushServiceClient client, PushAlert alert, Topic? retractable, string payload, string id, StoredPushSubscription subscription, CancellationToken cancellationToken)
     {
         var target = new PushSubscription { Endpoint = subscription.Endpoint };
         target.SetKey(PushEncryptionKeyName.P256DH, subscription.P256dh);
@@ -163,9 +163,27 @@ internal sealed class PushSender(
         var host = new Uri(subscription.Endpoint).Authority;
         try
         {
-            await Pipeline(host).ExecuteAsync(
-                async token => await client.RequestPushMessageDeliveryAsync(target, Message(alert, payload), token),
+            var attempts = 0;
+            var sent = await Pipeline(host).ExecuteAsync(
+                async token =>
+                {
+                    // A retry comes after a wait (a 429's Retry-After, up to Push:MaxRetryAfter): an alert retracted
+                    // meanwhile is not sent, or its headline would follow the retraction onto the device.
+                    if (attempts++ > 0 && retractable is { } topic && !await bus.ItemExistsAsync(topic, alert.AlertId))
+                    {
+                        return false;
+                    }
+
+                    await client.RequestPushMessageDeliveryAsync(target, Message(alert, payload), token);
+                    return true;
+                },
                 cancellationToken);
+            if (!sent)
+            {
+                metrics.Pushed("withdrawn");
+                return;
+            }
+
             Interlocked.Increment(ref _sent);
             metrics.Pushed("sent");
         }

@@ -235,6 +235,26 @@ public sealed class PushTests : OwnRedisTest
         Assert.Equal(4, gotHeadline);
     }
 
+    // The push service asked to wait (429) and the alert was retracted meanwhile: the retry is not sent, or the
+    // false headline would follow the retraction onto the device (with two nodes, after it).
+    [Fact]
+    public async Task Push_AlertRetractedWhileARetryWaits_RetryNotSent()
+    {
+        var node = Node();
+        var browser = _push.NewSubscription();
+        await SubscribeAsync(node, browser);
+        _push.Answer(browser, 429, retryAfter: "2");
+        using var editor = node.Editor();
+        var published = await editor.PostJsonAsync("/api/breaking", new { headline = "WRONG-HEADLINE" });
+        var alertId = (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await Eventually.TrueAsync(() => _push.Requests >= 1, "the first try answered 429");
+        (await editor.DeleteAsync($"/api/breaking/{alertId}")).EnsureSuccessStatusCode();
+
+        await Eventually.TrueAsync(() => _push.Of(browser).Any(p => p.Payload.GetProperty("type").GetString() == "breaking.retracted"), "the retraction");
+        Assert.DoesNotContain(_push.Of(browser), p => p.Payload.GetProperty("type").GetString() == "breaking.published");
+        Assert.Equal(2, _push.Requests);
+    }
+
     [Fact]
     public async Task UnsubscribePush_ByEndpoint_NoMorePushes()
     {
