@@ -347,8 +347,7 @@ internal sealed class EventRelay(
                     {
                         if (pending.Envelope is null)
                         {
-                            await CheckRelayedAsync();
-                            await FillAsync();
+                            await FillAsync(checkRelayed: true);
                             _failedCatchUps = 0;
                         }
                         else
@@ -427,21 +426,23 @@ internal sealed class EventRelay(
             await AddToHandOverAsync(header, new RawJson(envelope));
         }
 
-        // After a reconnect: a node that knew nothing of the topic may have published while this one was not
-        // subscribed, at seqs Redis handed out again, up to the cursor or past it. The head then says nothing
-        // is wrong; the events at the seqs relayed last do, being other ones.
-        private async Task CheckRelayedAsync()
+        // A catch-up (after a reconnect) reads from the oldest seq remembered, not from the cursor: a node that
+        // knew nothing of the topic may have published while this one was not subscribed, at seqs Redis handed
+        // out again, up to the cursor or past it. The head then says nothing is wrong; the events at the seqs
+        // relayed last do, being other ones. The same read fills what comes after the cursor.
+        private async Task<TopicRead> ReadCheckingRelayedAsync()
         {
             var from = Math.Max(0, _lastSeq - Math.Min(RecentIds.Slots, owner._bus.HistoryLength));
-            if (from == _lastSeq)
+            var read = await owner._bus.ReadAsync(Topic, from, withSnapshot: false);
+            if (read.Epoch != _epoch)
             {
-                return;
+                return read; // The fill starts over in the new epoch.
             }
 
-            var read = await owner._bus.ReadAsync(Topic, from, withSnapshot: false);
-            if (read.Epoch != _epoch || !read.HistoryFound)
+            if (!read.HistoryFound)
             {
-                return; // Another epoch or beyond history: FillAsync deals with each.
+                // History does not reach back that far: the fill reads from the cursor, as usual.
+                return from == _lastSeq ? read : await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
             }
 
             foreach (var envelope in read.Events)
@@ -450,9 +451,11 @@ internal sealed class EventRelay(
                     && _recent.TryGet(header.Seq, out var relayed) && relayed != header.IdHash)
                 {
                     await RenewEpochAsync(long.MaxValue, header.Seq);
-                    return;
+                    return await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
                 }
             }
+
+            return read;
         }
 
         // The cursor moved without relaying (the relay started, or skipped a gap beyond history): the event at
@@ -488,10 +491,10 @@ internal sealed class EventRelay(
         }
 
         /// <summary>Relays, in order, every event after the cursor that history holds.</summary>
-        private async Task FillAsync()
+        private async Task FillAsync(bool checkRelayed = false)
         {
             await HandOverAsync();
-            var read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
+            var read = checkRelayed ? await ReadCheckingRelayedAsync() : await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
             if (read.Epoch == _epoch && read.Seq < _lastSeq)
             {
                 // Redis came back with less than this node relayed (seen after a reconnect): its next seqs would
@@ -532,25 +535,29 @@ internal sealed class EventRelay(
             }
 
             var afterSeq = _lastSeq;
-            await HandOverAfterCursorAsync(read.Events);
-            if (read.Events.Count > 0)
+            var filled = await HandOverAfterCursorAsync(read.Events);
+            if (filled > 0)
             {
-                BusLog.GapFilled(owner._logger, Topic.Name, read.Events.Count, afterSeq);
-                owner._metrics.GapFilled(read.Events.Count);
+                BusLog.GapFilled(owner._logger, Topic.Name, filled, afterSeq);
+                owner._metrics.GapFilled(filled);
             }
         }
 
-        private async Task HandOverAfterCursorAsync(IReadOnlyList<RawJson> events)
+        // Relays the events after the cursor (a read may start before it), and says how many.
+        private async Task<int> HandOverAfterCursorAsync(IReadOnlyList<RawJson> events)
         {
+            var handedOver = 0;
             foreach (var envelope in events)
             {
                 if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq > _lastSeq)
                 {
                     await AddToHandOverAsync(header, envelope);
+                    handedOver++;
                 }
             }
 
             await HandOverAsync();
+            return handedOver;
         }
 
         // Relayed: the cursor moves now, the event reaches the sink with the others relayed in this round.
