@@ -16,9 +16,10 @@ internal static class BusScripts
     // Rewrites every event of the history that carries the removed item (or every event, for a topic that
     // is taken down whole) so its data is only a tombstone: the slot (seq, id, type) stays, so resume stays
     // gap-free, but no removed text can be replayed. Field order is the publish script's: readers of the
-    // envelope head rely on it.
+    // envelope head rely on it. Returns how many events it rewrote.
     private const string Tombstone = """
         local function tombstone(history, all, itemId)
+          local rewritten = 0
           local events = redis.call('LRANGE', history, 0, -1)
           for i = 1, #events do
             local ok, e = pcall(cjson.decode, events[i])
@@ -29,8 +30,10 @@ internal static class BusScripts
               redis.call('LSET', history, i - 1, '{"topic":"' .. e.topic .. '","seq":' .. string.format('%d', e.seq)
                 .. ',"epoch":"' .. e.epoch .. '","id":"' .. e.id .. '","type":"' .. e.type
                 .. '","at":"' .. e.at .. '","data":' .. data .. '}')
+              rewritten = rewritten + 1
             end
           end
+          return rewritten
         end
         """;
 
@@ -76,7 +79,8 @@ internal static class BusScripts
     //       23 the epoch the publishing node saw furthest ('' none), 24 the seq it saw in it (see Renew).
     // Returns {1, envelope} when published, {2, envelope} when this event id was published before,
     // {0, 'precondition'} when the snapshot was not as expected, {3, 'full'} when the ceiling refused a
-    // new item, {4, 'missing'} when the topic's state is required and absent (nothing changed in 0, 3, 4).
+    // new item, {4, 'missing'} when the topic's state is required and absent, or a removal of an item absent
+    // from the snapshot (precondition 'absent') finds no event of it to tombstone (nothing changed in 0, 3, 4).
     public const string Publish = Tombstone + "\n" + Renew + "\n" + """
         local marker = redis.call('GET', KEYS[9])
         if marker then return {2, marker} end
@@ -103,7 +107,11 @@ internal static class BusScripts
           return {3, 'full'}
         end
 
-        if ARGV[21] ~= '' then tombstone(KEYS[2], ARGV[21] == 'all', itemId) end
+        if ARGV[21] ~= '' then
+          local rewritten = tombstone(KEYS[2], ARGV[21] == 'all', itemId)
+          -- The takedown of an item gone from the snapshot (an expired alert) is only its history's: none there, nothing to do.
+          if op == 'remove' and condition == 'absent' and rewritten == 0 then return {4, 'missing'} end
+        end
 
         redis.call('HSETNX', KEYS[1], 'epoch', ARGV[2])
         local epoch = renew(KEYS[1], KEYS[2], ARGV[23], ARGV[24], ARGV[2])
@@ -242,19 +250,6 @@ internal static class BusScripts
     //       match (lower case), 6 most items to look at for one page when matching.
     // Returns {epoch, seq, state exists (1/0), items JSON, next cursor id, next cursor score}
     // or {'cursor'} when the cursor is unknown. Writes nothing.
-    // KEYS: 1 the topic's history. ARGV: 1 an item id. Returns 1 when an event of the history still carries the
-    // item's text (one not yet a tombstone), else 0.
-    public const string CarriesItem = """
-        local events = redis.call('LRANGE', KEYS[1], 0, -1)
-        for i = 1, #events do
-          local ok, e = pcall(cjson.decode, events[i])
-          if ok and type(e) == 'table' and type(e.data) == 'table' and e.data.id == ARGV[1] and e.data.removed ~= true then
-            return 1
-          end
-        end
-        return 0
-        """;
-
     public const string Page = """
         local epoch = redis.call('HGET', KEYS[1], 'epoch') or ''
         local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')

@@ -299,10 +299,6 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     public async Task<string?> GetStateAsync(Topic topic) =>
         await (await store.GetDatabaseAsync()).StringGetAsync(names.Topic(topic).State);
 
-    /// <summary>Whether an event of the topic's history still carries the item's text (resume would replay it).</summary>
-    public async Task<bool> HistoryCarriesAsync(Topic topic, string itemId) =>
-        (int)await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.CarriesItem, [names.Topic(topic).History], [itemId]) == 1;
-
     /// <summary>Whether the topic's snapshot holds the item.</summary>
     public async Task<bool> ItemExistsAsync(Topic topic, string itemId) =>
         await (await store.GetDatabaseAsync()).HashExistsAsync(names.Topic(topic).Items, itemId);

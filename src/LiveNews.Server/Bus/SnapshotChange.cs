@@ -103,7 +103,8 @@ internal sealed record SnapshotChange
 
     /// <summary>
     /// Takes the text of an item no longer in the snapshot (an alert that expired) out of the history: there is
-    /// nothing to remove, and nothing is published if the item is back.
+    /// nothing to remove. Nothing is published if the item is back, or if no event of the history carries it
+    /// (the publish answers missing).
     /// </summary>
     public static SnapshotChange TakeDownGone(string itemId) =>
         new() { Operation = SnapshotOperation.RemoveItem, ItemId = itemId, Precondition = Precondition.Absent, Takedown = Takedown.Item };

@@ -70,7 +70,7 @@ internal static class BreakingApi
         return published.NotFound ? NotFound(id) : TypedResults.Ok(new WriteResult(id, [published.Envelope!]));
     }
 
-    private static async Task<IResult> RetractAsync(string id, HttpContext http, Publisher publisher, EventBus bus)
+    private static async Task<IResult> RetractAsync(string id, HttpContext http, Publisher publisher)
     {
         if (!Topic.IsValidArticleId(id))
         {
@@ -78,13 +78,11 @@ internal static class BreakingApi
         }
 
         // An alert that expired is gone from the snapshot, but history (which resume replays for a day) still
-        // carries its text: a false alert found out after it expired is retracted all the same.
-        var expiredButCarried = await bus.HistoryCarriesAsync(Topic.Breaking, id);
+        // carries its text: a false alert found out after it expired is retracted all the same. An id history
+        // does not carry either is answered missing by the publish, and 404 here.
         var data = Publisher.Serialize(new Removed(id));
         var published = await publisher.ChangeItemAsync(Topic.Breaking, id, EventIds.For(http), current =>
-            current is not null ? new PlannedEvent("breaking.retracted", data, SnapshotChange.Remove(id, current, Takedown.Item))
-            : expiredButCarried ? new PlannedEvent("breaking.retracted", data, SnapshotChange.TakeDownGone(id))
-            : null);
+            new PlannedEvent("breaking.retracted", data, current is not null ? SnapshotChange.Remove(id, current, Takedown.Item) : SnapshotChange.TakeDownGone(id)));
         return published.NotFound ? NotFound(id) : TypedResults.Ok(new WriteResult(id, [published.Envelope!]));
     }
 
