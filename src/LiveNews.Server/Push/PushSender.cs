@@ -108,7 +108,7 @@ internal sealed class PushSender(
             Topic? retractable = alert.Headline is not null && Topic.TryParse(alert.Topic, out var topic, out _) ? topic : null;
             while (!cancellationToken.IsCancellationRequested)
             {
-                var gone = retractable is { } alertTopic && !await bus.ItemExistsAsync(alertTopic, alert.AlertId);
+                var gone = await IsWithdrawnAsync(alert, retractable);
                 var popped = gone ? [] : await database.SortedSetPopAsync(names.PushRecipients(alert.EventId), batch);
                 if (popped.Length == 0)
                 {
@@ -169,7 +169,7 @@ internal sealed class PushSender(
                 {
                     // A retry comes after a wait (a 429's Retry-After, up to Push:MaxRetryAfter): an alert retracted
                     // meanwhile is not sent, or its headline would follow the retraction onto the device.
-                    if (attempts++ > 0 && retractable is { } topic && !await bus.ItemExistsAsync(topic, alert.AlertId))
+                    if (attempts++ > 0 && await IsWithdrawnAsync(alert, retractable))
                     {
                         return false;
                     }
@@ -211,6 +211,10 @@ internal sealed class PushSender(
             PushLog.FailedWithException(logger, id, host, alert.EventId, ex);
         }
     }
+
+    // An alert event with a headline whose alert is no longer in its topic's snapshot (retracted or expired).
+    private async Task<bool> IsWithdrawnAsync(PushAlert alert, Topic? retractable) =>
+        retractable is { } topic && !await bus.ItemExistsAsync(topic, alert.AlertId);
 
     private PushMessage Message(PushAlert alert, string payload) => new(payload)
     {
