@@ -473,6 +473,12 @@ class FakeEventSource {
   query() { return new URL(this.url, "http://x").searchParams; }
 }
 
+/** A client over SSE whose streams the test plays (`FakeEventSource.opened`, emptied here). */
+function sseClient(storage = null) {
+  FakeEventSource.opened = [];
+  return new LiveNewsClient({ connection: sseConnection("/sse", (url) => new FakeEventSource(url)), storage });
+}
+
 const envelope = (topic, seq, epoch = "e1") => ({ topic, seq, epoch, id: `${topic}-${seq}`, type: "t", at: "", data: { n: seq } });
 
 test("streamId is the server's id: tag of the topic names, then epoch.seq per topic", () => {
@@ -480,9 +486,7 @@ test("streamId is the server's id: tag of the topic names, then epoch.seq per to
 });
 
 test("over SSE: one stream for every topic, snapshots then events in order, resumed with every position", async () => {
-  FakeEventSource.opened = [];
-  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
-  const client = new LiveNewsClient({ connection, storage: null });
+  const client = sseClient();
   const seen = { breaking: [], live: [] };
   await client.start();
   for (const topic of ["breaking", "live"]) {
@@ -517,11 +521,9 @@ test("over SSE: one stream for every topic, snapshots then events in order, resu
 });
 
 test("over SSE: a snapshot that starts a topic over while another topic's is awaited is applied, not dropped", async () => {
-  FakeEventSource.opened = [];
   const storage = new MemoryStorage();
   storage.setItem("livenews:topic:live", JSON.stringify({ epoch: "e1", seq: 10, snapshot: { n: 10 }, events: [] }));
-  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
-  const client = new LiveNewsClient({ connection, storage });
+  const client = sseClient(storage);
   const seen = { live: [], "article:x": [] };
   for (const topic of ["live", "article:x"]) {
     client.subscribe(topic, {
@@ -546,9 +548,7 @@ test("over SSE: a snapshot that starts a topic over while another topic's is awa
 
 test("over SSE: a refused stream is opened again, at once and then after growing waits, even during the first subscribe", async (t) => {
   t.mock.timers.enable({ apis: ["setTimeout"] });
-  FakeEventSource.opened = [];
-  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
-  const client = new LiveNewsClient({ connection, storage: null });
+  const client = sseClient();
   const seen = record(client, "breaking");
   const started = client.start();
   await settle();
@@ -584,9 +584,7 @@ test("over SSE: a refused stream is opened again, at once and then after growing
 });
 
 test("over SSE: a topic the stream would refuse is refused alone, and the others stream", async () => {
-  FakeEventSource.opened = [];
-  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
-  const client = new LiveNewsClient({ connection, storage: null });
+  const client = sseClient();
   const breaking = record(client, "breaking");
   const badId = record(client, "article:Bad_Id");
   const newsroom = record(client, "newsroom");
@@ -606,9 +604,7 @@ test("over SSE: a topic the stream would refuse is refused alone, and the others
 });
 
 test("over SSE: leaving a topic whose snapshot is awaited does not hold up the others asked with it", async () => {
-  FakeEventSource.opened = [];
-  const connection = sseConnection("/sse", (url) => new FakeEventSource(url));
-  const client = new LiveNewsClient({ connection, storage: null });
+  const client = sseClient();
   const latest = record(client, "latest");
   const leaving = client.subscribe("article:a", {});
   const started = client.start();

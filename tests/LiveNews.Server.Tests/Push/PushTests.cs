@@ -38,8 +38,7 @@ public sealed class PushTests : OwnRedisTest
         }
 
         using var editor = node.Editor();
-        var published = await editor.PostJsonAsync("/api/breaking", new { headline = "Dam breached upstream", url = "https://news.example/dam" });
-        var alertId = (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        var alertId = await PublishAlertAsync(editor, new { headline = "Dam breached upstream", url = "https://news.example/dam" });
         await Eventually.TrueAsync(() => _push.Received.Count == 3, "the alert at every browser");
         (await editor.PutJsonAsync($"/api/breaking/{alertId}", new { headline = "Dam breached: evacuate the valley", url = "https://news.example/dam" })).EnsureSuccessStatusCode();
         await Eventually.TrueAsync(() => _push.Received.Count == 6, "the update at every browser");
@@ -195,8 +194,7 @@ public sealed class PushTests : OwnRedisTest
         var node = Node(logs: logs);
         await SubscribeAsync(node, _push.NewSubscription());
         using var editor = node.Editor();
-        var published = await editor.PostJsonAsync("/api/breaking", new { headline = "Bridge closed" });
-        var alertId = (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var alertId = await PublishAlertAsync(editor, new { headline = "Bridge closed" });
         await Eventually.TrueAsync(() => _push.Received.Count == 1, "the alert at the browser");
 
         Redis.Kill();
@@ -224,8 +222,7 @@ public sealed class PushTests : OwnRedisTest
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _push.Gate = release.Task;
         using var editor = node.Editor();
-        var published = await editor.PostJsonAsync("/api/breaking", new { headline = "WRONG-HEADLINE", url = "https://news.example/wrong" });
-        var alertId = (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        var alertId = await PublishAlertAsync(editor, new { headline = "WRONG-HEADLINE", url = "https://news.example/wrong" });
         await Eventually.TrueAsync(() => _push.Requests >= 1, "the first push under way");
         (await editor.DeleteAsync($"/api/breaking/{alertId}")).EnsureSuccessStatusCode();
         release.SetResult();
@@ -245,8 +242,7 @@ public sealed class PushTests : OwnRedisTest
         await SubscribeAsync(node, browser);
         _push.Answer(browser, 429, retryAfter: "2");
         using var editor = node.Editor();
-        var published = await editor.PostJsonAsync("/api/breaking", new { headline = "WRONG-HEADLINE" });
-        var alertId = (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        var alertId = await PublishAlertAsync(editor, new { headline = "WRONG-HEADLINE" });
         await Eventually.TrueAsync(() => _push.Requests >= 1, "the first try answered 429");
         (await editor.DeleteAsync($"/api/breaking/{alertId}")).EnsureSuccessStatusCode();
 
@@ -346,6 +342,14 @@ public sealed class PushTests : OwnRedisTest
         using var http = node.Anonymous();
         var response = await http.PostAsJsonAsync("/api/push/subscriptions", browser.Json());
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    // Publishes a breaking alert, and answers its id.
+    private static async Task<string> PublishAlertAsync(HttpClient editor, object alert)
+    {
+        var published = await editor.PostJsonAsync("/api/breaking", alert);
+        published.EnsureSuccessStatusCode();
+        return (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
 
     private LiveNewsNode Node(int concurrency = 8, CapturedLogs? logs = null) => Node(Redis.Configuration, concurrency, logs);
