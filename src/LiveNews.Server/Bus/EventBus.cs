@@ -24,6 +24,9 @@ internal enum PublishStatus
 
     /// <summary>The topic's state the change needs is absent (an entry for an unpublished article).</summary>
     Missing,
+
+    /// <summary>The item was copied from a later position of its source already; nothing was published.</summary>
+    Stale,
 }
 
 internal sealed record PublishResult(PublishStatus Status, RawJson? Envelope);
@@ -59,6 +62,9 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     /// <summary>Topics whose furthest seen position is kept; past it the memory starts over (see <see cref="Saw"/>).</summary>
     private const int MaxSeenTopics = 50_000;
 
+    // The fields of a topic's meta hash the scripts keep its position in.
+    private static readonly RedisValue[] MetaFields = ["epoch", "seq"];
+
     private readonly BusOptions _options = options.Value;
     private readonly SnapshotOptions _snapshots = snapshots.Value;
 
@@ -77,9 +83,11 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         using var activity = LiveNewsMetrics.Tracing.StartActivity("livenews.publish");
         activity?.SetTag("livenews.topic", request.Topic.Name);
         activity?.SetTag("livenews.event.type", request.Type);
-        var keys = names.Topic(request.Topic).All;
+        var keys = names.Topic(request.Topic);
         var change = request.Change;
-        RedisKey[] allKeys = [.. keys, names.EventId(request.Topic, request.EventId)];
+        RedisKey[] allKeys = change.CopiedFrom is null
+            ? [.. keys.All, names.EventId(request.Topic, request.EventId)]
+            : [.. keys.All, names.EventId(request.Topic, request.EventId), keys.CopiedFrom(change.ItemId!)];
         var seen = _seen.TryGetValue(request.Topic.Name, out var position) ? position.Read() : ("", 0);
         RedisValue[] args =
         [
@@ -107,6 +115,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             change.PurgesItems ? "1" : "0",
             seen.Epoch,
             seen.Seq,
+            change.CopiedFromArgument,
         ];
 
         var result = (RedisResult[])(await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.Publish, allKeys, args))!;
@@ -121,6 +130,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             2 => PublishStatus.Replayed,
             3 => PublishStatus.Full,
             4 => PublishStatus.Missing,
+            5 => PublishStatus.Stale,
             _ => PublishStatus.PreconditionFailed,
         };
         activity?.SetTag("livenews.outcome", status.ToString());
@@ -296,6 +306,18 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
     }
 
     /// <summary>The topic's single state as stored (null when it has none).</summary>
+    /// <summary>The topic's state (null when it has none) and its position, read together.</summary>
+    public async Task<(string? State, TopicPosition Position)> GetStateAtAsync(Topic topic)
+    {
+        var keys = names.Topic(topic);
+        var read = (await store.GetDatabaseAsync()).CreateTransaction();
+        var state = read.StringGetAsync(keys.State);
+        var position = read.HashGetAsync(keys.Meta, MetaFields);
+        await read.ExecuteAsync();
+        var meta = await position;
+        return (await state, new TopicPosition((string?)meta[0] ?? "", (long?)meta[1] ?? 0));
+    }
+
     public async Task<string?> GetStateAsync(Topic topic) =>
         await (await store.GetDatabaseAsync()).StringGetAsync(names.Topic(topic).State);
 

@@ -121,5 +121,9 @@ internal readonly struct TopicKeys(string tag)
     /// still has a place; removed with the article.</summary>
     public RedisKey Removed => tag + "removed";
 
+    /// <summary>String <c>epoch:seq</c>: where an item that copies another topic was last copied from
+    /// (<see cref="SnapshotChange.CopiedFrom"/>); expires with the history.</summary>
+    public RedisKey CopiedFrom(string itemId) => tag + "copied:" + itemId;
+
     public RedisKey[] All => [Meta, History, State, Items, Order, Expiry, Pins, Removed];
 }

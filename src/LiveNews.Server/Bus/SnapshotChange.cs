@@ -75,6 +75,13 @@ internal sealed record SnapshotChange
     /// <summary>For <see cref="Precondition.Equals"/>: the item or state JSON as the caller read it.</summary>
     public string? Expected { get; init; }
 
+    /// <summary>
+    /// For an item that copies another topic's state (an article listed in <c>latest</c>): where that topic
+    /// stood when the copy was read. A change from an older position than the last one applied to the item is
+    /// refused as stale, so a slow request cannot list again what a later one took down.
+    /// </summary>
+    public TopicPosition? CopiedFrom { get; init; }
+
     public static SnapshotChange SetState(string json, string? expected) =>
         new() { Operation = SnapshotOperation.SetState, Json = json, Precondition = Expect(expected), Expected = expected };
 
@@ -141,5 +148,10 @@ internal sealed record SnapshotChange
 
     internal string TakedownArgument => Takedown switch { Takedown.Item => "item", Takedown.All => "all", _ => "" };
 
+    internal string CopiedFromArgument => CopiedFrom is { } from ? $"{from.Epoch}:{from.Seq.ToString(CultureInfo.InvariantCulture)}" : "";
+
     private static Precondition Expect(string? expected) => expected is null ? Precondition.Absent : Precondition.Equals;
 }
+
+/// <summary>Where a topic stood: its epoch and the seq of its last event (<c>""</c> and 0 before its first).</summary>
+internal readonly record struct TopicPosition(string Epoch, long Seq);

@@ -12,16 +12,13 @@ namespace LiveNews.Server.Newsroom;
 /// </summary>
 internal static class ArticlesApi
 {
-    // Rounds of mirroring an article into `latest` while editors keep changing it (see MirrorInLatestAsync).
-    private const int MaxMirrorRounds = 8;
-
     public static void MapArticles(this RouteGroupBuilder editors)
     {
         editors.MapPut("/articles/{id}", PublishAsync).Accepts<ArticleRequest>("application/json").WithName("PublishArticle");
         editors.MapDelete("/articles/{id}", UnpublishAsync).WithName("UnpublishArticle");
     }
 
-    private static async Task<IResult> PublishAsync(string id, HttpContext http, JsonBody body, Publisher publisher, EventBus bus, TimeProvider time, ILoggerFactory loggers)
+    private static async Task<IResult> PublishAsync(string id, HttpContext http, JsonBody body, Publisher publisher, EventBus bus, TimeProvider time)
     {
         var check = new Validation();
         check.Id("id", id);
@@ -58,7 +55,7 @@ internal static class ArticlesApi
             return new PlannedEvent(previous is null ? "article.published" : "article.updated", json, SnapshotChange.SetState(json, current));
         });
 
-        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. await MirrorInLatestAsync(id, ids, publisher, bus, loggers)]));
+        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. await MirrorInLatestAsync(id, ids, publisher, bus)]));
     }
 
     // Absent: the coverage stays as it was (like publishedAt), so an edit of the headline does not end it.
@@ -84,7 +81,7 @@ internal static class ArticlesApi
         return new LiveCoverage(started.ToUniversalTime(), request.EndedAt?.ToUniversalTime());
     }
 
-    private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher, EventBus bus, ILoggerFactory loggers)
+    private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher, EventBus bus)
     {
         if (!Topic.IsValidArticleId(id))
         {
@@ -95,7 +92,7 @@ internal static class ArticlesApi
         var data = Publisher.Serialize(new Removed(id));
         var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
             current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.TakeDown(current)));
-        var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus, loggers);
+        var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
         if (onArticle.NotFound)
         {
             // Unpublished already; a listing left behind (a request that stopped between the two topics) goes now.
@@ -108,42 +105,28 @@ internal static class ArticlesApi
     /// <summary>
     /// Makes <c>latest</c> list the article as its own topic holds it now (or not at all once unpublished), and
     /// returns what that published there. Every request that changes an article mirrors it after its change,
-    /// then reads the article again and mirrors once more if it moved meanwhile: the request that mirrors last
-    /// saw the article's final state. So a retried or racing publish cannot bring back a story taken down, and
-    /// racing updates cannot leave an older version listed.
+    /// from a read of the article with its position, and <c>latest</c> refuses a copy read at an older position
+    /// than the one it holds (<see cref="SnapshotChange.CopiedFrom"/>): the request that read last decides, so
+    /// a slow, retried or racing request can neither list a story taken down meanwhile nor an older version.
     /// </summary>
-    private static async Task<RawJson[]> MirrorInLatestAsync(string id, EventIds ids, Publisher publisher, EventBus bus, ILoggerFactory loggers)
+    private static async Task<RawJson[]> MirrorInLatestAsync(string id, EventIds ids, Publisher publisher, EventBus bus) =>
+        await MirrorAsync(id, await bus.GetStateAtAsync(Topic.Article(id)), ids, publisher);
+
+    /// <summary>Mirrors the article as it was read (its state, null once unpublished, and its position).</summary>
+    internal static async Task<RawJson[]> MirrorAsync(string id, (string? State, TopicPosition Position) article, EventIds ids, Publisher publisher)
     {
-        var published = new List<RawJson>();
-        var article = await bus.GetStateAsync(Topic.Article(id));
-        for (var round = 0; round < MaxMirrorRounds; round++)
-        {
-            var mirrored = article;
-            var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids, listed => Mirror(id, mirrored, listed));
-            if (onLatest.Envelope is { } envelope)
-            {
-                published.Add(envelope);
-            }
-
-            article = await bus.GetStateAsync(Topic.Article(id));
-            if (article == mirrored)
-            {
-                return [.. published];
-            }
-        }
-
-        // Still moving: other requests changed the article after this one, and each mirrors it after its change,
-        // so the last of them leaves `latest` right. This request's own change is made: no error for it.
-        NewsroomLog.LatestStillMoving(loggers.CreateLogger(typeof(ArticlesApi)), id, MaxMirrorRounds);
-        return [.. published];
+        var onLatest = await publisher.ChangeItemAsync(Topic.Latest, id, ids, listed => Mirror(id, article.State, article.Position, listed));
+        return onLatest.Envelope is { } envelope ? [envelope] : [];
     }
 
     // The event that makes the listed copy the article's state; null when it is already.
-    private static PlannedEvent? Mirror(string id, string? article, string? listed)
+    private static PlannedEvent? Mirror(string id, string? article, TopicPosition position, string? listed)
     {
         if (article is null)
         {
-            return listed is null ? null : new PlannedEvent("article.unpublished", Publisher.Serialize(new Removed(id)), SnapshotChange.Remove(id, listed, Takedown.Item));
+            return listed is null
+                ? null
+                : new PlannedEvent("article.unpublished", Publisher.Serialize(new Removed(id)), SnapshotChange.Remove(id, listed, Takedown.Item) with { CopiedFrom = position });
         }
 
         if (article == listed)
@@ -153,7 +136,7 @@ internal static class ArticlesApi
 
         var publishedAt = LiveNewsJson.Deserialize<Article>(article)!.PublishedAt;
         return new PlannedEvent(listed is null ? "article.published" : "article.updated", article,
-            SnapshotChange.Upsert(id, article, publishedAt.ToUnixTimeMilliseconds(), null, listed));
+            SnapshotChange.Upsert(id, article, publishedAt.ToUnixTimeMilliseconds(), null, listed) with { CopiedFrom = position });
     }
 
     internal static ProblemHttpResult NotFound() =>

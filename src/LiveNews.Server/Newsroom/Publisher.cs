@@ -75,6 +75,9 @@ internal sealed class Publisher(EventBus bus)
                     return Published.Missing;
                 case PublishStatus.Full:
                     return Published.AtCeiling;
+                case PublishStatus.Stale:
+                    // The item copies a later read of its source already: that request's change stands.
+                    return Published.Unchanged;
             }
         }
 

@@ -1,8 +1,11 @@
 using System.Net;
 using System.Text.Json;
 using LiveNews.Server.Bus;
+using LiveNews.Server.Editors;
+using LiveNews.Server.Newsroom;
 using LiveNews.Server.Store;
 using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -242,6 +245,39 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         await AssertGoneEverywhereAsync(node, "PULLED-STORY", null, ["latest"]);
         Assert.Empty((await ReadTopicAsync(node.Anonymous(), "latest")).GetProperty("snapshot").GetProperty("articles").EnumerateArray());
         Assert.Equal(HttpStatusCode.NotFound, (await editor.DeleteAsync("/api/articles/pulled")).StatusCode);
+    }
+
+    // A publish held up between reading its article and listing it (a pause, a slow network) while another
+    // editor pulls the story: its copy, read before the takedown, must not list the story again, even briefly.
+    [Fact]
+    public async Task Unpublish_WhileAPublishWaitsToListWhatItRead_TheLateListingIsRefused()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "pulled", headline: "PULLED-STORY");
+        var readBeforeTakedown = await node.Services.GetRequiredService<EventBus>().GetStateAtAsync(Topic.Article("pulled"));
+
+        (await editor.DeleteAsync("/api/articles/pulled")).EnsureSuccessStatusCode();
+        var late = await ArticlesApi.MirrorAsync("pulled", readBeforeTakedown, EventIds.For(new DefaultHttpContext()), node.Services.GetRequiredService<Publisher>());
+
+        Assert.Empty(late);
+        await AssertGoneEverywhereAsync(node, "PULLED-STORY", null, ["latest"]);
+    }
+
+    [Fact]
+    public async Task Update_WhileAnEarlierPublishWaitsToListWhatItRead_LatestKeepsTheNewerVersion()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "revised", headline: "FIRST-VERSION");
+        var readBeforeUpdate = await node.Services.GetRequiredService<EventBus>().GetStateAtAsync(Topic.Article("revised"));
+
+        await PublishArticleAsync(editor, "revised", headline: "SECOND-VERSION");
+        var late = await ArticlesApi.MirrorAsync("revised", readBeforeUpdate, EventIds.For(new DefaultHttpContext()), node.Services.GetRequiredService<Publisher>());
+
+        Assert.Empty(late);
+        var listed = (await ReadTopicAsync(node.Anonymous(), "latest")).GetProperty("snapshot").GetProperty("articles").EnumerateArray().Single();
+        Assert.Equal("SECOND-VERSION", listed.GetProperty("headline").GetString());
     }
 
     // A failed attempt leaves no answer under its key to compare a reuse with: a CMS that sends a changed
