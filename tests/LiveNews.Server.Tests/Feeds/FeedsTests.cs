@@ -226,6 +226,57 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Equal(3, hub.Requests);
     }
 
+    // A hub that answers 429 with Retry-After is asked nothing more until then: not the three quick retries,
+    // not the other feeds of the batch, not again after WebSub:RetryAfter. Every ping waits, none is lost.
+    [Fact]
+    public async Task WebSub_HubAsksToWait_NothingMoreUntilThenAndEveryPingKept()
+    {
+        var hub = _owned.Add(await LoopbackHub.StartAsync(refuseWith: 429, retryAfterSeconds: 120));
+        var node = Node(new()
+        {
+            ["WebSub:Hub"] = hub.Address.ToString(),
+            ["WebSub:PollInterval"] = "00:00:00.050",
+            ["WebSub:CoalesceWindow"] = "00:00:00.050",
+            ["WebSub:RetryAfter"] = "00:00:01",
+        });
+        using var editor = node.Editor();
+        var names = node.Services.GetRequiredService<RedisNames>();
+        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
+        var published = DateTimeOffset.UtcNow;
+        await PublishAsync(editor, "throttled", "Throttled", null);
+
+        await Eventually.TrueAsync(
+            async () => hub.Requests >= 1 && await database.SortedSetLengthAsync(names.WebSubLeased) == 0 && await database.SortedSetLengthAsync(names.WebSubDue) == 3,
+            "the three changed feeds back in the queue");
+
+        Assert.Equal(1, hub.Requests);
+        var due = await database.SortedSetRangeByRankWithScoresAsync(names.WebSubDue);
+        Assert.All(due, ping => Assert.True(DateTimeOffset.FromUnixTimeMilliseconds((long)ping.Score) >= published.AddSeconds(115), $"{ping.Element} due at {ping.Score}"));
+    }
+
+    // A hub that does not answer one feed: a node gives its ping up before its lease ends and puts it back, so
+    // the node that takes it next never pings the feed while the first is still at it.
+    [Fact]
+    public async Task WebSub_HubHangs_NoFeedPingedByTwoNodesAtOnce()
+    {
+        var hub = _owned.Add(await LoopbackHub.StartAsync(hangOn: "/feeds/latest.atom"));
+        var settings = new Dictionary<string, string?>
+        {
+            ["WebSub:Hub"] = hub.Address.ToString(),
+            ["WebSub:PollInterval"] = "00:00:00.050",
+            ["WebSub:CoalesceWindow"] = "00:00:00.050",
+            ["WebSub:LeaseTime"] = "00:00:05",
+        };
+        var node = Node(settings);
+        Node(settings);
+        using var editor = node.Editor();
+        await PublishAsync(editor, "hanging", "Hanging", null);
+
+        await Eventually.TrueAsync(() => hub.Hung >= 3, "the hanging feed pinged again after each ping was given up", seconds: 30);
+
+        Assert.Equal(1, hub.MostAtOnceForOneFeed);
+    }
+
     [Fact]
     public void Start_HubWithoutBaseUrl_RefusedNamingTheSetting()
     {
