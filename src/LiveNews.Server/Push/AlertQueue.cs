@@ -8,8 +8,11 @@ using StackExchange.Redis;
 
 namespace LiveNews.Server.Push;
 
-/// <summary>One alert event to push to every subscription of its topic (kept in the durable queue as JSON).</summary>
-internal sealed record PushAlert(string EventId, string Topic, string Type, string AlertId, string? Headline, string? Url, DateTimeOffset At);
+/// <summary>
+/// One alert event to push to every subscription of its topic (kept in the durable queue as JSON), with its
+/// position in the topic (<c>Epoch</c> null, <c>Seq</c> 0: queued before positions were kept).
+/// </summary>
+internal sealed record PushAlert(string EventId, string Topic, string Type, string AlertId, string? Headline, string? Url, DateTimeOffset At, string? Epoch = null, long Seq = 0);
 
 /// <summary>
 /// Turns breaking alerts into push jobs. Every node reads <c>breaking</c> like a reader does (through the
@@ -171,13 +174,15 @@ internal sealed class AlertQueue(
             || !envelope.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object
             || (data.TryGetProperty("removed", out var removed) && removed.ValueKind == JsonValueKind.True)
             || Text(data, "id") is not { } alertId || Text(envelope, "id") is not { } eventId
-            || !envelope.TryGetProperty("at", out var at) || !at.TryGetDateTimeOffset(out var published))
+            || !envelope.TryGetProperty("at", out var at) || !at.TryGetDateTimeOffset(out var published)
+            || !envelope.TryGetProperty("seq", out var seqValue) || !seqValue.TryGetInt64(out var seq))
         {
             return null;
         }
 
         var retracted = type == "breaking.retracted";
-        return new PushAlert(eventId, push.Topic, type, alertId, retracted ? null : Text(data, "headline"), retracted ? null : Text(data, "url"), published);
+        return new PushAlert(eventId, push.Topic, type, alertId, retracted ? null : Text(data, "headline"), retracted ? null : Text(data, "url"), published,
+            Text(envelope, "epoch"), seq);
     }
 
     private static JsonDocument? Parse(byte[] utf8)

@@ -15,8 +15,11 @@ using StackExchange.Redis;
 
 namespace LiveNews.Server.Push;
 
-/// <summary>What the service worker receives (decrypted): enough to show the alert and open it.</summary>
-internal sealed record PushPayload(string Type, string Id, string? Headline, string? Url, DateTimeOffset At);
+/// <summary>
+/// What the service worker receives (decrypted): enough to show the alert and open it, and the event's position
+/// in its topic, so that a push overtaken by a later one of the same alert does not bring back its older text.
+/// </summary>
+internal sealed record PushPayload(string Type, string Id, string? Headline, string? Url, DateTimeOffset At, string? Epoch, long Seq);
 
 /// <summary>
 /// Sends queued alerts. Every node polls the queue and pops recipients of an alert in batches: a popped
@@ -104,7 +107,7 @@ internal sealed class PushSender(
                 continue;
             }
 
-            var payload = LiveNewsJson.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At));
+            var payload = LiveNewsJson.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At, alert.Epoch, alert.Seq));
             Topic? retractable = alert.Headline is not null && Topic.TryParse(alert.Topic, out var topic, out _) ? topic : null;
             while (!cancellationToken.IsCancellationRequested)
             {

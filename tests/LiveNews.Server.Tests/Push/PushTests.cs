@@ -49,6 +49,9 @@ public sealed class PushTests : OwnRedisTest
             var pushes = _push.Of(browser);
             Assert.Equal(["breaking.published", "breaking.updated"], pushes.Select(p => p.Payload.GetProperty("type").GetString()));
             Assert.Equal(["Dam breached upstream", "Dam breached: evacuate the valley"], pushes.Select(p => p.Payload.GetProperty("headline").GetString()));
+            // Positions in breaking, so the service worker can tell an older push of the alert arriving late.
+            Assert.True(pushes[1].Payload.GetProperty("seq").GetInt64() > pushes[0].Payload.GetProperty("seq").GetInt64());
+            Assert.Single(pushes.Select(p => p.Payload.GetProperty("epoch").GetString()).Distinct(), epoch => !string.IsNullOrEmpty(epoch));
             Assert.All(pushes, push =>
             {
                 Assert.Equal(alertId, push.Payload.GetProperty("id").GetString());

@@ -104,8 +104,8 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
         // push service, which may deliver a message again too; the tag makes a second delivery replace the first).
         for (var attempt = 1; ; attempt++)
         {
-            await DeliverAsync(cdp, registrationId, new { type = "breaking.published", id = "b-1", headline = "<b>Flood</b> warning", url = "https://news.example/flood", at = "2026-11-29T08:15:02.123Z" });
-            await DeliverAsync(cdp, registrationId, new { type = "breaking.published", id = "b-2", headline = "Bad link", url = "javascript:alert(1)", at = "2026-11-29T08:15:02.123Z" });
+            await DeliverAsync(cdp, registrationId, Flood);
+            await DeliverAsync(cdp, registrationId, new { type = "breaking.published", id = "b-2", headline = "Bad link", url = "javascript:alert(1)", at = "2026-11-29T08:15:02.123Z", epoch = "e1", seq = 2 });
             try
             {
                 await Eventually.TrueAsync(async () => (await page.EvaluateAsync<JsonElement>(Shown)).GetArrayLength() == 2, "both notifications shown", seconds: 5);
@@ -123,12 +123,25 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
         Assert.Equal("/", shown["breaking-b-2"].GetProperty("url").GetString());
 
         // A retraction replaces the alert's notification (same tag).
-        await DeliverAsync(cdp, registrationId, new { type = "breaking.retracted", id = "b-1", at = "2026-11-29T08:16:02.123Z" });
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.retracted", id = "b-1", at = "2026-11-29T08:16:02.123Z", epoch = "e1", seq = 3 });
         await Eventually.TrueAsync(
             async () => (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Any(n => n.GetProperty("tag").GetString() == "breaking-b-1" && n.GetProperty("title").GetString() == "Alert withdrawn"),
             "the retraction in the alert's place");
         Assert.Equal(2, (await page.EvaluateAsync<JsonElement>(Shown)).GetArrayLength());
+
+        // The alert's first push again, arriving late (another node sent it, the push service held it): the
+        // retraction stays. Then another alert's update; once it shows, the late push was handled before it.
+        await DeliverAsync(cdp, registrationId, Flood);
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.updated", id = "b-2", headline = "Link fixed", url = "https://news.example/fixed", at = "2026-11-29T08:17:02.123Z", epoch = "e1", seq = 4 });
+        await Eventually.TrueAsync(
+            async () => (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Any(n => n.GetProperty("tag").GetString() == "breaking-b-2" && n.GetProperty("body").GetString() == "Link fixed"),
+            "the later update");
+        var afterLatePush = (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().ToDictionary(n => n.GetProperty("tag").GetString()!);
+        Assert.Equal("Alert withdrawn", afterLatePush["breaking-b-1"].GetProperty("title").GetString());
+        Assert.Equal(2, afterLatePush.Count);
     }
+
+    private static readonly object Flood = new { type = "breaking.published", id = "b-1", headline = "<b>Flood</b> warning", url = "https://news.example/flood", at = "2026-11-29T08:15:02.123Z", epoch = "e1", seq = 1 };
 
     private async Task DeliverAsync(ICDPSession cdp, string registrationId, object payload) =>
         await cdp.SendAsync("ServiceWorker.deliverPushMessage", new()
