@@ -237,8 +237,9 @@ export class LiveNewsClient {
       await delay(foreverRetry.nextRetryDelayInMilliseconds({ previousRetryCount: attempt }));
     }
     if (!this.#started) return;
-    this.#setState("live");
     await this.#resubscribeAll();
+    // Live once the topics are answered: over SSE the stream is open by then, not merely about to be.
+    if (this.#started && this.#connected) this.#setState("live");
   }
 
   /** After a (re)connect: every topic from its last position. Requests in flight died with the old connection. */
@@ -590,10 +591,15 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
   let state = "Disconnected";
   let refusedInARow = 0;
   let starts = 0;
+  // Settles when the stream last (re)opened is answered: open, or refused. Topics resumed from a position wait
+  // for it, so a subscribe is answered only once the server took the stream.
+  let opened = settled();
 
   const failWaiting = () => {
-    for (const { reject } of waiting.values()) reject(new Error("The event stream closed: the store is unavailable."));
+    const error = new Error("The event stream closed: the store is unavailable.");
+    for (const { reject } of waiting.values()) reject(error);
     waiting.clear();
+    opened.reject(error);
   };
 
   const reopen = () => {
@@ -605,6 +611,7 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
     query.push("lastEventId=" + encodeURIComponent(streamId(names, names.map((t) => topics.get(t)))));
     const stream = open(url + "?" + query.join("&"));
     source = stream;
+    if (opened.done) opened = pending();
     stream.addEventListener("snapshot", (message) => {
       if (source !== stream) return;
       const data = JSON.parse(message.data);
@@ -628,6 +635,7 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
     });
     stream.onopen = () => {
       if (source !== stream) return;
+      opened.resolve();
       refusedInARow = 0;
       if (state !== "Reconnecting") return;
       state = "Connected";
@@ -668,22 +676,23 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
       const refusal = requests.map((request) => streamRefusal(request.topic)).find((reason) => reason !== null);
       if (refusal) throw new Error("HubException: " + refusal);
       let changed = false;
-      const answers = requests.map((request) => {
+      for (const request of requests) {
         const positioned = request.epoch !== undefined && request.seq !== undefined;
-        const streaming = source !== null && topics.has(request.topic);
-        if (!streaming || !positioned) {
+        if (source === null || !topics.has(request.topic) || !positioned) {
           topics.set(request.topic, positioned ? { epoch: /** @type {string} */ (request.epoch), seq: /** @type {number} */ (request.seq) } : null);
           changed = true;
         }
-        if (positioned) {
-          return Promise.resolve(/** @type {SubscribeResult} */ ({
+      }
+      if (changed) reopen();
+      const streamOpen = opened.promise;
+      return Promise.all(requests.map((request) => {
+        if (request.epoch !== undefined && request.seq !== undefined) {
+          return streamOpen.then(() => /** @type {SubscribeResult} */ ({
             topic: request.topic, epoch: /** @type {string} */ (request.epoch), seq: /** @type {number} */ (request.seq), recovered: true, snapshot: null, events: [],
           }));
         }
         return new Promise((resolve, reject) => waiting.set(request.topic, { resolve, reject }));
-      });
-      if (changed) reopen();
-      return Promise.all(answers);
+      }));
     },
     on: (method, handler) => { handlers[method] = handler; },
     onreconnecting: (handler) => { onReconnecting = handler; },
@@ -727,3 +736,28 @@ function streamRefusal(topic) {
 
 /** @param {number} ms */
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A promise with its settling functions, and whether it settled (a rejection nobody awaits is not reported).
+ * @returns {{ promise: Promise<void>, resolve: () => void, reject: (error: Error) => void, readonly done: boolean }}
+ */
+function pending() {
+  let done = false;
+  /** @type {() => void} */
+  let resolve = () => {};
+  /** @type {(error: Error) => void} */
+  let reject = () => {};
+  const promise = new Promise(/** @param {(value?: void) => void} ok */ (ok, fail) => {
+    resolve = () => { done = true; ok(); };
+    reject = (error) => { done = true; fail(error); };
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject, get done() { return done; } };
+}
+
+/** @returns {ReturnType<typeof pending>} already resolved. */
+function settled() {
+  const result = pending();
+  result.resolve();
+  return result;
+}

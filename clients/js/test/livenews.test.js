@@ -469,7 +469,12 @@ class FakeEventSource {
   }
   addEventListener(name, listener) { (this.listeners[name] ??= []).push(listener); }
   close() { this.closed = true; this.readyState = 2; }
-  emit(name, data) { for (const listener of this.listeners[name] ?? []) listener({ data: JSON.stringify(data) }); }
+  /** The server answered 200: as a browser's, it opens before its first message. */
+  open() { this.readyState = 1; this.onopen?.(); }
+  emit(name, data) {
+    if (this.readyState === 0) this.open();
+    for (const listener of this.listeners[name] ?? []) listener({ data: JSON.stringify(data) });
+  }
   query() { return new URL(this.url, "http://x").searchParams; }
 }
 
@@ -516,6 +521,7 @@ test("over SSE: one stream for every topic, snapshots then events in order, resu
   // live could not be resumed: a fresh snapshot starts it over.
   resumed.emit("snapshot", { topic: "live", epoch: "e2", seq: 9, snapshot: { n: 9 } });
   resumed.emit("event", envelope("live", 10, "e2"));
+  await settle();
   assert.deepEqual(seen, { breaking: ["snapshot:3:false", 4, 5], live: ["snapshot:1:false", 2, "snapshot:9:true", 10] });
   await client.stop();
 });
@@ -572,7 +578,7 @@ test("over SSE: a refused stream is opened again, at once and then after growing
   assert.equal(FakeEventSource.opened.length, 3);
 
   const stream = FakeEventSource.opened.at(-1);
-  stream.onopen?.();
+  stream.open();
   stream.emit("snapshot", { topic: "breaking", epoch: "e1", seq: 2, snapshot: { n: 2 } });
   await started;
   await settle();
@@ -618,5 +624,29 @@ test("over SSE: leaving a topic whose snapshot is awaited does not hold up the o
   stream.emit("event", envelope("latest", 6));
   assert.equal(latest.snapshots.length, 1);
   assert.deepEqual(latest.events, [6]);
+  await client.stop();
+});
+
+test("over SSE: live once the stream is open, not while it is only asked for, and never for a refused one", async () => {
+  const storage = new MemoryStorage();
+  storage.setItem("livenews:topic:breaking", JSON.stringify({ epoch: "e1", seq: 4, snapshot: { n: 4 }, events: [] }));
+  const client = sseClient(storage);
+  const states = [];
+  client.onState((state) => states.push(state));
+  const breaking = record(client, "breaking");
+  const started = client.start();
+  await settle();
+
+  // Resumed from its position: answered when the server takes the stream, not before.
+  FakeEventSource.opened.at(-1).readyState = 2;
+  FakeEventSource.opened.at(-1).onerror();
+  await settle();
+  assert.ok(!states.includes("live"), `states: ${states}`);
+  FakeEventSource.opened.at(-1).open();
+  await started;
+  await settle();
+  assert.equal(client.state, "live");
+  FakeEventSource.opened.at(-1).emit("event", envelope("breaking", 5));
+  assert.deepEqual(breaking.events, [5]);
   await client.stop();
 });
