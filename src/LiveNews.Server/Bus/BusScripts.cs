@@ -67,7 +67,8 @@ internal static class BusScripts
         end
         """;
 
-    // KEYS: the topic's keys (see remarks), 9 event-id marker.
+    // KEYS: the topic's keys (see remarks), 9 event-id marker, 10 (with ARGV 25) where the item's copy was last
+    //       copied from.
     // ARGV: 1 channel, 2 candidate epoch, 3 event id, 4 type, 5 at, 6 data JSON, 7 history length,
     //       8 history TTL seconds, 9 op, 10 item id, 11 score ('seq': the new event's seq, kept on later
     //       changes; on remove, 'cursor' keeps the item's place for paging cursors), 12 JSON (item or state), 13 expiry unix ms (0: none), 14 most items (0: no ceiling;
@@ -76,16 +77,29 @@ internal static class BusScripts
     //       20 '1' when the topic's state must exist (entries need a published article),
     //       21 tombstone ('item': events of the removed item, 'all': every event, '': none),
     //       22 '1' to purge every item with the state (an unpublished article's entries go with it),
-    //       23 the epoch the publishing node saw furthest ('' none), 24 the seq it saw in it (see Renew).
+    //       23 the epoch the publishing node saw furthest ('' none), 24 the seq it saw in it (see Renew),
+    //       25 'epoch:seq' of the topic the item copies ('' none; see SnapshotChange.CopiedFrom).
     // Returns {1, envelope} when published, {2, envelope} when this event id was published before,
     // {0, 'precondition'} when the snapshot was not as expected, {3, 'full'} when the ceiling refused a
     // new item, {4, 'missing'} when the topic's state is required and absent, or a removal of an item absent
-    // from the snapshot (precondition 'absent') finds no event of it to tombstone (nothing changed in 0, 3, 4).
+    // from the snapshot (precondition 'absent') finds no event of it to tombstone, {5, 'stale'} when the item
+    // was last copied from a later position of its source than this change (nothing changed in 0, 3, 4, 5).
     public const string Publish = Tombstone + "\n" + Renew + "\n" + """
         local marker = redis.call('GET', KEYS[9])
         if marker then return {2, marker} end
 
         if ARGV[20] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then return {4, 'missing'} end
+
+        local copied = ARGV[25]
+        if copied ~= '' then
+          local last = redis.call('GET', KEYS[10])
+          if last then
+            local lastEpoch, lastSeq = string.match(last, '^(.*):(%d+)$')
+            local epoch, seq = string.match(copied, '^(.*):(%d+)$')
+            -- Another epoch: the source's Redis started over, its seqs do not compare; the copy is taken.
+            if lastEpoch == epoch and tonumber(lastSeq) > tonumber(seq) then return {5, 'stale'} end
+          end
+        end
 
         local op = ARGV[9]
         local itemId = ARGV[10]
@@ -171,6 +185,8 @@ internal static class BusScripts
           redis.call('ZREM', KEYS[6], itemId)
           redis.call('ZREM', KEYS[7], itemId)
         end
+
+        if copied ~= '' then redis.call('SET', KEYS[10], copied, 'EX', ARGV[8]) end
 
         redis.call('PUBLISH', ARGV[1], envelope)
         return {1, envelope}
