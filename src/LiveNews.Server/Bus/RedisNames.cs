@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using LiveNews.Server.Store;
 using StackExchange.Redis;
 
@@ -18,8 +19,27 @@ internal sealed class RedisNames(RedisStore store)
 
     public string EventsChannelName(Topic topic) => $"{_prefix}:events:{topic.Name}";
 
+    // Topics whose key names are kept; past it the memory starts over (articles come and go).
+    private const int MaxNamedTopics = 10_000;
+
+    // Every publish and read names its topic's keys: the active topics' names are made once, not per call.
+    private readonly ConcurrentDictionary<string, TopicKeys> _topics = new(StringComparer.Ordinal);
+
     /// <summary>The keys of a topic, named; <see cref="TopicKeys.All"/> is the order the bus scripts take them in.</summary>
-    public TopicKeys Topic(Topic topic) => new($"{_prefix}:{{{topic.Name}}}:");
+    public TopicKeys Topic(Topic topic)
+    {
+        if (_topics.TryGetValue(topic.Name, out var keys))
+        {
+            return keys;
+        }
+
+        if (_topics.Count >= MaxNamedTopics)
+        {
+            _topics.Clear();
+        }
+
+        return _topics.GetOrAdd(topic.Name, name => new TopicKeys($"{_prefix}:{{{name}}}:"));
+    }
 
     /// <summary>Marks an event id as published, so a retried publish returns the first envelope.</summary>
     public RedisKey EventId(Topic topic, string eventId) => $"{_prefix}:{{{topic.Name}}}:event:{eventId}";
@@ -94,36 +114,53 @@ internal sealed class RedisNames(RedisStore store)
 }
 
 /// <summary>The keys of one topic, all under its hash tag. What bounds each one is said beside it.</summary>
-internal readonly struct TopicKeys(string tag)
+internal sealed class TopicKeys
 {
+    private readonly string _tag;
+
+    public TopicKeys(string tag)
+    {
+        _tag = tag;
+        Meta = tag + "meta";
+        History = tag + "history";
+        State = tag + "state";
+        Items = tag + "items";
+        Order = tag + "order";
+        Expiry = tag + "expiry";
+        Pins = tag + "pins";
+        Removed = tag + "removed";
+        All = [Meta, History, State, Items, Order, Expiry, Pins, Removed];
+    }
+
     /// <summary>Hash: <c>seq</c>, <c>epoch</c>. One per topic published to; an unpublished article's expires with its history.</summary>
-    public RedisKey Meta => tag + "meta";
+    public RedisKey Meta { get; }
 
     /// <summary>List of envelopes, newest first: capped at <c>Bus:HistoryLength</c>, expires after <c>Bus:HistoryTimeToLive</c>.</summary>
-    public RedisKey History => tag + "history";
+    public RedisKey History { get; }
 
     /// <summary>String: the topic's single state (live status, article); removed when it ends.</summary>
-    public RedisKey State => tag + "state";
+    public RedisKey State { get; }
 
     /// <summary>Hash: item id to JSON. Removed with the item; capped by a ceiling that refuses, or by a trim (newsroom).</summary>
-    public RedisKey Items => tag + "items";
+    public RedisKey Items { get; }
 
     /// <summary>Sorted set: item id by snapshot and paging order; follows <see cref="Items"/>.</summary>
-    public RedisKey Order => tag + "order";
+    public RedisKey Order { get; }
 
     /// <summary>Sorted set: item id by expiry (unix ms); follows <see cref="Items"/>.</summary>
-    public RedisKey Expiry => tag + "expiry";
+    public RedisKey Expiry { get; }
 
     /// <summary>Sorted set: pinned item ids by their order score; follows <see cref="Items"/>.</summary>
-    public RedisKey Pins => tag + "pins";
+    public RedisKey Pins { get; }
 
     /// <summary>Sorted set: ids of removed entries by their last order score, so a paging cursor naming one
     /// still has a place; removed with the article.</summary>
-    public RedisKey Removed => tag + "removed";
+    public RedisKey Removed { get; }
+
+    /// <summary>The keys above in the scripts' order. Shared by every caller: never written to.</summary>
+    public RedisKey[] All { get; }
 
     /// <summary>String <c>epoch:seq</c>: where an item that copies another topic was last copied from
     /// (<see cref="SnapshotChange.CopiedFrom"/>); expires with the history.</summary>
-    public RedisKey CopiedFrom(string itemId) => tag + "copied:" + itemId;
-
-    public RedisKey[] All => [Meta, History, State, Items, Order, Expiry, Pins, Removed];
+    public RedisKey CopiedFrom(string itemId) => _tag + "copied:" + itemId;
 }
