@@ -83,7 +83,8 @@ internal static class BusScripts
     // {0, 'precondition'} when the snapshot was not as expected, {3, 'full'} when the ceiling refused a
     // new item, {4, 'missing'} when the topic's state is required and absent, or a removal of an item absent
     // from the snapshot (precondition 'absent') finds no event of it to tombstone, {5, 'stale'} when the item
-    // was last copied from a later position of its source than this change (nothing changed in 0, 3, 4, 5).
+    // was last copied from a later position of its source than this change, {6, 'kept'} when op 'keep' recorded
+    // the position of a copy already in place (nothing published in 0, 3, 4, 5, 6).
     public const string Publish = Tombstone + "\n" + Renew + "\n" + """
         local marker = redis.call('GET', KEYS[9])
         if marker then return {2, marker} end
@@ -114,6 +115,11 @@ internal static class BusScripts
           or (condition == 'present' and not current)
           or (condition == 'equals' and current ~= ARGV[16]) then
           return {0, 'precondition'}
+        end
+
+        if op == 'keep' then
+          redis.call('SET', KEYS[10], copied, 'EX', ARGV[8])
+          return {6, 'kept'}
         end
 
         local most = tonumber(ARGV[14])

@@ -27,6 +27,9 @@ internal enum PublishStatus
 
     /// <summary>The item was copied from a later position of its source already; nothing was published.</summary>
     Stale,
+
+    /// <summary>The copy in place was recorded as of the change's position; nothing was published.</summary>
+    Kept,
 }
 
 internal sealed record PublishResult(PublishStatus Status, RawJson? Envelope);
@@ -131,6 +134,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             3 => PublishStatus.Full,
             4 => PublishStatus.Missing,
             5 => PublishStatus.Stale,
+            6 => PublishStatus.Kept,
             _ => PublishStatus.PreconditionFailed,
         };
         activity?.SetTag("livenews.outcome", status.ToString());
@@ -305,7 +309,6 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         return value.IsNull ? null : new RawJson((byte[])value!);
     }
 
-    /// <summary>The topic's single state as stored (null when it has none).</summary>
     /// <summary>The topic's state (null when it has none) and its position, read together.</summary>
     public async Task<(string? State, TopicPosition Position)> GetStateAtAsync(Topic topic)
     {
@@ -318,6 +321,7 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
         return (await state, new TopicPosition((string?)meta[0] ?? "", (long?)meta[1] ?? 0));
     }
 
+    /// <summary>The topic's single state as stored (null when it has none).</summary>
     public async Task<string?> GetStateAsync(Topic topic) =>
         await (await store.GetDatabaseAsync()).StringGetAsync(names.Topic(topic).State);
 

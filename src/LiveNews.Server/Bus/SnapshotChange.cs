@@ -9,6 +9,9 @@ internal enum SnapshotOperation
     ClearState,
     UpsertItem,
     RemoveItem,
+
+    /// <summary>Publishes nothing: records that the item already is the copy of <see cref="SnapshotChange.CopiedFrom"/>.</summary>
+    KeepCopy,
 }
 
 /// <summary>Which events of the history a removal turns into tombstones (<c>{ id, removed: true }</c>).</summary>
@@ -116,6 +119,14 @@ internal sealed record SnapshotChange
     public static SnapshotChange TakeDownGone(string itemId) =>
         new() { Operation = SnapshotOperation.RemoveItem, ItemId = itemId, Precondition = Precondition.Absent, Takedown = Takedown.Item };
 
+    /// <summary>
+    /// Publishes nothing, and records that the item as the caller read it (<paramref name="expected"/>; null:
+    /// absent) is already the copy of its source at <paramref name="position"/>, so an older copy that arrives
+    /// later is refused. Nothing is recorded if the item changed since it was read.
+    /// </summary>
+    public static SnapshotChange KeepCopy(string itemId, string? expected, TopicPosition position) =>
+        new() { Operation = SnapshotOperation.KeepCopy, ItemId = itemId, Precondition = Expect(expected), Expected = expected, CopiedFrom = position };
+
     /// <summary>Removes an item; with <paramref name="takedown"/>, its text leaves the history too.</summary>
     public static SnapshotChange Remove(string itemId, string expected, Takedown takedown = Takedown.None) =>
         new() { Operation = SnapshotOperation.RemoveItem, ItemId = itemId, Precondition = Precondition.Equals, Expected = expected, Takedown = takedown };
@@ -126,6 +137,7 @@ internal sealed record SnapshotChange
         SnapshotOperation.ClearState => "clear",
         SnapshotOperation.UpsertItem => "upsert",
         SnapshotOperation.RemoveItem => "remove",
+        SnapshotOperation.KeepCopy => "keep",
         _ => "none",
     };
 

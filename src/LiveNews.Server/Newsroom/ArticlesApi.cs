@@ -119,19 +119,19 @@ internal static class ArticlesApi
         return onLatest.Envelope is { } envelope ? [envelope] : [];
     }
 
-    // The event that makes the listed copy the article's state; null when it is already.
-    private static PlannedEvent? Mirror(string id, string? article, TopicPosition position, string? listed)
+    // The event that makes the listed copy the article's state. When it is already, nothing is published but the
+    // position is still recorded (atomically, as long as the listing is as read): else a slower request that read
+    // the article before this one could list its older copy after, the article's first publish before a takedown.
+    private static PlannedEvent Mirror(string id, string? article, TopicPosition position, string? listed)
     {
-        if (article is null)
-        {
-            return listed is null
-                ? null
-                : new PlannedEvent("article.unpublished", Publisher.Serialize(new Removed(id)), SnapshotChange.Remove(id, listed, Takedown.Item) with { CopiedFrom = position });
-        }
-
         if (article == listed)
         {
-            return null;
+            return new PlannedEvent("", "", SnapshotChange.KeepCopy(id, listed, position));
+        }
+
+        if (article is null)
+        {
+            return new PlannedEvent("article.unpublished", Publisher.Serialize(new Removed(id)), SnapshotChange.Remove(id, listed!, Takedown.Item) with { CopiedFrom = position });
         }
 
         var publishedAt = LiveNewsJson.Deserialize<Article>(article)!.PublishedAt;

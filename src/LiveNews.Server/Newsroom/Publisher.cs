@@ -75,8 +75,9 @@ internal sealed class Publisher(EventBus bus)
                     return Published.Missing;
                 case PublishStatus.Full:
                     return Published.AtCeiling;
-                case PublishStatus.Stale:
-                    // The item copies a later read of its source already: that request's change stands.
+                case PublishStatus.Stale or PublishStatus.Kept:
+                    // The item copies a later read of its source already (that request's change stands), or this
+                    // read's copy was in place already.
                     return Published.Unchanged;
             }
         }

@@ -264,6 +264,27 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         await AssertGoneEverywhereAsync(node, "PULLED-STORY", null, ["latest"]);
     }
 
+    // The same for a story's first publish, not listed yet when the takedown comes: the takedown has nothing to
+    // unlist, and must still leave its position for the late listing to be refused against.
+    [Fact]
+    public async Task Unpublish_BeforeTheFirstPublishListedTheStory_TheLateListingIsRefused()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
+        var latestMeta = node.Services.GetRequiredService<RedisNames>().Topic(Topic.Latest).Meta;
+        await database.StringSetAsync(latestMeta, "not a hash"); // the first publish stops before it lists the story
+        Assert.False((await editor.PutJsonAsync("/api/articles/early", new { headline = "EARLY-PULL", url = "https://news.example/early" })).IsSuccessStatusCode);
+        await database.KeyDeleteAsync(latestMeta);
+        var readBeforeTakedown = await node.Services.GetRequiredService<EventBus>().GetStateAtAsync(Topic.Article("early"));
+
+        (await editor.DeleteAsync("/api/articles/early")).EnsureSuccessStatusCode();
+        var late = await ArticlesApi.MirrorAsync("early", readBeforeTakedown, EventIds.For(new DefaultHttpContext()), node.Services.GetRequiredService<Publisher>());
+
+        Assert.Empty(late);
+        await AssertGoneEverywhereAsync(node, "EARLY-PULL", null, ["latest"]);
+    }
+
     [Fact]
     public async Task Update_WhileAnEarlierPublishWaitsToListWhatItRead_LatestKeepsTheNewerVersion()
     {
