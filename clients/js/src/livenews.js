@@ -137,10 +137,7 @@ export class LiveNewsClient {
       else state.streamed = result;
     });
     this.#connection.onreconnecting(() => this.#setState("reconnecting"));
-    this.#connection.onreconnected(() => {
-      this.#setState("live");
-      void this.#resubscribeAll();
-    });
+    this.#connection.onreconnected(() => void this.#resubscribeThenLive());
     this.#connection.onclose(() => {
       this.#setState("offline");
       if (this.#started) void this.#reconnect();
@@ -237,8 +234,12 @@ export class LiveNewsClient {
       await delay(foreverRetry.nextRetryDelayInMilliseconds({ previousRetryCount: attempt }));
     }
     if (!this.#started) return;
+    await this.#resubscribeThenLive();
+  }
+
+  /** Every topic from its last position, then live: over SSE the stream is open by then, not merely about to be. */
+  async #resubscribeThenLive() {
     await this.#resubscribeAll();
-    // Live once the topics are answered: over SSE the stream is open by then, not merely about to be.
     if (this.#started && this.#connected) this.#setState("live");
   }
 
@@ -605,7 +606,11 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
   const reopen = () => {
     source?.close();
     source = null;
-    if (topics.size === 0) return;
+    if (topics.size === 0) {
+      // Nothing left to stream: topics that waited for it were left, and get an answer the client ignores.
+      opened.resolve();
+      return;
+    }
     const names = [...topics.keys()];
     const query = names.map((t) => "topic=" + encodeURIComponent(t));
     query.push("lastEventId=" + encodeURIComponent(streamId(names, names.map((t) => topics.get(t)))));

@@ -650,3 +650,41 @@ test("over SSE: live once the stream is open, not while it is only asked for, an
   assert.deepEqual(breaking.events, [5]);
   await client.stop();
 });
+
+test("over SSE: leaving every topic before the stream opens does not hold up the connect, and the next topic streams", async () => {
+  const storage = new MemoryStorage();
+  storage.setItem("livenews:topic:breaking", JSON.stringify({ epoch: "e1", seq: 4, snapshot: { n: 4 }, events: [] }));
+  const client = sseClient(storage);
+  const leaving = client.subscribe("breaking", {});
+  const started = client.start();
+  await settle();
+  await leaving.unsubscribe();
+  await started;
+  assert.equal(client.state, "live");
+
+  const latest = record(client, "latest");
+  await settle();
+  FakeEventSource.opened.at(-1).emit("snapshot", { topic: "latest", epoch: "e1", seq: 1, snapshot: { n: 1 } });
+  await settle();
+  assert.equal(latest.snapshots.length, 1);
+  await client.stop();
+});
+
+test("after the hub's automatic reconnect, live once the topics are answered again", async () => {
+  const connection = new FakeConnection();
+  const client = new LiveNewsClient({ connection });
+  record(client, "breaking");
+  await client.start();
+  await settle();
+  assert.equal(client.state, "live");
+
+  connection.pendingAnswers = [];
+  connection.drop();
+  connection.reconnect();
+  await settle();
+  assert.equal(client.state, "reconnecting", "not live while the resubscribe is unanswered");
+  connection.pendingAnswers.shift()();
+  await settle();
+  assert.equal(client.state, "live");
+  await client.stop();
+});
