@@ -106,6 +106,9 @@ internal sealed class RedisNames(RedisStore store)
     /// <summary>WebSub pings a node took, by feed path and lease expiry; an expired one goes back to due.</summary>
     public RedisKey WebSubLeased => $"{_prefix}:{{websub}}:leased";
 
+    /// <summary>Set while the WebSub hub asked every node to wait (429, or 503 with Retry-After); expires when it said.</summary>
+    public RedisKey WebSubHubWait => $"{_prefix}:{{websub}}:hub-wait";
+
     /// <summary>Held (seconds at most) by the one node taking due WebSub pings.</summary>
     public RedisKey WebSubTaking => $"{_prefix}:{{websub}}:taking";
 

@@ -13,8 +13,10 @@ namespace LiveNews.Server.Feeds;
 /// </summary>
 internal sealed class WebSubQueue(RedisStore store, RedisNames names, IOptions<WebSubOptions> options, TimeProvider time)
 {
-    // KEYS: due, leased. ARGV: now (ms), lease end (ms), at most how many.
+    // KEYS: due, leased, hub wait. ARGV: now (ms), lease end (ms), at most how many.
+    // Takes nothing while the hub asked to wait: the pings stay due.
     private const string TakeScript = """
+        if redis.call('EXISTS', KEYS[3]) == 1 then return {} end
         local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
         for _, feed in ipairs(expired) do
           redis.call('ZREM', KEYS[2], feed)
@@ -68,7 +70,7 @@ internal sealed class WebSubQueue(RedisStore store, RedisNames names, IOptions<W
         {
             var now = time.GetUtcNow();
             var leaseEnd = (now + options.Value.LeaseTime).ToUnixTimeMilliseconds();
-            var result = (RedisResult[])(await database.ScriptEvaluateAsync(TakeScript, [names.WebSubDue, names.WebSubLeased], [now.ToUnixTimeMilliseconds(), leaseEnd, max]))!;
+            var result = (RedisResult[])(await database.ScriptEvaluateAsync(TakeScript, [names.WebSubDue, names.WebSubLeased, names.WebSubHubWait], [now.ToUnixTimeMilliseconds(), leaseEnd, max]))!;
             return ([.. result.Select(feed => (string)feed!)], leaseEnd);
         }
         finally
@@ -77,6 +79,16 @@ internal sealed class WebSubQueue(RedisStore store, RedisNames names, IOptions<W
             {
                 await database.KeyDeleteAsync(names.WebSubTaking);
             }
+        }
+    }
+
+    /// <summary>The hub asked to wait until <paramref name="until"/>: no node takes a ping before then.</summary>
+    public async Task HubWaitsAsync(DateTimeOffset until)
+    {
+        var wait = until - time.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+        {
+            await (await store.GetDatabaseAsync()).StringSetAsync(names.WebSubHubWait, until.ToUnixTimeMilliseconds(), wait);
         }
     }
 

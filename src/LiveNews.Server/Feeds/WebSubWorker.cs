@@ -12,8 +12,10 @@ namespace LiveNews.Server.Feeds;
 /// a ping that still fails waits in the queue (<c>WebSub:RetryAfter</c>), so a hub that is down misses nothing.
 /// A hub that refuses the ping itself (a 3xx or 4xx other than 408 and 429: a wrong hub URL, a feed it does not take)
 /// would refuse it again: that ping is logged and dropped, not retried forever. A hub that asks to wait (429, or
-/// 503 with <c>Retry-After</c>) gets nothing more from this node until then: the ping and the rest of its batch wait
-/// in the queue. No ping runs past the lease it was taken with, after which another node may take and make it.
+/// 503 with <c>Retry-After</c>) gets nothing more from any node until then: the ping and the rest of its batch wait
+/// in the queue, and no node takes pings meanwhile. No ping runs past the lease it was taken with, after which
+/// another node may take and make it: one still unanswered then is given up and tried again after
+/// <c>WebSub:RetryAfter</c>.
 /// </summary>
 internal sealed class WebSubWorker(
     WebSubQueue queue,
@@ -94,10 +96,11 @@ internal sealed class WebSubWorker(
         {
             var ping = _hubWaitsUntil > time.GetUtcNow() ? PingOutcome.Wait(_hubWaitsUntil)
                 : pinging.IsCancellationRequested ? PingOutcome.Again(time.GetUtcNow())
-                : await PingAsync(feed, pinging.Token);
-            if (ping is { HubAskedToWait: true, RetryAt: { } until })
+                : await PingAsync(feed, pinging.Token, stoppingToken);
+            if (ping is { HubAskedToWait: true, RetryAt: { } until } && until > _hubWaitsUntil)
             {
                 _hubWaitsUntil = until;
+                await queue.HubWaitsAsync(until);
             }
 
             // Ended with no token: a node that is stopping puts its pings back for the others.
@@ -105,7 +108,7 @@ internal sealed class WebSubWorker(
         }
     }
 
-    private async Task<PingOutcome> PingAsync(string feedPath, CancellationToken pinging)
+    private async Task<PingOutcome> PingAsync(string feedPath, CancellationToken pinging, CancellationToken stoppingToken)
     {
         var feedUrl = feeds.Value.Base + feedPath;
         try
@@ -144,10 +147,16 @@ internal sealed class WebSubWorker(
             FeedsLog.PingFailed(logger, feedUrl, ex.Wait, null);
             return PingOutcome.Wait(time.GetUtcNow() + ex.Wait);
         }
-        catch (OperationCanceledException) when (pinging.IsCancellationRequested)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // The lease ran out or the node stops: whether the hub got it is unknown; made again, not lost.
+            // The node stops: whether the hub got it is unknown; another node makes it again, at once.
             return PingOutcome.Again(time.GetUtcNow());
+        }
+        catch (OperationCanceledException ex) when (pinging.IsCancellationRequested)
+        {
+            // Its lease ran out with the hub still silent: given up before another node may take it.
+            FeedsLog.PingFailed(logger, feedUrl, options.Value.RetryAfter, ex);
+            return PingOutcome.Again(time.GetUtcNow() + options.Value.RetryAfter);
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException)
         {
