@@ -3,11 +3,22 @@
 // it is only ever shown as notification text, and its URL is opened only when it is http(s).
 const safeUrl = (url) => (typeof url === "string" && /^https?:\/\//i.test(url) ? url : null);
 
-// Pushes of one alert can arrive out of order (sent by two nodes, held by a push service): one from before
-// the notification shown for the alert (same epoch, lower seq) is older news.
-const isOlder = (alert, shown) =>
-  shown != null && typeof alert.seq === "number" && typeof shown.seq === "number"
-  && alert.epoch === shown.epoch && alert.seq < shown.seq;
+// What was last shown for each alert, kept for a day even once the reader closed the notification: pushes of
+// one alert can arrive out of order (sent by two nodes, held by a push service), and an older one must not
+// bring back a headline that was updated or withdrawn.
+const SHOWN = "livenews-alerts-shown";
+const KEPT_MS = 24 * 60 * 60 * 1000;
+const shownKey = (id) => `/livenews/alerts-shown/${encodeURIComponent(id)}`;
+
+// Older: an earlier seq in the same epoch; across epochs (the server's store started over), an earlier time.
+const isOlder = (alert, last) => {
+  if (!last) return false;
+  if (alert.epoch === last.epoch && typeof alert.seq === "number" && typeof last.seq === "number") return alert.seq < last.seq;
+  return typeof alert.at === "string" && typeof last.at === "string" && Date.parse(alert.at) < Date.parse(last.at);
+};
+
+// One push at a time: two pushes of one alert would otherwise both read what was shown before either.
+let handling = Promise.resolve();
 
 self.addEventListener("push", (event) => {
   let alert = null;
@@ -17,24 +28,39 @@ self.addEventListener("push", (event) => {
     alert = null;
   }
   if (!alert || typeof alert.id !== "string") return;
-  const tag = `breaking-${alert.id}`;
-  event.waitUntil((async () => {
-    const [shown] = await self.registration.getNotifications({ tag });
-    if (shown && isOlder(alert, shown.data)) {
-      // A push must show something: the newer notification stays as it is, silently.
-      await self.registration.showNotification(shown.title, { body: shown.body, tag, renotify: false, data: shown.data });
-      return;
-    }
-    const retracted = alert.type === "breaking.retracted";
-    // One notification per alert (tag): an update replaces it, a retraction says so in its place.
-    await self.registration.showNotification(retracted ? "Alert withdrawn" : "BREAKING", {
-      body: retracted ? "This breaking news alert was withdrawn." : String(alert.headline ?? ""),
-      tag,
-      renotify: !retracted,
-      data: { url: retracted ? "/" : safeUrl(alert.url) ?? "/", epoch: alert.epoch, seq: alert.seq },
-    });
-  })());
+  handling = handling.then(() => show(alert)).catch(() => {});
+  event.waitUntil(handling);
 });
+
+async function show(alert) {
+  const store = await caches.open(SHOWN);
+  const key = shownKey(alert.id);
+  const last = await store.match(key).then((answer) => answer?.json()).catch(() => null);
+  if (isOlder(alert, last)) {
+    // A push must show something: what is newer is shown again, silently.
+    await self.registration.showNotification(last.title, { ...last.options, renotify: false, silent: true });
+    return;
+  }
+  const retracted = alert.type === "breaking.retracted";
+  const title = retracted ? "Alert withdrawn" : "BREAKING";
+  // One notification per alert (tag): an update replaces it, a retraction says so in its place.
+  const options = {
+    body: retracted ? "This breaking news alert was withdrawn." : String(alert.headline ?? ""),
+    tag: `breaking-${alert.id}`,
+    renotify: !retracted,
+    data: { url: retracted ? "/" : safeUrl(alert.url) ?? "/" },
+  };
+  await store.put(key, new Response(JSON.stringify({ epoch: alert.epoch, seq: alert.seq, at: alert.at, keptAt: Date.now(), title, options })));
+  await self.registration.showNotification(title, options);
+  await forgetOld(store);
+}
+
+async function forgetOld(store) {
+  for (const request of await store.keys()) {
+    const kept = await store.match(request).then((answer) => answer?.json()).catch(() => null);
+    if (!kept || !(Date.now() - kept.keptAt < KEPT_MS)) await store.delete(request);
+  }
+}
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();

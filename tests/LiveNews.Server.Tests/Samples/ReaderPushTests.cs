@@ -139,6 +139,16 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
         var afterLatePush = (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().ToDictionary(n => n.GetProperty("tag").GetString()!);
         Assert.Equal("Alert withdrawn", afterLatePush["breaking-b-1"].GetProperty("title").GetString());
         Assert.Equal(2, afterLatePush.Count);
+
+        // The same once the reader has closed the retraction: the late push does not bring the headline back.
+        await page.EvaluateAsync("async () => (await (await navigator.serviceWorker.ready).getNotifications({ tag: 'breaking-b-1' })).forEach(n => n.close())");
+        await DeliverAsync(cdp, registrationId, Flood);
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.updated", id = "b-2", headline = "Link fixed again", url = "https://news.example/fixed", at = "2026-11-29T08:18:02.123Z", epoch = "e1", seq = 5 });
+        await Eventually.TrueAsync(
+            async () => (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Any(n => n.GetProperty("tag").GetString() == "breaking-b-2" && n.GetProperty("body").GetString() == "Link fixed again"),
+            "the later update, after the closed alert's late push");
+        Assert.All((await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Where(n => n.GetProperty("tag").GetString() == "breaking-b-1"),
+            n => Assert.Equal("Alert withdrawn", n.GetProperty("title").GetString()));
     }
 
     private static readonly object Flood = new { type = "breaking.published", id = "b-1", headline = "<b>Flood</b> warning", url = "https://news.example/flood", at = "2026-11-29T08:15:02.123Z", epoch = "e1", seq = 1 };
