@@ -12,6 +12,9 @@ internal sealed class JsonBody(IOptions<EditorApiOptions> options)
 {
     private static JsonSerializerOptions Serializer => Bus.LiveNewsJson.Requests;
 
+    // Declared lengths up to this are read into an array of their size before the bytes arrive.
+    private const int ExactUpTo = 16 * 1024;
+
     public async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpRequest request)
         where T : class
     {
@@ -42,19 +45,20 @@ internal sealed class JsonBody(IOptions<EditorApiOptions> options)
 
     /// <summary>The whole body, read no further than <paramref name="limit"/> bytes: null past it.</summary>
     /// <remarks>
-    /// Allocates the body's size, once: a declared length is read into an array of that size, a chunked body into
-    /// pooled buffers and copied out at the end (an editor API call's body is a few hundred bytes).
+    /// Allocates the body's size, once: a small declared length is read into an array of that size; a chunked or
+    /// larger body into pooled buffers that grow with what arrives (a sender that declares much and sends little
+    /// holds little), copied out at the end. An editor API call's body is a few hundred bytes.
     /// </remarks>
     public static async Task<ReadOnlyMemory<byte>?> ReadBoundedAsync(HttpRequest request, int limit)
     {
         var aborted = request.HttpContext.RequestAborted;
-        if (request.ContentLength is { } length)
+        if (request.ContentLength > limit)
         {
-            if (length > limit)
-            {
-                return null;
-            }
+            return null;
+        }
 
+        if (request.ContentLength is { } length and <= ExactUpTo)
+        {
             var body = new byte[length];
             var filled = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, aborted);
             return filled == body.Length ? body : throw new BadHttpRequestException("The request body ended before its Content-Length.");
@@ -71,7 +75,7 @@ internal sealed class JsonBody(IOptions<EditorApiOptions> options)
                 {
                     var larger = pool.Rent(Math.Min(buffer.Length * 2, limit + 1));
                     buffer.AsSpan(0, read).CopyTo(larger);
-                    pool.Return(buffer);
+                    pool.Return(buffer, clearArray: true);
                     buffer = larger;
                 }
 
@@ -90,7 +94,8 @@ internal sealed class JsonBody(IOptions<EditorApiOptions> options)
         }
         finally
         {
-            pool.Return(buffer);
+            // Cleared: bodies hold what a client sent (a push subscription's keys, an embargoed text).
+            pool.Return(buffer, clearArray: true);
         }
     }
 

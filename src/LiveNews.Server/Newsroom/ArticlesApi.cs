@@ -126,7 +126,10 @@ internal static class ArticlesApi
     {
         if (article == listed)
         {
-            return new PlannedEvent("", "", SnapshotChange.KeepCopy(id, listed, position));
+            // An article that was never published has no older copy on its way: nothing to record either.
+            return article is null && position.Epoch.Length == 0
+                ? PlannedEvent.None
+                : new PlannedEvent("", "", SnapshotChange.KeepCopy(id, listed, position));
         }
 
         if (article is null)

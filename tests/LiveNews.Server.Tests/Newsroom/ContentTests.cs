@@ -51,6 +51,41 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         Assert.True(snapshot.GetProperty("more").GetBoolean());
     }
 
+    // A body larger than a small declared one goes through the buffers that grow as it arrives: every byte kept,
+    // whether declared or chunked (the text is 10,000 two-byte characters, about 20 KB).
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Entries_LongestTextInTwoByteCharacters_KeptWhole(bool declaredLength)
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "long-read");
+        var text = string.Concat(Enumerable.Range(0, 10_000).Select(i => i % 100 == 99 ? 'Z' : 'é'));
+        var body = new { text };
+
+        var response = await editor.PostJsonAsync("/api/articles/long-read/entries", declaredLength ? JsonSerializer.Serialize(body) : body);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var page = await WalkEntriesAsync(node.Anonymous(), "long-read", limit: 10);
+        Assert.Equal(text, Assert.Single(page).GetProperty("text").GetString());
+    }
+
+    // A takedown of an article that never was answers 404 and writes nothing, not even the position it read.
+    [Fact]
+    public async Task Unpublish_OfAnArticleThatNeverWas_Is404AndWritesNothing()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
+        var names = node.Services.GetRequiredService<RedisNames>();
+
+        Assert.Equal(HttpStatusCode.NotFound, (await editor.DeleteAsync("/api/articles/never-was")).StatusCode);
+
+        Assert.False(await database.KeyExistsAsync(names.Topic(Topic.Latest).CopiedFrom("never-was")));
+        Assert.False(await database.KeyExistsAsync(names.Topic(Topic.Latest).Meta));
+    }
+
     [Fact]
     public async Task Entries_AtTheCeiling_NewOneRefusedWith409AndNoneDropped()
     {
