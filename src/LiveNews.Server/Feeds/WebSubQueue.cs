@@ -40,6 +40,14 @@ internal sealed class WebSubQueue(RedisStore store, RedisNames names, IOptions<W
         return 1
         """;
 
+    // KEYS: hub wait. ARGV: until (unix ms), for how long (ms). Only lengthens a wait another node recorded.
+    private const string WaitScript = """
+        local recorded = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if recorded >= tonumber(ARGV[1]) then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+        """;
+
     // Far above one take (a few milliseconds); bounds the wait when a node died holding it.
     private static readonly TimeSpan TakingLockTime = TimeSpan.FromSeconds(5);
 
@@ -82,13 +90,13 @@ internal sealed class WebSubQueue(RedisStore store, RedisNames names, IOptions<W
         }
     }
 
-    /// <summary>The hub asked to wait until <paramref name="until"/>: no node takes a ping before then.</summary>
+    /// <summary>The hub asked to wait until <paramref name="until"/>: no node takes a ping before then (a longer wait stands).</summary>
     public async Task HubWaitsAsync(DateTimeOffset until)
     {
-        var wait = until - time.GetUtcNow();
-        if (wait > TimeSpan.Zero)
+        var wait = (long)(until - time.GetUtcNow()).TotalMilliseconds;
+        if (wait > 0)
         {
-            await (await store.GetDatabaseAsync()).StringSetAsync(names.WebSubHubWait, until.ToUnixTimeMilliseconds(), wait);
+            await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(WaitScript, [names.WebSubHubWait], [until.ToUnixTimeMilliseconds(), wait]);
         }
     }
 

@@ -100,11 +100,25 @@ internal sealed class WebSubWorker(
             if (ping is { HubAskedToWait: true, RetryAt: { } until } && until > _hubWaitsUntil)
             {
                 _hubWaitsUntil = until;
-                await queue.HubWaitsAsync(until);
+                await TellOtherNodesAsync(until);
             }
 
             // Ended with no token: a node that is stopping puts its pings back for the others.
             await queue.EndAsync(feed, leaseEnd, ping.RetryAt);
+        }
+    }
+
+    // The other nodes learn of the hub's wait from Redis; if that fails they may ask once more, and get told too.
+    // A node part-way through a batch when another recorded the wait makes at most its ping in flight.
+    private async Task TellOtherNodesAsync(DateTimeOffset until)
+    {
+        try
+        {
+            await queue.HubWaitsAsync(until);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            FeedsLog.ClaimFailed(logger, ex);
         }
     }
 

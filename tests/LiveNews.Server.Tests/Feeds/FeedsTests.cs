@@ -276,6 +276,10 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
 
         Assert.Empty((await queue.TakeAsync(16)).Feeds);
 
+        // A shorter wait another node heard later does not cut this one short.
+        await queue.HubWaitsAsync(DateTimeOffset.UtcNow.AddSeconds(5));
+        Assert.True(await database.KeyTimeToLiveAsync(names.WebSubHubWait) > TimeSpan.FromSeconds(100));
+
         await database.KeyDeleteAsync(names.WebSubHubWait); // the wait is over
         Assert.Equal(["/feeds/waiting.atom"], (await queue.TakeAsync(16)).Feeds);
     }
