@@ -3,11 +3,14 @@
 // it is only ever shown as notification text, and its URL is opened only when it is http(s).
 const safeUrl = (url) => (typeof url === "string" && /^https?:\/\//i.test(url) ? url : null);
 
-// What was last shown for each alert, kept for a day even once the reader closed the notification: pushes of
-// one alert can arrive out of order (sent by two nodes, held by a push service), and an older one must not
-// bring back a headline that was updated or withdrawn.
+// What was last shown for each alert, kept even once the reader closed the notification: pushes of one alert
+// can arrive out of order (sent by two nodes, held by a push service), and an older one must not bring back a
+// headline that was updated or withdrawn. Kept 56 days: a push may come as late as twice the longest
+// Push:MessageTimeToLive (28 days), once queued by the server and once held by the push service.
 const SHOWN = "livenews-alerts-shown";
-const KEPT_MS = 24 * 60 * 60 * 1000;
+const KEPT_MS = 56 * 24 * 60 * 60 * 1000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+let prunedAt = 0;
 const shownKey = (id) => `/livenews/alerts-shown/${encodeURIComponent(id)}`;
 
 // Older: an earlier seq in the same epoch; across epochs (the server's store started over), an earlier time.
@@ -32,10 +35,11 @@ self.addEventListener("push", (event) => {
   event.waitUntil(handling);
 });
 
+// Without Cache Storage (quota, disabled) every push is shown as it comes: an alert is never held back.
 async function show(alert) {
-  const store = await caches.open(SHOWN);
+  const store = await caches.open(SHOWN).catch(() => null);
   const key = shownKey(alert.id);
-  const last = await store.match(key).then((answer) => answer?.json()).catch(() => null);
+  const last = store && await store.match(key).then((answer) => answer?.json()).catch(() => null);
   if (isOlder(alert, last)) {
     // A push must show something: what is newer is shown again, silently.
     await self.registration.showNotification(last.title, { ...last.options, renotify: false, silent: true });
@@ -50,9 +54,12 @@ async function show(alert) {
     renotify: !retracted,
     data: { url: retracted ? "/" : safeUrl(alert.url) ?? "/" },
   };
-  await store.put(key, new Response(JSON.stringify({ epoch: alert.epoch, seq: alert.seq, at: alert.at, keptAt: Date.now(), title, options })));
+  await store?.put(key, new Response(JSON.stringify({ epoch: alert.epoch, seq: alert.seq, at: alert.at, keptAt: Date.now(), title, options }))).catch(() => {});
   await self.registration.showNotification(title, options);
-  await forgetOld(store);
+  if (store && Date.now() - prunedAt > PRUNE_EVERY_MS) {
+    prunedAt = Date.now();
+    await forgetOld(store).catch(() => {});
+  }
 }
 
 async function forgetOld(store) {
