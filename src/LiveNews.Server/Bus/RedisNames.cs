@@ -25,6 +25,9 @@ internal sealed class RedisNames(RedisStore store)
     // Every publish and read names its topic's keys: the active topics' names are made once, not per call.
     private readonly ConcurrentDictionary<string, TopicKeys> _topics = new(StringComparer.Ordinal);
 
+    // Names added since the last clear (the dictionary's own Count takes every lock: reads of unknown articles miss).
+    private int _named;
+
     /// <summary>The keys of a topic, named; <see cref="TopicKeys.All"/> is the order the bus scripts take them in.</summary>
     public TopicKeys Topic(Topic topic)
     {
@@ -33,12 +36,15 @@ internal sealed class RedisNames(RedisStore store)
             return keys;
         }
 
-        if (_topics.Count >= MaxNamedTopics)
+        keys = new TopicKeys($"{_prefix}:{{{topic.Name}}}:");
+        if (Interlocked.Increment(ref _named) > MaxNamedTopics)
         {
+            Volatile.Write(ref _named, 0);
             _topics.Clear();
         }
 
-        return _topics.GetOrAdd(topic.Name, name => new TopicKeys($"{_prefix}:{{{name}}}:"));
+        _topics.TryAdd(topic.Name, keys);
+        return keys;
     }
 
     /// <summary>Marks an event id as published, so a retried publish returns the first envelope.</summary>
