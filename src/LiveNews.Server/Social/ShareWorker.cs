@@ -169,7 +169,11 @@ internal sealed class ShareWorker(
 
         // Refused before anything was sent (this service's own rate limit, an open breaker): waiting is not an
         // attempt, or a burst of shares or a long outage would use up Social:MaxAttempts without a request.
-        await FinishAsync(Apply(sent ? posting : posting with { Attempts = job.Attempts }, outcome, adapter, account), token, authFailure: outcome.Kind == OutcomeKind.Auth);
+        var finished = Apply(sent ? posting : posting with { Attempts = job.Attempts }, outcome, adapter, account);
+        // Refused so again: newsroom was told of this wait already, only its due time moves (every ~10 s on
+        // this service's own rate limit, for every share waiting on it).
+        var stillWaiting = !sent && finished.State == job.State && finished.Reason == job.Reason;
+        await FinishAsync(finished, token, authFailure: outcome.Kind == OutcomeKind.Auth, report: !stillWaiting);
     }
 
     private static async Task<ConfirmResult> ConfirmAsync(IShareAdapter adapter, ShareRequest request, DateTimeOffset since, CancellationToken run, CancellationToken stoppingToken)
@@ -314,7 +318,7 @@ internal sealed class ShareWorker(
     private static DateTimeOffset? SettledAt(IShareAdapter adapter, SocialAccountOptions account, DateTimeOffset since) =>
         adapter.AfterUnknown == AfterUnknown.ResendOnceSettled ? since + account.Resilience.SettleAfterUnknown : null;
 
-    private async Task FinishAsync(ShareJob job, string token, bool authFailure = false)
+    private async Task FinishAsync(ShareJob job, string token, bool authFailure = false, bool report = true)
     {
         var nextDue = job.State == ShareStates.Failed ? job.NextAttemptAt : null;
         if (!await store.SaveAsync(job, token, nextDue, release: true))
@@ -323,7 +327,10 @@ internal sealed class ShareWorker(
             return;
         }
 
-        await shares.ReportAsync(job);
-        await health.RecordAsync(job, authFailure);
+        if (report)
+        {
+            await shares.ReportAsync(job);
+            await health.RecordAsync(job, authFailure);
+        }
     }
 }

@@ -443,6 +443,14 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
         // Nothing was sent, so it was never "posting": newsroom saw it queued, then waiting.
         await Eventually.TrueAsync(() => newsroom.Any(e => e.Contains("share.failed", StringComparison.Ordinal) && e.Contains("second-of-two", StringComparison.Ordinal)), "the wait on newsroom");
         Assert.DoesNotContain(newsroom, e => e.Contains("share.posting", StringComparison.Ordinal) && e.Contains("second-of-two", StringComparison.Ordinal));
+
+        // Refused again a window segment (10 s) later: its due time moves, and newsroom is not told the same again.
+        using var reader = node.Editor();
+        var firstDue = waiting.GetProperty("nextAttemptAt").GetString();
+        await Eventually.TrueAsync(async () => (await JobAsync(reader, "second-of-two", "mastodon-main")).GetProperty("nextAttemptAt").GetString() != firstDue,
+            "the share refused again by the rate limit", seconds: 40);
+        Assert.Single(newsroom, e => e.Contains("share.failed", StringComparison.Ordinal) && e.Contains("second-of-two", StringComparison.Ordinal));
+        Assert.Equal(1, Fake.PostsOn("mastodon"));
     }
 
     [Fact]
