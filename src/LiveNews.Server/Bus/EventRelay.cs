@@ -373,8 +373,7 @@ internal sealed class EventRelay(
         // next event. A stopped relay takes no more posts, which ends the retries.
         private void RetryCatchUp()
         {
-            var delay = TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(_failedCatchUps++, 5)));
-            _ = Task.Delay(delay, owner._time).ContinueWith(_ => Post(default), TaskScheduler.Default);
+            _ = Task.Delay(StoreBackoff.After(_failedCatchUps++), owner._time).ContinueWith(_ => Post(default), TaskScheduler.Default);
         }
 
         private async Task RelayAsync(EnvelopeHeader header, byte[] envelope)

@@ -114,7 +114,7 @@ internal sealed class AlertQueue(
                 return;
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(attempt, 5))), time, stoppingToken);
+            await Task.Delay(StoreBackoff.After(attempt), time, stoppingToken);
         }
     }
 
