@@ -129,7 +129,7 @@ internal static class ArticlesApi
             // An article that was never published has no older copy on its way: nothing to record either.
             return article is null && position.Epoch.Length == 0
                 ? PlannedEvent.None
-                : new PlannedEvent("", "", SnapshotChange.KeepCopy(id, listed, position));
+                : PlannedEvent.RecordOnly(SnapshotChange.KeepCopy(id, listed, position));
         }
 
         if (article is null)

@@ -91,6 +91,9 @@ internal sealed record PlannedEvent(string Type, string DataJson, SnapshotChange
 {
     /// <summary>Decided when the snapshot already holds the change: readers get no event for it.</summary>
     public static PlannedEvent None { get; } = new("", "", SnapshotChange.None);
+
+    /// <summary>A change the store records without publishing an event (<see cref="SnapshotChange.KeepCopy"/>).</summary>
+    public static PlannedEvent RecordOnly(SnapshotChange change) => new("", "", change);
 }
 
 /// <summary>Editors kept changing the same item faster than it could be updated.</summary>
