@@ -568,8 +568,8 @@ export function streamId(topics, positions) {
 /**
  * A connection over Server-Sent Events that the client drives like the hub's: `Subscribe` (re)opens one
  * stream for every topic, resuming each from its position; the browser's own reconnect resumes them with
- * `Last-Event-ID`. A topic with a position is answered as resumed at once: what it missed follows as
- * events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message). A topic the stream
+ * `Last-Event-ID`. A topic with a position is answered as resumed once the stream opens: what it missed
+ * follows as events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message). A topic the stream
  * would refuse (the server answers the whole stream 400, which EventSource cannot read) is refused here, by
  * the server's rules, so the others stream on. A stream refused anyway (a node answering 503) closes the
  * connection; the next `start` waits as the hub's reconnect does (at once, 1 s, 2 s, then every 5 s).
@@ -682,19 +682,18 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
       if (refusal) throw new Error("HubException: " + refusal);
       let changed = false;
       for (const request of requests) {
-        const positioned = request.epoch !== undefined && request.seq !== undefined;
-        if (source === null || !topics.has(request.topic) || !positioned) {
-          topics.set(request.topic, positioned ? { epoch: /** @type {string} */ (request.epoch), seq: /** @type {number} */ (request.seq) } : null);
+        const position = positionOf(request);
+        if (source === null || !topics.has(request.topic) || !position) {
+          topics.set(request.topic, position);
           changed = true;
         }
       }
       if (changed) reopen();
       const streamOpen = opened.promise;
       return Promise.all(requests.map((request) => {
-        if (request.epoch !== undefined && request.seq !== undefined) {
-          return streamOpen.then(() => /** @type {SubscribeResult} */ ({
-            topic: request.topic, epoch: /** @type {string} */ (request.epoch), seq: /** @type {number} */ (request.seq), recovered: true, snapshot: null, events: [],
-          }));
+        const position = positionOf(request);
+        if (position) {
+          return streamOpen.then(() => /** @type {SubscribeResult} */ ({ topic: request.topic, ...position, recovered: true, snapshot: null, events: [] }));
         }
         return new Promise((resolve, reject) => waiting.set(request.topic, { resolve, reject }));
       }));
@@ -725,6 +724,15 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
     },
     get state() { return state; },
   };
+}
+
+/**
+ * The position a subscribe request resumes from, or null for a fresh snapshot.
+ * @param {SubscribeRequest} request
+ * @returns {{ epoch: string, seq: number } | null}
+ */
+function positionOf(request) {
+  return request.epoch !== undefined && request.seq !== undefined ? { epoch: request.epoch, seq: request.seq } : null;
 }
 
 /**

@@ -478,6 +478,13 @@ class FakeEventSource {
   query() { return new URL(this.url, "http://x").searchParams; }
 }
 
+/** A tab's storage holding a topic at `e1.{seq}`, as a reload finds it: the client resumes the topic from there. */
+function storageAt(topic, seq) {
+  const storage = new MemoryStorage();
+  storage.setItem(`livenews:topic:${topic}`, JSON.stringify({ epoch: "e1", seq, snapshot: { n: seq }, events: [] }));
+  return storage;
+}
+
 /** A client over SSE whose streams the test plays (`FakeEventSource.opened`, emptied here). */
 function sseClient(storage = null) {
   FakeEventSource.opened = [];
@@ -527,8 +534,7 @@ test("over SSE: one stream for every topic, snapshots then events in order, resu
 });
 
 test("over SSE: a snapshot that starts a topic over while another topic's is awaited is applied, not dropped", async () => {
-  const storage = new MemoryStorage();
-  storage.setItem("livenews:topic:live", JSON.stringify({ epoch: "e1", seq: 10, snapshot: { n: 10 }, events: [] }));
+  const storage = storageAt("live", 10);
   const client = sseClient(storage);
   const seen = { live: [], "article:x": [] };
   for (const topic of ["live", "article:x"]) {
@@ -628,8 +634,7 @@ test("over SSE: leaving a topic whose snapshot is awaited does not hold up the o
 });
 
 test("over SSE: live once the stream is open, not while it is only asked for, and never for a refused one", async () => {
-  const storage = new MemoryStorage();
-  storage.setItem("livenews:topic:breaking", JSON.stringify({ epoch: "e1", seq: 4, snapshot: { n: 4 }, events: [] }));
+  const storage = storageAt("breaking", 4);
   const client = sseClient(storage);
   const states = [];
   client.onState((state) => states.push(state));
@@ -652,8 +657,7 @@ test("over SSE: live once the stream is open, not while it is only asked for, an
 });
 
 test("over SSE: leaving every topic before the stream opens does not hold up the connect, and the next topic streams", async () => {
-  const storage = new MemoryStorage();
-  storage.setItem("livenews:topic:breaking", JSON.stringify({ epoch: "e1", seq: 4, snapshot: { n: 4 }, events: [] }));
+  const storage = storageAt("breaking", 4);
   const client = sseClient(storage);
   const leaving = client.subscribe("breaking", {});
   const started = client.start();

@@ -175,8 +175,8 @@ export type EventSourceLike = {
 /**
  * A connection over Server-Sent Events that the client drives like the hub's: `Subscribe` (re)opens one
  * stream for every topic, resuming each from its position; the browser's own reconnect resumes them with
- * `Last-Event-ID`. A topic with a position is answered as resumed at once: what it missed follows as
- * events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message). A topic the stream
+ * `Last-Event-ID`. A topic with a position is answered as resumed once the stream opens: what it missed
+ * follows as events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message). A topic the stream
  * would refuse (the server answers the whole stream 400, which EventSource cannot read) is refused here, by
  * the server's rules, so the others stream on. A stream refused anyway (a node answering 503) closes the
  * connection; the next `start` waits as the hub's reconnect does (at once, 1 s, 2 s, then every 5 s).
