@@ -164,12 +164,7 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
     {
         var hub = _owned.Add(await LoopbackHub.StartAsync());
         // A window wide enough that the quick changes below fall in one, even on a busy machine.
-        var settings = new Dictionary<string, string?>
-        {
-            ["WebSub:Hub"] = hub.Address.ToString(),
-            ["WebSub:PollInterval"] = "00:00:00.050",
-            ["WebSub:CoalesceWindow"] = "00:00:05",
-        };
+        var settings = WebSubSettings(hub, coalesceWindow: "00:00:05");
         var nodeA = Node(settings);
         Node(settings);
         using var editor = nodeA.Editor();
@@ -210,12 +205,7 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
     public async Task WebSub_HubRefusesThePing_DroppedAfterOneRequestNotRetried()
     {
         var hub = _owned.Add(await LoopbackHub.StartAsync(refuseWith: 404));
-        var node = Node(new()
-        {
-            ["WebSub:Hub"] = hub.Address.ToString(),
-            ["WebSub:PollInterval"] = "00:00:00.050",
-            ["WebSub:RetryAfter"] = "00:00:01",
-        });
+        var node = Node(WebSubSettings(hub, coalesceWindow: null, retryAfter: "00:00:01"));
         using var editor = node.Editor();
         await PublishAsync(editor, "refused", "Refused", null);
         var names = node.Services.GetRequiredService<RedisNames>();
@@ -233,13 +223,7 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
     public async Task WebSub_HubAsksToWait_NothingMoreFromAnyNodeUntilThenAndEveryPingKept()
     {
         var hub = _owned.Add(await LoopbackHub.StartAsync(refuseWith: 429, retryAfterSeconds: 120));
-        var settings = new Dictionary<string, string?>
-        {
-            ["WebSub:Hub"] = hub.Address.ToString(),
-            ["WebSub:PollInterval"] = "00:00:00.050",
-            ["WebSub:CoalesceWindow"] = "00:00:00.050",
-            ["WebSub:RetryAfter"] = "00:00:01",
-        };
+        var settings = WebSubSettings(hub, retryAfter: "00:00:01");
         var node = Node(settings);
         Node(settings);
         using var editor = node.Editor();
@@ -290,14 +274,7 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
     public async Task WebSub_HubHangs_NoFeedPingedByTwoNodesAtOnce()
     {
         var hub = _owned.Add(await LoopbackHub.StartAsync(hangOn: "/feeds/latest.atom"));
-        var settings = new Dictionary<string, string?>
-        {
-            ["WebSub:Hub"] = hub.Address.ToString(),
-            ["WebSub:PollInterval"] = "00:00:00.050",
-            ["WebSub:CoalesceWindow"] = "00:00:00.050",
-            ["WebSub:LeaseTime"] = "00:00:05",
-            ["WebSub:RetryAfter"] = "00:00:01",
-        };
+        var settings = WebSubSettings(hub, retryAfter: "00:00:01", leaseTime: "00:00:05");
         var node = Node(settings);
         Node(settings);
         using var editor = node.Editor();
@@ -343,6 +320,21 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
 
     private static async Task PublishAsync(HttpClient editor, string id, string headline, string? summary) =>
         (await editor.PutJsonAsync($"/api/articles/{id}", new { headline, summary, url = $"https://news.example/{id}" })).EnsureSuccessStatusCode();
+
+    // A node pinging the loopback hub, looking for due pings every 50 ms; unset values keep their defaults.
+    private static Dictionary<string, string?> WebSubSettings(LoopbackHub hub, string? coalesceWindow = "00:00:00.050", string? retryAfter = null, string? leaseTime = null)
+    {
+        var settings = new Dictionary<string, string?> { ["WebSub:Hub"] = hub.Address.ToString(), ["WebSub:PollInterval"] = "00:00:00.050" };
+        foreach (var (name, value) in new[] { ("CoalesceWindow", coalesceWindow), ("RetryAfter", retryAfter), ("LeaseTime", leaseTime) })
+        {
+            if (value is not null)
+            {
+                settings["WebSub:" + name] = value;
+            }
+        }
+
+        return settings;
+    }
 
     private LiveNewsNode Node(Dictionary<string, string?>? settings = null)
     {

@@ -263,15 +263,11 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
     {
         var node = Node();
         using var editor = node.Editor();
-        var names = node.Services.GetRequiredService<RedisNames>();
-        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
-        var latestMeta = names.Topic(Topic.Latest).Meta;
 
         // The publish stops between the two topics: its article is out, `latest` cannot be written.
-        await database.StringSetAsync(latestMeta, "not a hash");
-        var stopped = await editor.PutJsonAsync("/api/articles/pulled", new { headline = "PULLED-STORY", url = "https://news.example/pulled" }, idempotencyKey: "cms-1");
+        var stopped = await WhileLatestUnwritableAsync(node, () =>
+            editor.PutJsonAsync("/api/articles/pulled", new { headline = "PULLED-STORY", url = "https://news.example/pulled" }, idempotencyKey: "cms-1"));
         Assert.False(stopped.IsSuccessStatusCode);
-        await database.KeyDeleteAsync(latestMeta);
         (await editor.DeleteAsync("/api/articles/pulled")).EnsureSuccessStatusCode();
 
         var retried = await editor.PutJsonAsync("/api/articles/pulled", new { headline = "PULLED-STORY", url = "https://news.example/pulled" }, idempotencyKey: "cms-1");
@@ -290,10 +286,10 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         var node = Node();
         using var editor = node.Editor();
         await PublishArticleAsync(editor, "pulled", headline: "PULLED-STORY");
-        var readBeforeTakedown = await node.Services.GetRequiredService<EventBus>().GetStateAtAsync(Topic.Article("pulled"));
+        var readBeforeTakedown = await ReadArticleAsync(node, "pulled");
 
         (await editor.DeleteAsync("/api/articles/pulled")).EnsureSuccessStatusCode();
-        var late = await ArticlesApi.MirrorAsync("pulled", readBeforeTakedown, EventIds.For(new DefaultHttpContext()), node.Services.GetRequiredService<Publisher>());
+        var late = await MirrorLateAsync(node, "pulled", readBeforeTakedown);
 
         Assert.Empty(late);
         await AssertGoneEverywhereAsync(node, "PULLED-STORY", null, ["latest"]);
@@ -306,15 +302,13 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
     {
         var node = Node();
         using var editor = node.Editor();
-        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
-        var latestMeta = node.Services.GetRequiredService<RedisNames>().Topic(Topic.Latest).Meta;
-        await database.StringSetAsync(latestMeta, "not a hash"); // the first publish stops before it lists the story
-        Assert.False((await editor.PutJsonAsync("/api/articles/early", new { headline = "EARLY-PULL", url = "https://news.example/early" })).IsSuccessStatusCode);
-        await database.KeyDeleteAsync(latestMeta);
-        var readBeforeTakedown = await node.Services.GetRequiredService<EventBus>().GetStateAtAsync(Topic.Article("early"));
+        // The first publish stops before it lists the story.
+        Assert.False((await WhileLatestUnwritableAsync(node, () =>
+            editor.PutJsonAsync("/api/articles/early", new { headline = "EARLY-PULL", url = "https://news.example/early" }))).IsSuccessStatusCode);
+        var readBeforeTakedown = await ReadArticleAsync(node, "early");
 
         (await editor.DeleteAsync("/api/articles/early")).EnsureSuccessStatusCode();
-        var late = await ArticlesApi.MirrorAsync("early", readBeforeTakedown, EventIds.For(new DefaultHttpContext()), node.Services.GetRequiredService<Publisher>());
+        var late = await MirrorLateAsync(node, "early", readBeforeTakedown);
 
         Assert.Empty(late);
         await AssertGoneEverywhereAsync(node, "EARLY-PULL", null, ["latest"]);
@@ -326,10 +320,10 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         var node = Node();
         using var editor = node.Editor();
         await PublishArticleAsync(editor, "revised", headline: "FIRST-VERSION");
-        var readBeforeUpdate = await node.Services.GetRequiredService<EventBus>().GetStateAtAsync(Topic.Article("revised"));
+        var readBeforeUpdate = await ReadArticleAsync(node, "revised");
 
         await PublishArticleAsync(editor, "revised", headline: "SECOND-VERSION");
-        var late = await ArticlesApi.MirrorAsync("revised", readBeforeUpdate, EventIds.For(new DefaultHttpContext()), node.Services.GetRequiredService<Publisher>());
+        var late = await MirrorLateAsync(node, "revised", readBeforeUpdate);
 
         Assert.Empty(late);
         var listed = (await ReadTopicAsync(node.Anonymous(), "latest")).GetProperty("snapshot").GetProperty("articles").EnumerateArray().Single();
@@ -343,14 +337,11 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
     {
         var node = Node();
         using var editor = node.Editor();
-        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
-        var latestMeta = node.Services.GetRequiredService<RedisNames>().Topic(Topic.Latest).Meta;
 
         // The first draft is published on its topic, then the write of `latest` fails: 5xx.
-        await database.StringSetAsync(latestMeta, "not a hash");
-        var failed = await editor.PutJsonAsync("/api/articles/redrafted", new { headline = "FIRST-DRAFT", url = "https://news.example/redrafted" }, idempotencyKey: "cms-2");
+        var failed = await WhileLatestUnwritableAsync(node, () =>
+            editor.PutJsonAsync("/api/articles/redrafted", new { headline = "FIRST-DRAFT", url = "https://news.example/redrafted" }, idempotencyKey: "cms-2"));
         Assert.True((int)failed.StatusCode >= 500, $"the first attempt failed with a 5xx, not {failed.StatusCode}");
-        await database.KeyDeleteAsync(latestMeta);
 
         var second = await editor.PutJsonAsync("/api/articles/redrafted", new { headline = "SECOND-DRAFT", url = "https://news.example/redrafted" }, idempotencyKey: "cms-2");
 
@@ -622,6 +613,31 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
     }
+
+    // Runs a request while `latest` cannot be written (its meta key holds a string), so an article's publish
+    // stops between its two topics: the article is out, its listing is not.
+    private static async Task<HttpResponseMessage> WhileLatestUnwritableAsync(LiveNewsNode node, Func<Task<HttpResponseMessage>> request)
+    {
+        var database = await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync();
+        var latestMeta = node.Services.GetRequiredService<RedisNames>().Topic(Topic.Latest).Meta;
+        await database.StringSetAsync(latestMeta, "not a hash");
+        try
+        {
+            return await request();
+        }
+        finally
+        {
+            await database.KeyDeleteAsync(latestMeta);
+        }
+    }
+
+    // An article as a publish reads it to list it in `latest`: its state and its position.
+    private static Task<(string? State, TopicPosition Position)> ReadArticleAsync(LiveNewsNode node, string id) =>
+        node.Services.GetRequiredService<EventBus>().GetStateAtAsync(Topic.Article(id));
+
+    // The listing of that read, made late: what a publish held up between its read and its write would do.
+    private static Task<RawJson[]> MirrorLateAsync(LiveNewsNode node, string id, (string? State, TopicPosition Position) read) =>
+        ArticlesApi.MirrorAsync(id, read, EventIds.For(new DefaultHttpContext()), node.Services.GetRequiredService<Publisher>());
 
     private static Task<JsonElement> ReadTopicAsync(HttpClient client, string topic) => GetJsonAsync(client, $"/api/topics/{topic}");
 
