@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LiveNews.Server.Deploy;
 using LiveNews.Server.Newsroom;
 using LiveNews.Server.Social.Adapters;
@@ -149,6 +150,15 @@ internal sealed class ShareWorker(
             }
 
             var confirmed = await ConfirmAsync(adapter, request with { Job = job }, since, lease.Token, stoppingToken);
+            if (confirmed.Kind == Confirmation.NotNow)
+            {
+                // An outage of the look-up is no answer: look again after a backoff, as a failed attempt waits. The
+                // look-up counts as an attempt, so a network that stays unreadable ends with an editor (unconfirmed).
+                var looked = job with { State = ShareStates.Failed, Attempts = job.Attempts + 1 };
+                await FinishAsync(Apply(looked, PostOutcome.Transient($"an earlier attempt may have posted and {confirmed.Reason}: looking again later"), adapter, account), token);
+                return;
+            }
+
             if (confirmed.Kind != Confirmation.SafeToSend)
             {
                 var now = time.GetUtcNow();
@@ -184,11 +194,17 @@ internal sealed class ShareWorker(
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
-            return ConfirmResult.CannotTell($"{adapter.Network} did not answer the look-up in time");
+            return ConfirmResult.LookUpFailed($"{adapter.Network} did not answer the look-up in time");
         }
         catch (HttpRequestException ex)
         {
-            return ConfirmResult.CannotTell($"the look-up on {adapter.Network} failed ({ex.HttpRequestError})");
+            return ConfirmResult.LookUpFailed($"the look-up on {adapter.Network} failed ({ex.HttpRequestError})");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // An answer the adapter could not read (a proxy's HTML page with 200): no answer either. Escaping, it
+            // would leave the job mid-post, taken again at every lease's end without ever counting an attempt.
+            return ConfirmResult.LookUpFailed($"the look-up on {adapter.Network} gave an answer that could not be read ({ex.GetType().Name})");
         }
     }
 
@@ -227,7 +243,7 @@ internal sealed class ShareWorker(
                     // timeout counts as a run that sent nothing).
                     cancellationToken.ThrowIfCancellationRequested();
                     inFlight = true;
-                    var outcome = await adapter.PostAsync(request with { Job = job }, cancellationToken);
+                    var outcome = await PostOnceAsync(adapter, request with { Job = job }, cancellationToken);
                     inFlight = false;
                     job = job with { Checkpoint = outcome.Checkpoint ?? job.Checkpoint };
                     last = outcome;
@@ -270,6 +286,20 @@ internal sealed class ShareWorker(
                 lease.MarkLost();
                 throw new OperationCanceledException("The job's lease was lost.");
             }
+        }
+    }
+
+    // An answer the adapter could not read (JSON that is not the network's) after its request went out is no
+    // answer: the post may exist. Escaping, it would leave the job mid-post without counting toward MaxAttempts.
+    private static async Task<PostOutcome> PostOnceAsync(IShareAdapter adapter, ShareRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await adapter.PostAsync(request, cancellationToken);
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return PostOutcome.Unknown($"{adapter.Network} gave an answer that could not be read ({ex.GetType().Name})");
         }
     }
 

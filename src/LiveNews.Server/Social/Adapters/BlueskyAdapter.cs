@@ -73,7 +73,9 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
         var (session, failure) = await SessionAsync(http, request, refresh: false, cancellationToken);
         if (failure is not null)
         {
-            return ConfirmResult.CannotTell($"no Bluesky session to look the record up ({failure.Reason})");
+            // Refused credentials need an editor; a PDS that is down only needs time.
+            var reason = $"no Bluesky session to look the record up ({failure.Reason})";
+            return failure.Kind == OutcomeKind.Auth ? ConfirmResult.CannotTell(reason) : ConfirmResult.LookUpFailed(reason);
         }
 
         var (found, detail) = await GetRecordAsync(http, request, session!.Did, cancellationToken);
@@ -81,7 +83,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
         {
             true => ConfirmResult.Found(detail, PostUrl(session.Did, request.Job)),
             false => ConfirmResult.SafeToSend("the record does not exist"),
-            null => ConfirmResult.CannotTell($"looking the record up failed ({detail})"),
+            null => ConfirmResult.LookUpFailed($"looking the record up failed ({detail})"),
         };
     }
 

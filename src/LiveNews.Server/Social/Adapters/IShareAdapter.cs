@@ -41,6 +41,12 @@ internal enum Confirmation
 
     /// <summary>The network cannot tell: an editor must check.</summary>
     CannotTell,
+
+    /// <summary>
+    /// The look-up failed this time (an outage, a session or token not to be had just now): ask again later, and
+    /// leave it to an editor only once the job's attempts are used up.
+    /// </summary>
+    NotNow,
 }
 
 internal sealed record ConfirmResult(Confirmation Kind, string? Reason = null, string? RemoteId = null, string? RemoteUrl = null)
@@ -50,6 +56,8 @@ internal sealed record ConfirmResult(Confirmation Kind, string? Reason = null, s
     public static ConfirmResult Found(string? remoteId, string? remoteUrl) => new(Confirmation.Posted, "found on the network after an unanswered attempt", remoteId, remoteUrl);
 
     public static ConfirmResult CannotTell(string reason) => new(Confirmation.CannotTell, reason);
+
+    public static ConfirmResult LookUpFailed(string reason) => new(Confirmation.NotNow, reason);
 }
 
 /// <summary>What may follow a create whose outcome is unknown (no answer, a 5xx).</summary>

@@ -109,7 +109,8 @@ internal sealed class ThreadsAdapter(IHttpClientFactory clients, OAuthTokens tok
         var (token, failure) = await tokens.AccessTokenAsync(http, request, rejected: null, cancellationToken);
         if (failure is not null)
         {
-            return ConfirmResult.CannotTell($"no token to read the container's status ({failure.Reason})");
+            var reason = $"no token to read the container's status ({failure.Reason})";
+            return failure.Kind == OutcomeKind.Auth ? ConfirmResult.CannotTell(reason) : ConfirmResult.LookUpFailed(reason);
         }
 
         var status = await StatusAsync(http, request, container, token!, cancellationToken);
@@ -117,7 +118,8 @@ internal sealed class ThreadsAdapter(IHttpClientFactory clients, OAuthTokens tok
         {
             "PUBLISHED" => ConfirmResult.Found(request.Job.RemoteId, request.Job.RemoteUrl),
             "FINISHED" or "IN_PROGRESS" or "EXPIRED" or "ERROR" => ConfirmResult.SafeToSend($"the container is {status.Value}, not published"),
-            _ => ConfirmResult.CannotTell($"the container's status could not be read ({status.Failure?.Reason ?? status.Value})"),
+            _ when status.Failure?.Kind == OutcomeKind.Auth => ConfirmResult.CannotTell($"the container's status could not be read ({status.Failure.Reason})"),
+            _ => ConfirmResult.LookUpFailed($"the container's status could not be read ({status.Failure?.Reason ?? status.Value})"),
         };
     }
 

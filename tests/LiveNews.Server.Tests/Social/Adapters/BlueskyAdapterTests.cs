@@ -49,6 +49,37 @@ public sealed class BlueskyAdapterTests(RedisFixture redis) : ShareTestBase(redi
     }
 
     [Fact]
+    public async Task RecordMadeAnswerLost_LookUpsFailDuringAnOutage_JobWaitsAndIsFoundPostedOnceThePdsAnswers()
+    {
+        await PublishArticleAsync("outage", "PDS outage");
+        Fake.Script("/xrpc/com.atproto.repo.createRecord", Fault.AcceptThen(502));
+        // More failed look-ups than the first run makes (one per try: 1 + MaxRetries 3), so the confirmation of a
+        // later run meets the outage too: that is no reason to hand the job to an editor.
+        Fake.Script("/xrpc/com.atproto.repo.getRecord", [.. Enumerable.Repeat(Fault.Answer(502, """{"error":"upstream"}"""), 6)]);
+
+        var job = await ShareAndWaitAsync("outage", "bluesky-main");
+
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        Assert.Equal(1, Fake.PostsOn("bluesky"));
+        Assert.True(Fake.To("/xrpc/com.atproto.repo.getRecord").Count() > 6);
+    }
+
+    [Fact]
+    public async Task RecordMadeAnswerLost_LookUpsAnswerUnreadablePages_JobEndsPostedNotStuckMidPost()
+    {
+        await PublishArticleAsync("proxy", "Proxy page");
+        Fake.Script("/xrpc/com.atproto.repo.createRecord", Fault.AcceptThen(502));
+        // A proxy's page with 200, ten times: a job left mid-post (taken again only as each 4 s lease ends) would
+        // not get through them within the wait.
+        Fake.Script("/xrpc/com.atproto.repo.getRecord", [.. Enumerable.Repeat(Fault.Answer(200, "<html>gateway</html>"), 10)]);
+
+        var job = await ShareAndWaitAsync("proxy", "bluesky-main");
+
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        Assert.Equal(1, Fake.PostsOn("bluesky"));
+    }
+
+    [Fact]
     public async Task SessionExpired_RefreshRefusedAndNewSession503_RetriedAndPosted()
     {
         await PublishArticleAsync("before", "Before the token expired");
