@@ -16,15 +16,23 @@ internal static class BusScripts
     // Rewrites every event of the history that carries the removed item (or every event, for a topic that
     // is taken down whole) so its data is only a tombstone: the slot (seq, id, type) stays, so resume stays
     // gap-free, but no removed text can be replayed. Field order is the publish script's: readers of the
-    // envelope head rely on it. Returns how many events it rewrote.
+    // envelope head rely on it. Events whose data is only an id (a retraction, an expiry, a deletion) carry
+    // nothing to take out and stay as they are. Returns how many events it rewrote: 0 for an item whose
+    // text is out of history already (retracted before).
     private const string Tombstone = """
+        local function carriesMore(data)
+          for field in pairs(data) do
+            if field ~= 'id' then return true end
+          end
+          return false
+        end
         local function tombstone(history, all, itemId)
           local rewritten = 0
           local events = redis.call('LRANGE', history, 0, -1)
           for i = 1, #events do
             local ok, e = pcall(cjson.decode, events[i])
             if ok and type(e) == 'table' and type(e.data) == 'table' and e.data.removed ~= true
-              and (all or e.data.id == itemId) then
+              and (all or e.data.id == itemId) and carriesMore(e.data) then
               local data = '{"removed":true}'
               if type(e.data.id) == 'string' then data = '{"id":' .. cjson.encode(e.data.id) .. ',"removed":true}' end
               redis.call('LSET', history, i - 1, '{"topic":"' .. e.topic .. '","seq":' .. string.format('%d', e.seq)

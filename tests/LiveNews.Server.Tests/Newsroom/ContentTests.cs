@@ -423,6 +423,11 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         Assert.True(resumed[1].GetProperty("data").GetProperty("removed").GetBoolean());
         Assert.Equal(id, resumed[1].GetProperty("data").GetProperty("id").GetString());
         kept.EnsureSuccessStatusCode();
+
+        // Retracted already: 404, and no second retraction for readers (nor a push to every subscriber).
+        Assert.Equal(HttpStatusCode.NotFound, (await editor.DeleteAsync($"/api/breaking/{id}")).StatusCode);
+        var after = await ResumeFromZeroAsync(node, "breaking");
+        Assert.Equal(resumed.Select(e => e.GetRawText()), after.Select(e => e.GetRawText()));
     }
 
     [Fact]
