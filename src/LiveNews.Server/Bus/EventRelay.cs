@@ -502,34 +502,24 @@ internal sealed class EventRelay(
                 read = await owner._bus.ReadAsync(Topic, _lastSeq, withSnapshot: false);
             }
 
-            var epochChanged = read.Epoch != _epoch;
-            if (epochChanged)
+            if (read.Epoch != _epoch)
             {
-                _epoch = read.Epoch;
-                _lastSeq = 0;
-                _recent.Clear();
+                if (_epoch.Length > 0)
+                {
+                    await StartOverAsync(read.Epoch, read.Seq);
+                    return;
+                }
+
+                // The topic's first epoch: its whole history is new to readers, relayed as usual below.
                 read = await owner._bus.ReadAsync(Topic, 0, withSnapshot: false);
+                (_epoch, _lastSeq) = (read.Epoch, 0);
+                _recent.Clear();
             }
 
             if (!read.HistoryFound)
             {
                 BusLog.GapBeyondHistory(owner._logger, Topic.Name, _lastSeq, read.Seq);
-                _lastSeq = read.Seq;
-                if (epochChanged && read.Seq > 0)
-                {
-                    // Readers hold positions of the old epoch: one event of the new one makes them start over.
-                    var newest = await owner._bus.ReadAsync(Topic, read.Seq - 1, withSnapshot: false);
-                    if (newest.Epoch == _epoch && newest.HistoryFound)
-                    {
-                        _lastSeq = read.Seq - 1;
-                        await HandOverAfterCursorAsync(newest.Events);
-                    }
-                }
-                else
-                {
-                    await RememberAtCursorAsync();
-                }
-
+                await StartOverAsync(read.Epoch, read.Seq);
                 return;
             }
 
@@ -540,6 +530,31 @@ internal sealed class EventRelay(
                 BusLog.GapFilled(owner._logger, Topic.Name, filled, afterSeq);
                 owner._metrics.GapFilled(filled);
             }
+        }
+
+        // Readers hold positions this node cannot fill from (older than history holds, or of an epoch that
+        // ended): the topic's newest event is all they get, and enough for every one of them to start over from
+        // a snapshot. Without it they kept what they had until the topic's next publish (hours, on breaking); with
+        // the whole new epoch's history, each was pushed up to Bus:HistoryLength events only to drop them. The
+        // cursor moves only once the read is done: a read that fails leaves it for the retried catch-up.
+        private async Task StartOverAsync(string epoch, long headSeq)
+        {
+            var newest = headSeq > 0 ? await owner._bus.ReadAsync(Topic, headSeq - 1, withSnapshot: false) : null;
+            if (epoch != _epoch)
+            {
+                _recent.Clear();
+            }
+
+            _epoch = epoch;
+            if (newest is { HistoryFound: true } && newest.Epoch == epoch)
+            {
+                _lastSeq = headSeq - 1;
+                await HandOverAfterCursorAsync(newest.Events);
+                return;
+            }
+
+            _lastSeq = headSeq;
+            await RememberAtCursorAsync();
         }
 
         // Relays the events after the cursor (a read may start before it), and says how many.

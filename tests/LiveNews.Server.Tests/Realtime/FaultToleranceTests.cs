@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -319,6 +320,67 @@ public sealed partial class FaultToleranceTests : OwnRedisTest
         Assert.Equal(epoch, (await anonymous.GetFromJsonAsync<JsonElement>("/api/topics/breaking")).GetProperty("epoch").GetString());
         Assert.DoesNotContain(reader.Updates, update => update is TopicSnapshot { StartedOver: true });
         Assert.Equal([1L, 2, 3, 4], reader.Events.Select(e => e.Seq));
+    }
+
+    // The node's subscription was down while another node published more than history holds: its catch-up
+    // cannot fill the gap, and its readers are told at once (the newest event, then a fresh snapshot), not left
+    // on what they had until the topic's next publish, hours later on breaking.
+    [Fact]
+    public async Task CatchUp_MissedMoreThanHistoryHolds_ReadersStartOverWithoutAnotherPublish()
+    {
+        var settings = new Dictionary<string, string?> { ["Bus:HistoryLength"] = "3" };
+        var nodeA = Track(new LiveNewsNode(Redis.Configuration, Prefix, settings));
+        var client = Track(await nodeA.ClientAsync());
+        var reader = new ChannelReaderOf(await client.SubscribeChannelAsync("breaking"));
+        using (var editorA = nodeA.Editor())
+        {
+            await editorA.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 1" }, "alert-1");
+        }
+
+        await reader.ReadUntilSeqAsync(1);
+        await nodeA.Services.GetRequiredService<RedisStore>().Connection.GetSubscriber().UnsubscribeAllAsync();
+        var nodeB = Track(new LiveNewsNode(Redis.Configuration, Prefix, settings));
+        using (var editorB = nodeB.Editor())
+        {
+            for (var i = 2; i <= 6; i++)
+            {
+                await editorB.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
+            }
+        }
+
+        nodeA.Services.GetRequiredService<EventRelay>().CatchUp();
+
+        await reader.ReadUntilShownAsync("Alert 6");
+        var startedOver = Assert.Single(reader.Updates.OfType<TopicSnapshot>(), s => s.StartedOver);
+        Assert.Contains("Alert 2", startedOver.State.GetRawText(), StringComparison.Ordinal);
+    }
+
+    // A new epoch sends every reader back to a snapshot: one event of it tells them. Pushing its whole history
+    // (up to Bus:HistoryLength events) to every reader only for each to drop it could fill their outboxes.
+    [Fact]
+    public async Task EpochRenewedOnCatchUp_ReadersArePushedOnlyTheNewestEventOfIt()
+    {
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix));
+        var connection = await node.ConnectAsync();
+        var received = new ConcurrentQueue<(string Epoch, long Seq)>();
+        connection.On<JsonElement>("event", e => received.Enqueue((e.GetProperty("epoch").GetString()!, e.GetProperty("seq").GetInt64())));
+        await connection.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "breaking" } });
+        using var editor = node.Editor();
+        for (var i = 1; i <= 4; i++)
+        {
+            await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = $"Alert {i}" }, $"alert-{i}");
+        }
+
+        await Eventually.TrueAsync(() => received.Count == 4, "alerts 1-4");
+        var first = received.First().Epoch;
+        await RewindAsync(node.Services.GetRequiredService<RedisNames>().Topic(Topic.Breaking), keep: 3);
+
+        node.Services.GetRequiredService<EventRelay>().CatchUp();
+        await Eventually.TrueAsync(() => received.Any(e => e.Epoch != first), "the new epoch");
+        await editor.PostUntilAcceptedAsync("/api/breaking", new { headline = "Alert 5" }, "alert-5");
+
+        await Eventually.TrueAsync(() => received.Any(e => e.Epoch != first && e.Seq == 4), "the alert after the renewal");
+        Assert.Equal([3L, 4], received.Where(e => e.Epoch != first).Select(e => e.Seq));
     }
 
     // A node with a reader of breaking who got the given number of alerts, and a copy of Redis' files taken
