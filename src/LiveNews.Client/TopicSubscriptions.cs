@@ -158,6 +158,7 @@ internal sealed class TopicSubscriptions(ITopicServer server, TimeProvider time,
                 state.CancelRetry();
                 state.InFlight = request;
                 state.Synced = false;
+                state.Asked = state.Buffered.Count;
             }
 
             requests = [.. batch.Select(s => s.Request())];
@@ -277,9 +278,12 @@ internal sealed class TopicSubscriptions(ITopicServer server, TimeProvider time,
 
         state.Synced = true;
 
-        // Events that arrived while the subscription was in flight, now in order after the answer.
-        var buffered = state.Buffered.OrderBy(e => e.Seq).ToArray();
+        // Events that arrived while the subscription was in flight, now in order after the answer. One received
+        // before the call was made, in an epoch the answer is not in, is of an epoch the topic had left by then
+        // (a node behind still relayed it): handled again, it would ask again, answer after answer.
+        var buffered = state.Buffered.Where((e, i) => i >= state.Asked || e.Epoch == result.Epoch).OrderBy(e => e.Seq).ToArray();
         state.Buffered.Clear();
+        state.Asked = 0;
         foreach (var e in buffered)
         {
             if (Handle(state, e) && !resyncs.Contains(state))
@@ -350,6 +354,9 @@ internal sealed class TopicSubscriptions(ITopicServer server, TimeProvider time,
         public HubException? Refusal { get; set; }
 
         public List<TopicEvent> Buffered { get; } = [];
+
+        /// <summary>How many of <see cref="Buffered"/> were received before the subscribe call in flight was made.</summary>
+        public int Asked { get; set; }
 
         public Channel<TopicUpdate> Updates { get; } = Channel.CreateUnbounded<TopicUpdate>(new UnboundedChannelOptions { SingleWriter = true });
 

@@ -72,6 +72,22 @@ public sealed class TopicSubscriptionsTests
     }
 
     [Fact]
+    public async Task OnEvent_OfAnEpochTheTopicLeft_AsksOnceThenDropsIt()
+    {
+        _server.Answer = r => Fresh(r.Topic, "e2", 15);
+        var reader = await _topics.AddAsync("breaking", null);
+        _server.Answer = r => Replay(r.Topic, "e2", 15);
+
+        // A node still relaying the epoch before the one this reader started in.
+        _topics.OnEvent(Event(11, "e1"));
+        _topics.OnEvent(Event(16, "e2"));
+
+        Assert.Equal(2, _server.SubscribeCalls.Count);
+        Assert.Equal(new SubscribeRequest("breaking", "e2", 15), _server.SubscribeCalls[1].Single());
+        Assert.Equal([16], Seqs(Drain(reader)));
+    }
+
+    [Fact]
     public async Task ResubscribeAllAsync_OneTopicRefused_ReportedForThatTopicOnlyWhileTheOthersReceive()
     {
         _server.IsConnected = false;

@@ -266,6 +266,7 @@ export class LiveNewsClient {
       state.cancelRetry();
       state.inFlight = request;
       state.synced = false;
+      state.asked = state.buffered.length;
     }
     /** @type {SubscribeResult[]} */
     let results;
@@ -322,9 +323,14 @@ export class LiveNewsClient {
     state.streamed = null;
     if (streamed) this.#take(state, streamed);
     state.synced = true;
-    // Events that arrived while the subscription was in flight, now in order after the answer.
-    const buffered = state.buffered.sort((a, b) => a.seq - b.seq);
+    // Events that arrived while the subscription was in flight, now in order after the answer. One received
+    // before the call was made, in an epoch the answer is not in, is of an epoch the topic had left by then (a
+    // node behind still relayed it): handled again, it would ask again, answer after answer.
+    const buffered = state.buffered
+      .filter((event, i) => i >= state.asked || event.epoch === result.epoch)
+      .sort((a, b) => a.seq - b.seq);
     state.buffered = [];
+    state.asked = 0;
     for (const event of buffered) this.#handle(state, event);
   }
 
@@ -463,6 +469,8 @@ class TopicState {
     this.cachedEvents = [];
     /** @type {Envelope[]} Events held while no answer is applied (subscribing, or waiting to retry). */
     this.buffered = [];
+    /** How many of the held events were received before the Subscribe call in flight was made. */
+    this.asked = 0;
     /** False from a Subscribe call until its answer is applied. */
     this.synced = false;
     /** The Subscribe call in flight for this topic, 0 when none. */

@@ -692,3 +692,22 @@ test("after the hub's automatic reconnect, live once the topics are answered aga
   assert.equal(client.state, "live");
   await client.stop();
 });
+
+test("an event of an epoch the topic has left (a node behind) asks the server once, then is dropped", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] }); // a looping client's retries wait here, not in the test run
+  const connection = new FakeConnection();
+  connection.answerWith({ epoch: "e2", seq: 15, recovered: false, snapshot: { n: 15 }, events: [] });
+  const client = new LiveNewsClient({ connection, storage: null });
+  const seen = record(client, "breaking");
+  await client.start();
+  connection.answerWith({ epoch: "e2", seq: 15, recovered: true, snapshot: null, events: [] });
+
+  connection.push(event(11, "e1"));
+  await settle();
+  connection.push(event(16, "e2"));
+  await settle();
+
+  assert.equal(connection.subscribeCalls.length, 2);
+  assert.deepEqual(connection.subscribeCalls[1], [{ topic: "breaking", epoch: "e2", seq: 15 }]);
+  assert.deepEqual(seen.events, [16]);
+});
