@@ -111,9 +111,12 @@ internal sealed class ShareService(
             return null;
         }
 
+        // An editor's retry gets Social:MaxAttempts of its own: counted on from the ones used up, a job that
+        // died after an outage died again at its first 429 or 5xx.
         var queued = job with
         {
             State = ShareStates.Queued,
+            Attempts = 0,
             NextAttemptAt = null,
             Reason = null,
             UpdatedAt = time.GetUtcNow(),

@@ -413,6 +413,30 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
     }
 
     [Fact]
+    public async Task Retry_OfAJobThatUsedUpItsAttempts_GetsAttemptsOfItsOwn()
+    {
+        var node = Node(configure: s =>
+        {
+            s[Setting("mastodon-main") + "Resilience:MaxRetries"] = "0";
+            s["Social:MaxAttempts"] = "2";
+        });
+        await PublishArticleAsync("outage", "Outage");
+        await StopAsync(First);
+        Fake.Script("/api/v1/statuses", Fault.Answer(429), Fault.Answer(429), Fault.Answer(429));
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/articles/outage/shares", new { accounts = new[] { "mastodon-main" } })).EnsureSuccessStatusCode();
+        var dead = await WaitForTerminalAsync("outage", "mastodon-main", node: node);
+        Assert.Equal("dead", dead.GetProperty("state").GetString());
+
+        (await editor.PostJsonAsync($"/api/shares/{dead.GetProperty("id").GetString()}/retry", new { })).EnsureSuccessStatusCode();
+
+        // One more 429 after the retry, then the post: within the two attempts the retry has.
+        var job = await WaitForStateAsync("outage", "mastodon-main", "posted", node);
+        Assert.Equal(2, job.GetProperty("attempts").GetInt32());
+        Assert.Equal(1, Fake.PostsOn("mastodon"));
+    }
+
+    [Fact]
     public async Task Share_RefusedByThisServicesOwnRateLimit_WaitsWithoutUsingAnAttempt()
     {
         // One attempt allowed: a refusal that sent nothing must not be it.
