@@ -15,7 +15,6 @@ internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapte
     public const string DefaultVersion = "v26.0";
 
     private const int MaxMessage = 63206;
-    private static readonly int[] ThrottlingCodes = [4, 17, 32, 341, 613];
 
     // Business Use Case limits, which page tokens are under: 80001 for Pages, the others for the other products.
     private const int BusinessUseCaseFirst = 80000;
@@ -59,11 +58,11 @@ internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapte
                 return PostOutcome.Posted(id, $"https://www.facebook.com/{id}");
             }
 
-            var (code, text) = GraphError(body);
+            var (code, text) = GraphErrors.Read(body);
             var reason = $"Graph error {code}: {text}";
             return code switch
             {
-                _ when ThrottlingCodes.Contains(code) || code is >= BusinessUseCaseFirst and <= BusinessUseCaseLast => PostOutcome.RateLimited(reason, ThrottledFor(response) ?? HttpOutcomes.RetryAfter(response) ?? ThrottleWait),
+                _ when GraphErrors.IsThrottling(code) || code is >= BusinessUseCaseFirst and <= BusinessUseCaseLast => PostOutcome.RateLimited(reason, ThrottledFor(response) ?? HttpOutcomes.RetryAfter(response) ?? ThrottleWait),
                 368 => PostOutcome.RateLimited($"{reason} (the page is temporarily blocked: waiting before trying again)", PolicyBlockWait),
                 190 or 102 or 10 or (>= 200 and <= 299) => PostOutcome.Auth(reason),
                 506 => new PostOutcome(OutcomeKind.AlreadyPosted, reason),
@@ -123,20 +122,6 @@ internal sealed class FacebookAdapter(IHttpClientFactory clients) : IShareAdapte
                     yield return item;
                 }
             }
-        }
-    }
-
-    private static (int Code, string Message) GraphError(string body)
-    {
-        try
-        {
-            using var json = JsonDocument.Parse(body);
-            var error = json.RootElement.GetProperty("error");
-            return (error.GetProperty("code").GetInt32(), error.TryGetProperty("message", out var m) ? m.GetString() ?? "" : "");
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            return (0, HttpOutcomes.Clip(body));
         }
     }
 }

@@ -19,6 +19,9 @@ internal sealed class ThreadsAdapter(IHttpClientFactory clients, OAuthTokens tok
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan NotReadyWait = TimeSpan.FromSeconds(30);
 
+    /// <summary>Throttled without a Retry-After: Threads counts calls and posts over a rolling 24 hours.</summary>
+    private static readonly TimeSpan ThrottleWait = TimeSpan.FromHours(1);
+
     public string Network => Networks.Threads;
 
     public AfterUnknown AfterUnknown => AfterUnknown.ResendAtOnce;
@@ -201,18 +204,23 @@ internal sealed class ThreadsAdapter(IHttpClientFactory clients, OAuthTokens tok
         }
     }
 
-    /// <summary>Graph errors: 190 is a bad token; 24 with subcode 4279009 ("Media Not Found") is a container not ready yet.</summary>
+    /// <summary>
+    /// Graph errors: 190 is a bad token; 24 with subcode 4279009 ("Media Not Found") is a container not ready yet;
+    /// a throttling code (the app's call count, or the profile's 250 published posts per 24 hours) waits, as
+    /// a 429 does, where its 400 or 403 would otherwise end the job.
+    /// </summary>
     private static PostOutcome Failure(HttpResponseMessage response, string body)
     {
         var reason = $"{(int)response.StatusCode} {HttpOutcomes.Clip(body)}";
-        if (body.Contains("\"code\":190", StringComparison.Ordinal))
+        var (code, _) = GraphErrors.Read(body);
+        return code switch
         {
-            return PostOutcome.Auth(reason);
-        }
-
-        return body.Contains("4279009", StringComparison.Ordinal) || body.Contains("\"code\":24", StringComparison.Ordinal)
-            ? PostOutcome.Transient($"the container is not ready: {reason}", NotReadyWait)
-            : HttpOutcomes.FromStatus(response, body);
+            190 => PostOutcome.Auth(reason),
+            24 => PostOutcome.Transient($"the container is not ready: {reason}", NotReadyWait),
+            _ when body.Contains("4279009", StringComparison.Ordinal) => PostOutcome.Transient($"the container is not ready: {reason}", NotReadyWait),
+            _ when GraphErrors.IsThrottling(code) => PostOutcome.RateLimited($"Threads limits this account for now: {reason}", HttpOutcomes.RetryAfter(response) ?? ThrottleWait),
+            _ => HttpOutcomes.FromStatus(response, body),
+        };
     }
 
     /// <summary>Threads counts unique links, with or without a scheme.</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Net.Http.Json;
 using LiveNews.Server.Tests.Infrastructure;
 
 namespace LiveNews.Server.Tests.Social.Adapters;
@@ -46,6 +48,25 @@ public sealed class ThreadsAdapterTests(RedisFixture redis) : ShareTestBase(redi
         Assert.Contains("grant_type=th_refresh_token", refresh.Query);
         var creates = Fake.To("/v1.0/user-1/threads").Where(r => !r.Path.EndsWith("_publish", StringComparison.Ordinal)).ToList();
         Assert.All(creates, c => Assert.NotEqual(FakeNetworks.Token, c.Form["access_token"]));
+    }
+
+    [Fact]
+    public async Task Share_ProfileOverItsDailyPosts_WaitsInsteadOfDying()
+    {
+        await PublishArticleAsync("quota", "Over quota");
+        // Graph's throttling answer (code 4) on publish, as for the 251st post of 24 hours.
+        Fake.Script("/v1.0/user-1/threads_publish", Fault.Answer(400, """{"error":{"message":"Application request limit reached","type":"OAuthException","code":4,"fbtrace_id":"A1"}}"""));
+        using var editor = First.Editor();
+        (await editor.PostJsonAsync("/api/articles/quota/shares", new { accounts = new[] { "threads-main" } })).EnsureSuccessStatusCode();
+
+        var job = await WaitForStateAsync("quota", "threads-main", "failed");
+
+        Assert.Contains("limits this account", job.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.True(job.GetProperty("nextAttemptAt").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(50));
+        Assert.Single(Fake.To("/v1.0/user-1/threads_publish"));
+        var account = (await editor.GetFromJsonAsync<JsonElement>("/api/social/accounts")).EnumerateArray()
+            .Single(a => a.GetProperty("name").GetString() == "threads-main");
+        Assert.NotEqual("expired", account.GetProperty("state").GetString());
     }
 
     [Fact]
