@@ -24,7 +24,7 @@ internal sealed class SharePipelines : IDisposable
     private readonly List<RateLimiter> _limiters = [];
     private readonly ConcurrentDictionary<string, bool> _open = new(StringComparer.Ordinal);
 
-    public SharePipelines(IOptions<SocialOptions> options, IEnumerable<IShareAdapter> adapters, TimeProvider time, LiveNewsMetrics metrics)
+    public SharePipelines(IOptions<SocialOptions> options, IEnumerable<IShareAdapter> adapters, TimeProvider time, LiveNewsMetrics metrics, ILogger<SharePipelines> logger)
     {
         var byNetwork = adapters.ToDictionary(a => a.Network, StringComparer.Ordinal);
         foreach (var account in options.Value.Accounts)
@@ -45,7 +45,7 @@ internal sealed class SharePipelines : IDisposable
                 {
                     _open[account.Name] = open;
                     metrics.BreakerChanged(account.Name, open);
-                }));
+                }, (delay, reason) => SocialLog.TryingAgain(logger, account.Name, (long)delay.TotalMilliseconds, reason)));
         }
     }
 
@@ -63,7 +63,7 @@ internal sealed class SharePipelines : IDisposable
         }
     }
 
-    internal static void Configure(ResiliencePipelineBuilder<PostOutcome> builder, ShareResilienceOptions options, bool safeAfterUnknown, RateLimiter limiter, TimeProvider time, Action<bool>? breakerChanged = null)
+    internal static void Configure(ResiliencePipelineBuilder<PostOutcome> builder, ShareResilienceOptions options, bool safeAfterUnknown, RateLimiter limiter, TimeProvider time, Action<bool>? breakerChanged = null, Action<TimeSpan, string>? retrying = null)
     {
         builder.TimeProvider = time;
         if (options.MaxRetries > 0)
@@ -76,6 +76,11 @@ internal sealed class SharePipelines : IDisposable
                 Delay = options.BaseDelay,
                 ShouldHandle = args => ValueTask.FromResult(IsRetryable(args.Outcome, safeAfterUnknown, options.MaxInProcessWait)),
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result?.RetryAfter),
+                OnRetry = args =>
+                {
+                    retrying?.Invoke(args.RetryDelay, args.Outcome.Result?.Reason ?? args.Outcome.Exception?.Message ?? "");
+                    return ValueTask.CompletedTask;
+                },
             });
         }
 

@@ -266,6 +266,14 @@ internal sealed class ShareWorker(
                 : PostOutcome.Transient($"the attempt's {ex.Timeout.TotalSeconds:0.###} s ran out before anything was sent");
             return (outcome with { Checkpoint = job.Checkpoint }, Sent());
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested && !inFlight)
+        {
+            // The node stops between tries (a deploy while a retry waits out a 429): nothing is in flight, so the
+            // last answer stands and the job goes back to the durable queue. Left mid-post, another node would
+            // find it in doubt, and on a network that cannot look a post up make it unconfirmed.
+            var outcome = last ?? PostOutcome.Transient("the node stopped before anything was sent");
+            return (outcome with { Checkpoint = job.Checkpoint }, last is not null);
+        }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
             // The run's budget was spent or the lease lost: a request still in flight may have posted; between

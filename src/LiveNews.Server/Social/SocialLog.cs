@@ -32,4 +32,7 @@ internal static partial class SocialLog
 
     [LoggerMessage(EventId = 509, Level = LogLevel.Warning, Message = "Share {JobId} was cancelled but its newsroom snapshot entry was not removed: {Status}")]
     public static partial void CancelNotPublished(ILogger logger, string jobId, string status);
+
+    [LoggerMessage(EventId = 510, Level = LogLevel.Information, Message = "A post to {Account} is tried again in {DelayMs} ms, within the same run: {Reason}")]
+    public static partial void TryingAgain(ILogger logger, string account, long delayMs, string reason);
 }

@@ -86,6 +86,32 @@ public sealed class CrashSafetyTests(RedisFixture redis) : ShareTestBase(redis),
         Assert.Equal(1, Fake.PostsOn("mastodon"));
     }
 
+    // A deploy while a try waits out a 429 in process: nothing is in flight, so the job goes back to the queue
+    // with the 429's wait, not left mid-post for the next node to find in doubt (a webhook cannot be looked up:
+    // that made it unconfirmed, though the only request had been refused).
+    [Fact]
+    public async Task NodeStoppedWhileATryWaitsOutA429_NextNodePostsItOnce()
+    {
+        var logs = new CapturedLogs();
+        var node = Node(logs);
+        await PublishArticleAsync("deploy", "Deploy");
+        await StopAsync(First);
+        Fake.Script(FakeNetworks.HookPath("slack"), Fault.Answer(429, "rate_limited", new Dictionary<string, string> { ["Retry-After"] = "3" }));
+        using (var editor = node.Editor())
+        {
+            (await editor.PostJsonAsync("/api/articles/deploy/shares", new { accounts = new[] { "slack-desk" } })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.TrueAsync(() => logs.Lines.Any(l => l.Contains("[510]", StringComparison.Ordinal) && l.Contains("slack-desk", StringComparison.Ordinal)), "the try to wait out the 429");
+        await StopAsync(node);
+        var next = Node();
+
+        var job = await WaitForTerminalAsync("deploy", "slack-desk", node: next);
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        Assert.Equal(1, Fake.PostsOn("slack"));
+        Assert.Equal(2, Fake.To(FakeNetworks.HookPath("slack")).Count());
+    }
+
     [Fact]
     public async Task UnconfirmedJob_RetriedWithConfirmNotPosted_PostsOnceMore()
     {
@@ -95,7 +121,7 @@ public sealed class CrashSafetyTests(RedisFixture redis) : ShareTestBase(redis),
         using var editor = First.Editor();
 
         var retry = await editor.PostJsonAsync($"/api/shares/{unconfirmed.GetProperty("id").GetString()}/retry", new { confirmNotPosted = true });
-        var job = await WaitForTerminalAsync("confirm", "facebook-page", afterAttempts: 1);
+        var job = await WaitForStateAsync("confirm", "facebook-page", "posted"); // the retry counts its attempts from 0
 
         Assert.Equal("unconfirmed", unconfirmed.GetProperty("state").GetString());
         Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);

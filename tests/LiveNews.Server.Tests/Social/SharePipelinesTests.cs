@@ -94,7 +94,7 @@ public sealed class SharePipelinesTests
         });
         using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var metrics = new LiveNewsMetrics(meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        using var pipelines = new SharePipelines(options, [], _time, metrics);
+        using var pipelines = new SharePipelines(options, [], _time, metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger<SharePipelines>.Instance);
 
         for (var i = 0; i < 4; i++)
         {
