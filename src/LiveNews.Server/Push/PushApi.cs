@@ -75,10 +75,13 @@ internal static class PushApi
         var now = time.GetUtcNow();
         if (!await subscriptions.SaveAsync(new StoredPushSubscription(value.Endpoint!, value.Keys.P256dh!, value.Keys.Auth!, topics, now)))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many push subscriptions", detail: "This topic holds as many push subscriptions as it may (Push:MaxSubscriptionsPerTopic).");
+            // A ceiling, as for entries and alerts: 409. A 503 would read as an outage, and take the node out of a
+            // balancer's rotation (nginx max_fails).
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Too many push subscriptions", detail: "This topic holds as many push subscriptions as it may (Push:MaxSubscriptionsPerTopic).");
         }
 
-        return TypedResults.Ok(new PushSubscribed(topics, now + options.Value.SubscriptionTimeToLive));
+        // The stored-document options: every time in an answer reads as UTC with milliseconds and Z.
+        return TypedResults.Json(new PushSubscribed(topics, now + options.Value.SubscriptionTimeToLive), LiveNewsJson.Stored);
     }
 
     private static async Task<IResult> UnsubscribeAsync(HttpRequest request, JsonBody body, PushSubscriptions subscriptions, IOptions<PushOptions> options)

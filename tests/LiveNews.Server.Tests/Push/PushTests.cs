@@ -301,6 +301,23 @@ public sealed class PushTests : OwnRedisTest
     }
 
     [Fact]
+    public async Task SubscribePush_AnswersItsExpiryInUtc_AndPastTheCeilingIsRefusedWith409()
+    {
+        var settings = Settings(8);
+        settings["Push:MaxSubscriptionsPerTopic"] = "1";
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, settings));
+        using var http = node.Anonymous();
+
+        var first = await http.PostAsJsonAsync("/api/push/subscriptions", _push.NewSubscription().Json());
+        var second = await http.PostAsJsonAsync("/api/push/subscriptions", _push.NewSubscription().Json());
+
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("expiresAt").GetString());
+        // A full topic is no outage: 503 would also take the node out of a balancer's rotation (nginx max_fails).
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Contains("Push:MaxSubscriptionsPerTopic", await second.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Push_NoKeys_OffAndSaysSo()
     {
         var logs = new CapturedLogs();
