@@ -47,7 +47,11 @@ internal static class PagingApi
         var page = await bus.PageAsync(Topic.Article(id), before is null ? null : new PageCursor(before, null), size);
         if (page is null)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["before"] = ["This article has no entry with this id."] });
+            // No such entry, or no article any more: unpublishing removes its entries, their order with them, so a
+            // reader paging on from a page read before would be told the cursor was wrong.
+            return (await bus.GetStateAtAsync(Topic.Article(id))).State is null
+                ? ArticlesApi.NotFound()
+                : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["before"] = ["This article has no entry with this id."] });
         }
 
         return page.HasState ? Answer(http, "entries", page, page.Next?.ItemId) : ArticlesApi.NotFound();

@@ -246,7 +246,7 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         var node = Node();
         using var editor = node.Editor();
         await PublishArticleAsync(editor, "embargoed", headline: "SECRET-HEADLINE leaked early");
-        await PostEntryAsync(editor, "embargoed", "SECRET-ENTRY one");
+        var first = await PostEntryAsync(editor, "embargoed", "SECRET-ENTRY one");
         await PostEntryAsync(editor, "embargoed", "SECRET-ENTRY two", pinned: true);
 
         var response = await editor.DeleteAsync("/api/articles/embargoed");
@@ -254,6 +254,8 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
 
         await AssertGoneEverywhereAsync(node, "SECRET", "embargoed", ["article:embargoed", "latest"]);
         Assert.Equal(HttpStatusCode.NotFound, (await node.Anonymous().GetAsync("/api/articles/embargoed/entries")).StatusCode);
+        // A reader paging on from a page read before: the article is gone, not the cursor wrong.
+        Assert.Equal(HttpStatusCode.NotFound, (await node.Anonymous().GetAsync($"/api/articles/embargoed/entries?before={first}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await node.Anonymous().GetAsync("/api/articles/embargoed/share-links")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await editor.PostJsonAsync("/api/articles/embargoed/entries", new { text = "after" })).StatusCode);
     }
