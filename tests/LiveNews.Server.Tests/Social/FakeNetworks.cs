@@ -341,6 +341,11 @@ public sealed class FakeNetworks : IAsyncDisposable
         Route("GET", "/v1.0/{container}", null, request =>
         {
             var id = request.Path["/v1.0/".Length..];
+            if (id.StartsWith("thread-", StringComparison.Ordinal) && request.QueryValues.GetValueOrDefault("fields") == "permalink")
+            {
+                return (Results.Json(new { permalink = $"https://www.threads.net/@news.example/post/{id}", id }), false);
+            }
+
             if (!_containers.TryGetValue(id, out var container))
             {
                 return (Results.Json(new { error = new { message = "Unsupported get request.", code = 100 } }, statusCode: 400), false);

@@ -95,8 +95,36 @@ internal sealed class ThreadsAdapter(IHttpClientFactory clients, OAuthTokens tok
             ["access_token"] = token!,
         }, cancellationToken);
         return published.Id is not null
-            ? PostOutcome.Posted(published.Id, null) with { Checkpoint = container }
+            ? PostOutcome.Posted(published.Id, await PermalinkAsync(http, request, published.Id, token!, cancellationToken)) with { Checkpoint = container }
             : published.Failure! with { Checkpoint = container };
+    }
+
+    /// <summary>
+    /// The post's address (<c>GET /{media-id}?fields=permalink</c>); the publish answers only its id. Asked after
+    /// the post is made, so anything short of an answer leaves the post without one, never the job in doubt.
+    /// </summary>
+    private static async Task<string?> PermalinkAsync(HttpClient http, ShareRequest request, string mediaId, string token, CancellationToken cancellationToken)
+    {
+        var url = request.Endpoint(Networks.Threads, $"/v1.0/{Uri.EscapeDataString(mediaId)}?fields=permalink&access_token={Uri.EscapeDataString(token)}");
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Get, url);
+            var (response, failure) = await HttpOutcomes.SendAsync(http, message, cancellationToken);
+            using (response)
+            {
+                if (failure is not null || !response!.IsSuccessStatusCode)
+                {
+                    return null;
+                }
+
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+                return json.RootElement.TryGetProperty("permalink", out var permalink) && permalink.ValueKind == JsonValueKind.String ? permalink.GetString() : null;
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or JsonException)
+        {
+            return null; // The attempt's time ran out after the post, or a body that is not Graph's.
+        }
     }
 
     /// <summary>The recorded container's status tells whether the earlier attempt published it.</summary>

@@ -19,6 +19,9 @@ public sealed class ThreadsAdapterTests(RedisFixture redis) : ShareTestBase(redi
         Assert.Equal("posted", job.GetProperty("state").GetString());
         Assert.Equal(3, Fake.To("/v1.0/container-").Count(r => r.Method == "GET"));
         Assert.Single(Fake.To("/v1.0/user-1/threads_publish"));
+        // The publish answers the post's id; its address is asked for after.
+        Assert.StartsWith("thread-", job.GetProperty("remoteId").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"https://www.threads.net/@news.example/post/{job.GetProperty("remoteId").GetString()}", job.GetProperty("remoteUrl").GetString());
     }
 
     [Fact]
