@@ -25,14 +25,12 @@ namespace LiveNews.Server.Social;
 /// </summary>
 /// <remarks>
 /// Bounds: the token document expires <see cref="StoredFor"/> after its last refresh (longer than any token
-/// it holds lives); the lock expires after <see cref="LockFor"/>.
+/// it holds lives); the lock expires after <c>Social:TokenRefreshTimeout</c>.
 /// </remarks>
 internal sealed class OAuthTokens
 {
     private static readonly TimeSpan StoredFor = TimeSpan.FromDays(180);
-    // Also the budget of waiting for the lock and refreshing, together: a refresh never runs past its lock, so
-    // no other node refreshes with a refresh token already in flight.
-    private static readonly TimeSpan LockFor = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan[] SaveRetries = [TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1)];
     private static readonly TimeSpan XMargin = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan ThreadsRefreshBefore = TimeSpan.FromDays(30);
     private static readonly TimeSpan ThreadsRetryRefresh = TimeSpan.FromDays(1);
@@ -44,8 +42,16 @@ internal sealed class OAuthTokens
     private readonly ILogger<OAuthTokens> _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
 
-    public OAuthTokens(RedisStore store, RedisNames names, IDataProtectionProvider protection, TimeProvider time, ILogger<OAuthTokens> logger)
+    // The lock's lifetime, and the budget of waiting for it: a refresh never runs past its lock, so no other node
+    // refreshes with a refresh token already in flight. The token request gets two thirds of it, counted from when
+    // the lock is taken: cut by the time the wait took, a refresh X had answered would lose the rotated token.
+    private readonly TimeSpan _lockFor;
+    private readonly TimeSpan _requestFor;
+
+    public OAuthTokens(RedisStore store, RedisNames names, IDataProtectionProvider protection, TimeProvider time, IOptions<SocialOptions> options, ILogger<OAuthTokens> logger)
     {
+        _lockFor = options.Value.TokenRefreshTimeout;
+        _requestFor = _lockFor * 2 / 3;
         _store = store;
         _names = names;
         _protector = protection.CreateProtector("LiveNews.Social.OAuthTokens.v1");
@@ -72,7 +78,7 @@ internal sealed class OAuthTokens
         // A refresh is not cut by the post's attempt timeout: X rotates the refresh token even when the caller has
         // gone, so a cut refresh would lose the new one. It has a budget of its own; an attempt whose time it took
         // ends as transient, nothing having been posted.
-        using var refreshing = new CancellationTokenSource(LockFor, _time);
+        using var refreshing = new CancellationTokenSource(_lockFor, _time);
         (string? AccessToken, PostOutcome? Failure) token;
         try
         {
@@ -81,7 +87,7 @@ internal sealed class OAuthTokens
         catch (OperationCanceledException) when (refreshing.IsCancellationRequested)
         {
             // The lock was held elsewhere, or the refresh was slow, for the whole budget.
-            return (null, PostOutcome.Transient($"getting an access token took over {LockFor.TotalSeconds:0} s (another node refreshing, or the network slow); nothing was posted"));
+            return (null, PostOutcome.Transient($"getting an access token took over {_lockFor.TotalSeconds:0} s (another node refreshing, or the network slow); nothing was posted"));
         }
 
         return cancellationToken.IsCancellationRequested && token.Failure is null
@@ -128,11 +134,12 @@ internal sealed class OAuthTokens
             var lockKey = _names.ShareOAuthLock(account.Name);
             var lockToken = Guid.NewGuid().ToString("N");
             // Bounded by the caller's budget (AccessTokenAsync), which is the lock's lifetime.
-            while (!await db.StringSetAsync(lockKey, lockToken, LockFor, When.NotExists))
+            while (!await db.StringSetAsync(lockKey, lockToken, _lockFor, When.NotExists))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken);
             }
 
+            using var requestBudget = new CancellationTokenSource(_requestFor, _time);
             try
             {
                 // Another node (or call) may have refreshed while this one waited.
@@ -143,8 +150,12 @@ internal sealed class OAuthTokens
                 }
 
                 return account.Network == Networks.X
-                    ? await RefreshXAsync(http, request, stored, cancellationToken)
-                    : await RefreshThreadsAsync(http, request, stored, cancellationToken);
+                    ? await RefreshXAsync(http, request, stored, requestBudget.Token)
+                    : await RefreshThreadsAsync(http, request, stored, requestBudget.Token);
+            }
+            catch (OperationCanceledException) when (requestBudget.IsCancellationRequested)
+            {
+                return (null, PostOutcome.Transient($"token refresh: no answer within {_requestFor.TotalSeconds:0.#} s"));
             }
             finally
             {
@@ -190,9 +201,27 @@ internal sealed class OAuthTokens
             null,
             Seed(account));
         body.Dispose();
-        await SaveAsync(account, token);
+        await SaveRotatedAsync(account, token);
         SocialLog.TokenRefreshed(_logger, account.Name, token.ExpiresAt);
         return (token.AccessToken, null);
+    }
+
+    // The refresh token X gave works once, and only this answer holds it: a Redis error on saving it is tried
+    // again rather than losing it (every later refresh would be refused until someone authorises again).
+    private async Task SaveRotatedAsync(SocialAccountOptions account, StoredToken token)
+    {
+        for (var retry = 0; ; retry++)
+        {
+            try
+            {
+                await SaveAsync(account, token);
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException && retry < SaveRetries.Length)
+            {
+                await Task.Delay(SaveRetries[retry], _time);
+            }
+        }
     }
 
     /// <summary>Threads: <c>GET /refresh_access_token?grant_type=th_refresh_token</c> with the long-lived token itself.</summary>

@@ -20,6 +20,13 @@ public sealed class SocialOptions
     /// </summary>
     public int MaxAttempts { get; set; } = 12;
 
+    /// <summary>
+    /// How long getting an access token may take (X, Threads): waiting while another node refreshes it, then the
+    /// token request, which gets two thirds of this of its own once this node holds the refresh lock (which lives
+    /// this long), so a long wait never cuts a request X has already answered by rotating the refresh token.
+    /// </summary>
+    public TimeSpan TokenRefreshTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>UTM parameters added to links (shares and reader share links), e.g. utm_source=social.</summary>
     public Dictionary<string, string> UtmParameters { get; set; } = [];
 }

@@ -64,6 +64,11 @@ internal sealed partial class SocialOptionsValidator : IValidateOptions<SocialOp
             failures.Add("Social:MaxAttempts must be between 1 and 100.");
         }
 
+        if (options.TokenRefreshTimeout < TimeSpan.FromSeconds(3) || options.TokenRefreshTimeout > TimeSpan.FromMinutes(5))
+        {
+            failures.Add("Social:TokenRefreshTimeout must be between 3 seconds and 5 minutes.");
+        }
+
         if (options.LeaseDuration < TimeSpan.FromSeconds(1))
         {
             failures.Add("Social:LeaseDuration must be at least 1 second.");

@@ -1,3 +1,5 @@
+using LiveNews.Server.Bus;
+using Microsoft.Extensions.DependencyInjection;
 using System.Text;
 using LiveNews.Server.Tests.Infrastructure;
 using StackExchange.Redis;
@@ -67,6 +69,34 @@ public sealed class XAdapterTests(RedisFixture redis) : ShareTestBase(redis), IC
         Assert.Equal("posted", job.GetProperty("state").GetString());
         Assert.Equal("posted", after.GetProperty("state").GetString());
         Assert.Equal(2, Fake.PostsOn("x"));
+    }
+
+    [Fact]
+    public async Task Share_RefreshLockHeldElsewhereThenASlowTokenEndpoint_TheRotatedTokenIsKept()
+    {
+        // The wait for another node's refresh used most of the budget; the token request then ran into its end
+        // after X had rotated the refresh token, which was lost: every later refresh refused, the account expired.
+        var node = Node(configure: s =>
+        {
+            s["Social:TokenRefreshTimeout"] = "00:00:06";
+            s["Social:LeaseDuration"] = "00:00:20";
+        });
+        await PublishArticleAsync("locked", "Locked");
+        await StopAsync(First);
+        await using (var admin = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration))
+        {
+            var lockKey = node.Services.GetRequiredService<RedisNames>().ShareOAuthLock("x-main");
+            await admin.GetDatabase().StringSetAsync(lockKey, "another-node", TimeSpan.FromSeconds(4));
+        }
+
+        Fake.Script("/2/oauth2/token", Fault.Slow(TimeSpan.FromSeconds(3)));
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/articles/locked/shares", new { accounts = new[] { "x-main" } })).EnsureSuccessStatusCode();
+
+        var job = await WaitForTerminalAsync("locked", "x-main", node: node);
+        Assert.Equal("posted", job.GetProperty("state").GetString());
+        Assert.Single(Fake.To("/2/oauth2/token"));
+        Assert.Equal(1, Fake.PostsOn("x"));
     }
 
     [Fact]
