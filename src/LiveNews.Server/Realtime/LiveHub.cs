@@ -88,7 +88,14 @@ internal sealed class LiveHub(
             for (var i = 0; i < requests.Length; i++)
             {
                 var topic = topics[i];
-                if (!open.TryGetJoinedAt(topic, out var joinedAt))
+                if (open.TryGetJoinedAt(topic, out var joinedAt))
+                {
+                    // Joined before: a read since the join covers the pushes, but the answer must be read after this
+                    // call: a client drops what it held before asking, in an epoch the answer is not in, as of an
+                    // epoch the topic left; a read shared from before the call could be of that epoch still.
+                    joinedAt = reads.Now();
+                }
+                else
                 {
                     // Join first, then read: an event published after the read reaches this connection;
                     // one published before it is part of the answer (clients drop seqs they have).
