@@ -149,8 +149,12 @@ internal sealed class OAuthTokens
                     return (stored.AccessToken, null);
                 }
 
+                // Saving a rotated token may be retried past the lock's lifetime (Redis slow): the lock is kept meanwhile.
+                Task HoldLockAsync() => db.ScriptEvaluateAsync(
+                    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end",
+                    [lockKey], [lockToken, (long)_lockFor.TotalMilliseconds]);
                 return account.Network == Networks.X
-                    ? await RefreshXAsync(http, request, stored, requestBudget.Token)
+                    ? await RefreshXAsync(http, request, stored, HoldLockAsync, requestBudget.Token)
                     : await RefreshThreadsAsync(http, request, stored, requestBudget.Token);
             }
             catch (OperationCanceledException) when (requestBudget.IsCancellationRequested)
@@ -169,7 +173,7 @@ internal sealed class OAuthTokens
     }
 
     /// <summary>X: <c>POST /2/oauth2/token</c>, <c>grant_type=refresh_token</c>; the answer carries the next refresh token.</summary>
-    private async Task<(string?, PostOutcome?)> RefreshXAsync(HttpClient http, ShareRequest request, StoredToken? stored, CancellationToken cancellationToken)
+    private async Task<(string?, PostOutcome?)> RefreshXAsync(HttpClient http, ShareRequest request, StoredToken? stored, Func<Task> holdLock, CancellationToken cancellationToken)
     {
         var account = request.Account;
         var refreshToken = stored?.RefreshToken ?? account.RefreshToken!;
@@ -201,14 +205,15 @@ internal sealed class OAuthTokens
             null,
             Seed(account));
         body.Dispose();
-        await SaveRotatedAsync(account, token);
+        await SaveRotatedAsync(account, token, holdLock);
         SocialLog.TokenRefreshed(_logger, account.Name, token.ExpiresAt);
         return (token.AccessToken, null);
     }
 
     // The refresh token X gave works once, and only this answer holds it: a Redis error on saving it is tried
-    // again rather than losing it (every later refresh would be refused until someone authorises again).
-    private async Task SaveRotatedAsync(SocialAccountOptions account, StoredToken token)
+    // again rather than losing it (every later refresh would be refused until someone authorises again), with
+    // the refresh lock kept, so no other node refreshes with the spent token meanwhile.
+    private async Task SaveRotatedAsync(SocialAccountOptions account, StoredToken token, Func<Task> holdLock)
     {
         for (var retry = 0; ; retry++)
         {
@@ -219,6 +224,15 @@ internal sealed class OAuthTokens
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException && retry < SaveRetries.Length)
             {
+                try
+                {
+                    await holdLock();
+                }
+                catch (Exception held) when (held is RedisException or TimeoutException)
+                {
+                    // Redis is away: the lock cannot run out there either.
+                }
+
                 await Task.Delay(SaveRetries[retry], _time);
             }
         }

@@ -68,6 +68,11 @@ internal sealed partial class SocialOptionsValidator : IValidateOptions<SocialOp
         {
             failures.Add("Social:TokenRefreshTimeout must be between 3 seconds and 5 minutes.");
         }
+        else if (options.TokenRefreshTimeout * 2 / 3 >= options.LeaseDuration + TimeSpan.FromSeconds(30))
+        {
+            // The social HTTP client gives up after LeaseDuration + 30 s: a token request must end by its own budget first.
+            failures.Add("Social:TokenRefreshTimeout must be less than 1.5 times (Social:LeaseDuration + 30 s): its token request gets two thirds of it.");
+        }
 
         if (options.LeaseDuration < TimeSpan.FromSeconds(1))
         {

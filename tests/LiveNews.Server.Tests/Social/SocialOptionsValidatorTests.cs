@@ -24,6 +24,24 @@ public sealed class SocialOptionsValidatorTests
         Assert.Contains($"Social:Accounts:0:Resilience:{field}", result.FailureMessage);
     }
 
+    [Theory]
+    [InlineData("00:00:02", "00:02:00")]
+    [InlineData("00:05:01", "00:02:00")]
+    [InlineData("00:01:30", "00:00:10")] // its token request (60 s) would outlast the HTTP client (10 s + 30 s)
+    public void Validate_TokenRefreshTimeoutOutOfRange_NamesTheSetting(string timeout, string lease)
+    {
+        var options = new SocialOptions
+        {
+            TokenRefreshTimeout = TimeSpan.Parse(timeout, System.Globalization.CultureInfo.InvariantCulture),
+            LeaseDuration = TimeSpan.Parse(lease, System.Globalization.CultureInfo.InvariantCulture),
+        };
+
+        var result = new SocialOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains("Social:TokenRefreshTimeout", result.FailureMessage);
+    }
+
     [Fact]
     public void Validate_XWithRefreshTokenButNoClientId_NamesTheSetting()
     {
