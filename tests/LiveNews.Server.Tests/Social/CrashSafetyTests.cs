@@ -93,7 +93,8 @@ public sealed class CrashSafetyTests(RedisFixture redis) : ShareTestBase(redis),
     public async Task NodeStoppedWhileATryWaitsOutA429_NextNodePostsItOnce()
     {
         var logs = new CapturedLogs();
-        var node = Node(logs);
+        // A run budget (80% of the lease) well past the 429's wait: the try after it is never cut by the budget.
+        var node = Node(logs, s => s["Social:LeaseDuration"] = "00:00:20");
         await PublishArticleAsync("deploy", "Deploy");
         await StopAsync(First);
         Fake.Script(FakeNetworks.HookPath("slack"), Fault.Answer(429, "rate_limited", new Dictionary<string, string> { ["Retry-After"] = "3" }));
@@ -104,7 +105,7 @@ public sealed class CrashSafetyTests(RedisFixture redis) : ShareTestBase(redis),
 
         await Eventually.TrueAsync(() => logs.Lines.Any(l => l.Contains("[510]", StringComparison.Ordinal) && l.Contains("slack-desk", StringComparison.Ordinal)), "the try to wait out the 429");
         await StopAsync(node);
-        var next = Node();
+        var next = Node(configure: s => s["Social:LeaseDuration"] = "00:00:20");
 
         var job = await WaitForTerminalAsync("deploy", "slack-desk", node: next);
         Assert.Equal("posted", job.GetProperty("state").GetString());

@@ -75,7 +75,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
         {
             // Refused credentials need an editor; a PDS that is down only needs time.
             var reason = $"no Bluesky session to look the record up ({failure.Reason})";
-            return failure.Kind == OutcomeKind.Auth ? ConfirmResult.CannotTell(reason) : ConfirmResult.LookUpFailed(reason);
+            return failure.Kind == OutcomeKind.Auth ? ConfirmResult.CannotTell(reason) : ConfirmResult.LookUpFailed(reason, failure.RetryAfter);
         }
 
         var (found, detail) = await GetRecordAsync(http, request, session!.Did, cancellationToken);

@@ -51,13 +51,16 @@ internal enum Confirmation
 
 internal sealed record ConfirmResult(Confirmation Kind, string? Reason = null, string? RemoteId = null, string? RemoteUrl = null)
 {
+    /// <summary>For a failed look-up: how long the network asked to wait (a 429, a throttling code).</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public static ConfirmResult SafeToSend(string reason) => new(Confirmation.SafeToSend, reason);
 
     public static ConfirmResult Found(string? remoteId, string? remoteUrl) => new(Confirmation.Posted, "found on the network after an unanswered attempt", remoteId, remoteUrl);
 
     public static ConfirmResult CannotTell(string reason) => new(Confirmation.CannotTell, reason);
 
-    public static ConfirmResult LookUpFailed(string reason) => new(Confirmation.NotNow, reason);
+    public static ConfirmResult LookUpFailed(string reason, TimeSpan? retryAfter = null) => new(Confirmation.NotNow, reason) { RetryAfter = retryAfter };
 }
 
 /// <summary>What may follow a create whose outcome is unknown (no answer, a 5xx).</summary>

@@ -141,7 +141,7 @@ internal sealed class ThreadsAdapter(IHttpClientFactory clients, OAuthTokens tok
         if (failure is not null)
         {
             var reason = $"no token to read the container's status ({failure.Reason})";
-            return failure.Kind == OutcomeKind.Auth ? ConfirmResult.CannotTell(reason) : ConfirmResult.LookUpFailed(reason);
+            return failure.Kind == OutcomeKind.Auth ? ConfirmResult.CannotTell(reason) : ConfirmResult.LookUpFailed(reason, failure.RetryAfter);
         }
 
         var status = await StatusAsync(http, request, container, token!, cancellationToken);
@@ -150,7 +150,7 @@ internal sealed class ThreadsAdapter(IHttpClientFactory clients, OAuthTokens tok
             "PUBLISHED" => ConfirmResult.Found(request.Job.RemoteId, request.Job.RemoteUrl),
             "FINISHED" or "IN_PROGRESS" or "EXPIRED" or "ERROR" => ConfirmResult.SafeToSend($"the container is {status.Value}, not published"),
             _ when status.Failure?.Kind == OutcomeKind.Auth => ConfirmResult.CannotTell($"the container's status could not be read ({status.Failure.Reason})"),
-            _ => ConfirmResult.LookUpFailed($"the container's status could not be read ({status.Failure?.Reason ?? status.Value})"),
+            _ => ConfirmResult.LookUpFailed($"the container's status could not be read ({status.Failure?.Reason ?? status.Value})", status.Failure?.RetryAfter),
         };
     }
 

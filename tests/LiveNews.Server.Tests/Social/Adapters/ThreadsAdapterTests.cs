@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Net.Http.Json;
+using System.Text.Json;
 using LiveNews.Server.Tests.Infrastructure;
 
 namespace LiveNews.Server.Tests.Social.Adapters;

@@ -1,7 +1,7 @@
-using LiveNews.Server.Bus;
-using Microsoft.Extensions.DependencyInjection;
 using System.Text;
+using LiveNews.Server.Bus;
 using LiveNews.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace LiveNews.Server.Tests.Social.Adapters;
