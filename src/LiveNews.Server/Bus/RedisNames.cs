@@ -47,6 +47,9 @@ internal sealed class RedisNames(RedisStore store)
         return keys;
     }
 
+    /// <summary>Article requests whose change <c>latest</c> is still to mirror (sorted set by start, unix ms).</summary>
+    public RedisKey LatestMirrorsPending => $"{_prefix}:{{latest}}:mirrors-pending";
+
     /// <summary>Marks an event id as published, so a retried publish returns the first envelope.</summary>
     public RedisKey EventId(Topic topic, string eventId) => $"{_prefix}:{{{topic.Name}}}:event:{eventId}";
 

@@ -28,6 +28,9 @@ internal sealed class EventIds
         return ids;
     }
 
+    /// <summary>Ids for work outside a request (a sweep): random, like a request's without an idempotency key.</summary>
+    public static EventIds Fresh() => new(null);
+
     /// <summary>Makes the ids of this request derive from the caller and its idempotency key.</summary>
     public static void Seed(HttpContext context, string seed) => context.Items[ItemKey] = new EventIds(seed);
 

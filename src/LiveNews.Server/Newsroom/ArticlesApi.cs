@@ -18,7 +18,7 @@ internal static class ArticlesApi
         editors.MapDelete("/articles/{id}", UnpublishAsync).WithName("UnpublishArticle");
     }
 
-    private static async Task<IResult> PublishAsync(string id, HttpContext http, JsonBody body, Publisher publisher, EventBus bus, TimeProvider time)
+    private static async Task<IResult> PublishAsync(string id, HttpContext http, JsonBody body, Publisher publisher, EventBus bus, LatestMirrors mirrors, TimeProvider time)
     {
         var check = new Validation();
         check.Id("id", id);
@@ -46,6 +46,7 @@ internal static class ArticlesApi
 
         var now = time.GetUtcNow();
         var ids = EventIds.For(http);
+        var intent = await mirrors.IntendAsync(id);
         var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
         {
             var previous = current is null ? null : LiveNewsJson.Deserialize<Article>(current);
@@ -55,7 +56,9 @@ internal static class ArticlesApi
             return new PlannedEvent(previous is null ? "article.published" : "article.updated", json, SnapshotChange.SetState(json, current));
         });
 
-        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. await MirrorInLatestAsync(id, ids, publisher, bus)]));
+        var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
+        await mirrors.DoneAsync(intent);
+        return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. onLatest]));
     }
 
     // Absent: the coverage stays as it was (like publishedAt), so an edit of the headline does not end it.
@@ -81,7 +84,7 @@ internal static class ArticlesApi
         return new LiveCoverage(started.ToUniversalTime(), request.EndedAt?.ToUniversalTime());
     }
 
-    private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher, EventBus bus)
+    private static async Task<IResult> UnpublishAsync(string id, HttpContext http, Publisher publisher, EventBus bus, LatestMirrors mirrors)
     {
         if (!Topic.IsValidArticleId(id))
         {
@@ -90,9 +93,11 @@ internal static class ArticlesApi
 
         var ids = EventIds.For(http);
         var data = Publisher.Serialize(new Removed(id));
+        var intent = await mirrors.IntendAsync(id);
         var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
             current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.TakeDown(current)));
         var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
+        await mirrors.DoneAsync(intent);
         if (onArticle.NotFound)
         {
             // Unpublished already; a listing left behind (a request that stopped between the two topics) goes now.

@@ -11,27 +11,8 @@ namespace LiveNews.Server.Newsroom;
 /// </summary>
 internal sealed class BreakingExpiry(EventBus bus, IOptions<NewsroomOptions> options, TimeProvider time, ILogger<BreakingExpiry> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.ExpirySweepInterval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await SweepAsync();
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    NewsroomLog.ExpirySweepFailed(logger, ex);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Sweeps.EveryAsync(options.Value.ExpirySweepInterval, time, SweepAsync, ex => NewsroomLog.ExpirySweepFailed(logger, ex), stoppingToken);
 
     internal async Task SweepAsync()
     {

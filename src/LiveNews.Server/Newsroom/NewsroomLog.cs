@@ -7,4 +7,10 @@ internal static partial class NewsroomLog
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Sweeping expired breaking alerts failed; retrying on the next sweep")]
     public static partial void ExpirySweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "Article {ArticleId} was mirrored into latest by the sweep: the request changing it stopped between the two topics")]
+    public static partial void MirrorRepaired(ILogger logger, string articleId);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Mirroring articles left halfway into latest failed; retrying on the next sweep")]
+    public static partial void MirrorRepairFailed(ILogger logger, Exception exception);
 }

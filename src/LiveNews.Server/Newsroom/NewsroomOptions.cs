@@ -11,6 +11,13 @@ public sealed class NewsroomOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00", ErrorMessage = "Newsroom:ExpirySweepInterval must be between 50 ms and 10 minutes.")]
     public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How old an article request's record that <c>latest</c> is still to mirror it must be before the sweep does
+    /// it (the request stopped between the two topics), and how often each node sweeps: longer than any request.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00", ErrorMessage = "Newsroom:MirrorRepairAfter must be between 50 ms and 1 hour.")]
+    public TimeSpan MirrorRepairAfter { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Entries one article may hold. A new entry beyond it is refused with 409; none is ever dropped.</summary>
     [Range(1, 1_000_000, ErrorMessage = "Newsroom:MaxEntriesPerArticle must be between 1 and 1000000.")]
     public int MaxEntriesPerArticle { get; set; } = 10_000;

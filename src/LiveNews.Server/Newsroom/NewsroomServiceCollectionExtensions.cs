@@ -22,6 +22,8 @@ internal static class NewsroomServiceCollectionExtensions
         services.AddSingleton<Publisher>();
         services.AddSingleton<BreakingExpiry>();
         services.AddHostedService(sp => sp.GetRequiredService<BreakingExpiry>());
+        services.AddSingleton<LatestMirrors>();
+        services.AddHostedService(sp => sp.GetRequiredService<LatestMirrors>());
         return services;
     }
 

@@ -280,6 +280,26 @@ public abstract class ContentTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await editor.DeleteAsync("/api/articles/pulled")).StatusCode);
     }
 
+    // The unpublish stops between the two topics and the CMS never retries it: the sweep of requests left
+    // halfway unlists the story all the same, instead of leaving its headline on the "Most recent" list.
+    [Fact]
+    public async Task Unpublish_StoppedBeforeLatestAndNeverRetried_TheSweepUnlistsTheStory()
+    {
+        var node = Node(new() { ["Newsroom:MirrorRepairAfter"] = "00:00:00.200" });
+        using var editor = node.Editor();
+        await PublishArticleAsync(editor, "pulled", headline: "PULLED-STORY");
+
+        var stopped = await WhileLatestUnwritableAsync(node, () => editor.DeleteAsync("/api/articles/pulled"));
+
+        Assert.False(stopped.IsSuccessStatusCode);
+        await Eventually.TrueAsync(
+            async () => !(await ReadTopicAsync(node.Anonymous(), "latest")).GetRawText().Contains("PULLED-STORY", StringComparison.Ordinal),
+            "the sweep to unlist the story");
+        await AssertGoneEverywhereAsync(node, "PULLED-STORY", null, ["latest"]);
+        var pending = node.Services.GetRequiredService<RedisNames>().LatestMirrorsPending;
+        await Eventually.TrueAsync(async () => !await (await node.Services.GetRequiredService<RedisStore>().GetDatabaseAsync()).KeyExistsAsync(pending), "the request's record to go");
+    }
+
     // A publish held up between reading its article and listing it (a pause, a slow network) while another
     // editor pulls the story: its copy, read before the takedown, must not list the story again, even briefly.
     [Fact]
