@@ -13,6 +13,14 @@ public sealed class FeedOptions
     public string Title { get; set; } = "LiveNews";
 
     /// <summary>
+    /// The language of the newsroom's articles, as a BCP 47 tag (<c>en</c>, <c>es</c>, <c>pt-BR</c>): the pages'
+    /// <c>html lang</c>, the feeds' <c>xml:lang</c> and <c>language</c>, and the <c>langs</c> of Bluesky posts,
+    /// which Bluesky's language filters go by.
+    /// </summary>
+    [RegularExpression("^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", ErrorMessage = "Feeds:Language must be a BCP 47 language tag such as en, es or pt-BR.")]
+    public string Language { get; set; } = "en";
+
+    /// <summary>
     /// The public address readers reach this service at (<c>https://live.news.example</c>): ids and links of
     /// feeds and pages, and the feed URLs WebSub pings name. Unset: the address of each request.
     /// </summary>

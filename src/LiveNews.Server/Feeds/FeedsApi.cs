@@ -44,7 +44,7 @@ internal static class FeedsApi
 
         var site = SiteBase(http, feed.Value);
         var self = site + LatestAtom;
-        return Atom(feed.Value.Title, self, self, site + "/", updated, websub.Value, feed.Value.Title, writer =>
+        return Atom(feed.Value.Title, self, self, site + "/", updated, websub.Value, feed.Value.Title, feed.Value.Language, writer =>
         {
             foreach (var article in articles)
             {
@@ -69,6 +69,7 @@ internal static class FeedsApi
             json.WriteString("version", "https://jsonfeed.org/version/1.1");
             json.WriteString("title", feed.Value.Title);
             json.WriteString("home_page_url", site + "/");
+            json.WriteString("language", feed.Value.Language);
             json.WriteString("feed_url", site + LatestJson);
             json.WriteStartArray("authors");
             json.WriteStartObject();
@@ -146,7 +147,7 @@ internal static class FeedsApi
         var site = SiteBase(http, feed.Value);
         var self = site + ArticleAtom(id);
         var page = site + ArticlePage(id);
-        return Atom(article.Headline, self, self, page, updated, websub.Value, feed.Value.Title, writer =>
+        return Atom(article.Headline, self, self, page, updated, websub.Value, feed.Value.Title, feed.Value.Language, writer =>
         {
             foreach (var entry in entries)
             {
@@ -200,13 +201,14 @@ internal static class FeedsApi
         return http.Request.Headers.IfNoneMatch.Any(value => value is not null && value.Split(',').Any(tag => tag.Trim() == etag || tag.Trim() == "*"));
     }
 
-    private static Utf8ContentHttpResult Atom(string title, string id, string self, string alternate, DateTimeOffset updated, WebSubOptions websub, string author, Action<XmlWriter> entries)
+    private static Utf8ContentHttpResult Atom(string title, string id, string self, string alternate, DateTimeOffset updated, WebSubOptions websub, string author, string language, Action<XmlWriter> entries)
     {
         var buffer = new MemoryStream();
         using (var writer = XmlWriter.Create(buffer, new XmlWriterSettings { Encoding = new UTF8Encoding(false), Async = false }))
         {
             writer.WriteStartDocument();
             writer.WriteStartElement("feed", AtomNamespace);
+            writer.WriteAttributeString("xml", "lang", null, language);
             writer.WriteElementString("id", AtomNamespace, id);
             writer.WriteElementString("title", AtomNamespace, title);
             writer.WriteElementString("updated", AtomNamespace, UtcTimestampConverter.ToText(updated));

@@ -64,7 +64,7 @@ internal static class ArticlePages
         var site = FeedsApi.SiteBase(http, options.Value);
         var url = site + FeedsApi.ArticlePage(id);
         var html = new StringBuilder(8192);
-        html.Append("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+        html.Append("<!doctype html>\n<html lang=\"").Append(options.Value.Language).Append("\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .Append("<title>").Append(Html.Encode(article.Headline)).Append("</title>\n")
             .Append("<link rel=\"canonical\" href=\"").Append(Html.Encode(url)).Append("\">\n")

@@ -60,6 +60,26 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Language_OfTheNewsroom_NamedByFeedsAndPages()
+    {
+        var node = Node(new() { ["Feeds:Language"] = "pt-BR" });
+        using var editor = node.Editor();
+        await PublishAsync(editor, "enchente", "Enchente no porto", null);
+        using var http = node.Anonymous();
+
+        var atom = XDocument.Parse(await http.GetStringAsync("/feeds/latest.atom"));
+        var article = XDocument.Parse(await http.GetStringAsync("/feeds/articles/enchente.atom"));
+        var json = JsonDocument.Parse(await http.GetStringAsync("/feeds/latest.json")).RootElement;
+        var page = await http.GetStringAsync("/articles/enchente");
+
+        Assert.Equal("pt-BR", atom.Root!.Attribute(XNamespace.Xml + "lang")?.Value);
+        Assert.Equal("pt-BR", article.Root!.Attribute(XNamespace.Xml + "lang")?.Value);
+        Assert.Equal("pt-BR", json.GetProperty("language").GetString());
+        Assert.Contains("<html lang=\"pt-BR\">", page, StringComparison.Ordinal);
+        Assert.ThrowsAny<Exception>(() => Node(new() { ["Feeds:Language"] = "Portuguese (Brazil)" }));
+    }
+
+    [Fact]
     public async Task LatestJson_PublishedArticles_JsonFeed11WithRequiredFields()
     {
         var node = Node();

@@ -4,6 +4,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using LiveNews.Server.Feeds;
+using Microsoft.Extensions.Options;
 
 namespace LiveNews.Server.Social.Adapters;
 
@@ -13,7 +15,7 @@ namespace LiveNews.Server.Social.Adapters;
 /// retry writes the same record and cannot create a second post; after any unknown outcome (the real PDS
 /// answers a repeated key with a 500) the record is looked up with <c>getRecord</c> before deciding.
 /// </summary>
-internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider time) : IShareAdapter
+internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider time, IOptions<FeedOptions> feeds) : IShareAdapter
 {
     private const int MaxGraphemes = 300;
     private const int MaxBytes = 3000;
@@ -96,7 +98,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
     }
 
     /// <summary>The post record: text within 300 graphemes ending in the link, a facet over the link's bytes, a card.</summary>
-    internal static object Record(ShareRequest request, DateTimeOffset now)
+    internal static object Record(ShareRequest request, DateTimeOffset now, string language)
     {
         var text = Text(request);
         var linkStart = Encoding.UTF8.GetByteCount(text[..text.LastIndexOf(request.Link, StringComparison.Ordinal)]);
@@ -105,7 +107,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
             ["$type"] = "app.bsky.feed.post",
             ["text"] = text,
             ["createdAt"] = now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
-            ["langs"] = new[] { "en" },
+            ["langs"] = new[] { language },
             ["facets"] = new[]
             {
                 new Dictionary<string, object>
@@ -145,7 +147,7 @@ internal sealed class BlueskyAdapter(IHttpClientFactory clients, TimeProvider ti
         var rkey = RecordKey(request.Job);
         using var message = new HttpRequestMessage(HttpMethod.Post, request.Endpoint(Network, "/xrpc/com.atproto.repo.createRecord"))
         {
-            Content = JsonContent.Create(new { repo = session.Did, collection = "app.bsky.feed.post", rkey, record = Record(request, time.GetUtcNow()) }),
+            Content = JsonContent.Create(new { repo = session.Did, collection = "app.bsky.feed.post", rkey, record = Record(request, time.GetUtcNow(), feeds.Value.Language) }),
         };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.AccessJwt);
         return await HttpOutcomes.ExchangeAsync(http, message, (response, body) =>
