@@ -17,6 +17,7 @@ public sealed class FeedOptions
     /// <c>html lang</c>, the feeds' <c>xml:lang</c> and <c>language</c>, and the <c>langs</c> of Bluesky posts,
     /// which Bluesky's language filters go by.
     /// </summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Feeds:Language must be a BCP 47 language tag such as en, es or pt-BR.")]
     [RegularExpression("^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", ErrorMessage = "Feeds:Language must be a BCP 47 language tag such as en, es or pt-BR.")]
     public string Language { get; set; } = "en";
 

@@ -56,8 +56,9 @@ internal static class ArticlesApi
             return new PlannedEvent(previous is null ? "article.published" : "article.updated", json, SnapshotChange.SetState(json, current));
         });
 
+        var changed = await mirrors.IntendAsync(id);
         var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
-        await mirrors.DoneAsync(intent);
+        await mirrors.DoneAsync(intent, changed);
         return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. onLatest]));
     }
 
@@ -96,8 +97,9 @@ internal static class ArticlesApi
         var intent = await mirrors.IntendAsync(id);
         var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
             current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.TakeDown(current)));
+        var changed = await mirrors.IntendAsync(id);
         var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
-        await mirrors.DoneAsync(intent);
+        await mirrors.DoneAsync(intent, changed);
         if (onArticle.NotFound)
         {
             // Unpublished already; a listing left behind (a request that stopped between the two topics) goes now.

@@ -230,7 +230,7 @@ internal sealed class OAuthTokens
                 }
                 catch (Exception held) when (held is RedisException or TimeoutException)
                 {
-                    // Redis is away: the lock cannot run out there either.
+                    // Not held longer (Redis slow or away): the save is still worth trying, the token being lost otherwise.
                 }
 
                 await Task.Delay(SaveRetries[retry], _time);

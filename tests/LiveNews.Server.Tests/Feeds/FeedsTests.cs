@@ -77,6 +77,7 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Equal("pt-BR", json.GetProperty("language").GetString());
         Assert.Contains("<html lang=\"pt-BR\">", page, StringComparison.Ordinal);
         Assert.ThrowsAny<Exception>(() => Node(new() { ["Feeds:Language"] = "Portuguese (Brazil)" }));
+        Assert.ThrowsAny<Exception>(() => Node(new() { ["Feeds:Language"] = "" }));
     }
 
     [Fact]
