@@ -14,8 +14,8 @@ public sealed class FeedOptions
 
     /// <summary>
     /// The language of the newsroom's articles, as a BCP 47 tag (<c>en</c>, <c>es</c>, <c>pt-BR</c>): the pages'
-    /// <c>html lang</c>, the feeds' <c>xml:lang</c> and <c>language</c>, and the <c>langs</c> of Bluesky posts,
-    /// which Bluesky's language filters go by.
+    /// <c>html lang</c>, the feeds' <c>xml:lang</c> and <c>language</c>, the <c>langs</c> of Bluesky posts and the
+    /// <c>language</c> of Mastodon statuses, which those networks' language filters go by.
     /// </summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Feeds:Language must be a BCP 47 language tag such as en, es or pt-BR.")]
     [RegularExpression("^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", ErrorMessage = "Feeds:Language must be a BCP 47 language tag such as en, es or pt-BR.")]

@@ -437,6 +437,23 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
     }
 
     [Fact]
+    public async Task Share_PostsTaggedWithTheNewsroomsLanguage()
+    {
+        var node = Node(configure: s => s["Feeds:Language"] = "pt-BR");
+        await PublishArticleAsync("enchente", "Enchente no porto");
+        await StopAsync(First);
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync("/api/articles/enchente/shares", new { accounts = new[] { "mastodon-main", "bluesky-main" } })).EnsureSuccessStatusCode();
+
+        Assert.Equal("posted", (await WaitForTerminalAsync("enchente", "mastodon-main", node: node)).GetProperty("state").GetString());
+        Assert.Equal("posted", (await WaitForTerminalAsync("enchente", "bluesky-main", node: node)).GetProperty("state").GetString());
+        // Bluesky takes the BCP 47 tag; Mastodon an ISO 639 code, the tag's language without its region.
+        var record = Fake.To("/xrpc/com.atproto.repo.createRecord").Single().Json.GetProperty("record");
+        Assert.Equal(["pt-BR"], record.GetProperty("langs").EnumerateArray().Select(l => l.GetString()));
+        Assert.Equal("pt", Fake.To("/api/v1/statuses").Single().Json.GetProperty("language").GetString());
+    }
+
+    [Fact]
     public async Task Share_RefusedByThisServicesOwnRateLimit_WaitsWithoutUsingAnAttempt()
     {
         // One attempt allowed: a refusal that sent nothing must not be it.

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using LiveNews.Server.Feeds;
+using Microsoft.Extensions.Options;
 
 namespace LiveNews.Server.Social.Adapters;
 
@@ -10,7 +12,7 @@ namespace LiveNews.Server.Social.Adapters;
 /// after an unknown outcome returns the first status, for as long as the server keeps the key (one hour).
 /// Length limits come from the instance.
 /// </summary>
-internal sealed class MastodonAdapter(IHttpClientFactory clients, TimeProvider time) : IShareAdapter
+internal sealed class MastodonAdapter(IHttpClientFactory clients, TimeProvider time, IOptions<FeedOptions> feeds) : IShareAdapter
 {
     /// <summary>Mastodon keeps an idempotency key for one hour (five minutes spared); past that, resending could post twice.</summary>
     internal static readonly TimeSpan KeyLifetime = TimeSpan.FromMinutes(55);
@@ -42,7 +44,8 @@ internal sealed class MastodonAdapter(IHttpClientFactory clients, TimeProvider t
 
         using var message = new HttpRequestMessage(HttpMethod.Post, request.Endpoint(Network, "/api/v1/statuses"))
         {
-            Content = JsonContent.Create(new { status, visibility = "public" }),
+            // The status's language is an ISO 639 code: the newsroom's tag without its region (pt-BR: pt).
+            Content = JsonContent.Create(new { status, visibility = "public", language = feeds.Value.Language.Split('-')[0].ToLowerInvariant() }),
         };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Account.AccessToken);
         message.Headers.Add("Idempotency-Key", request.Job.IdempotencyKey);

@@ -80,20 +80,6 @@ public sealed class BlueskyAdapterTests(RedisFixture redis) : ShareTestBase(redi
     }
 
     [Fact]
-    public async Task Post_TaggedWithTheNewsroomsLanguage()
-    {
-        var node = Node(configure: s => s["Feeds:Language"] = "es");
-        await PublishArticleAsync("incendio", "Incendio en el puerto");
-        await StopAsync(First);
-        using var editor = node.Editor();
-        (await editor.PostJsonAsync("/api/articles/incendio/shares", new { accounts = new[] { "bluesky-main" } })).EnsureSuccessStatusCode();
-
-        Assert.Equal("posted", (await WaitForTerminalAsync("incendio", "bluesky-main", node: node)).GetProperty("state").GetString());
-        var record = Fake.To("/xrpc/com.atproto.repo.createRecord").Single().Json.GetProperty("record");
-        Assert.Equal(["es"], record.GetProperty("langs").EnumerateArray().Select(l => l.GetString()));
-    }
-
-    [Fact]
     public async Task SessionExpired_RefreshRefusedAndNewSession503_RetriedAndPosted()
     {
         await PublishArticleAsync("before", "Before the token expired");
