@@ -101,6 +101,19 @@ internal sealed class EventRelay(
         }
     }
 
+    /// <summary>
+    /// The furthest event of the topic that reached this node but whose hand-over to its readers has not begun
+    /// (its relay is behind); null when there is none. A reader joining now is answered from a read that covers
+    /// it: those events need not reach that reader again (<see cref="Realtime.Subscribers.Join"/>).
+    /// </summary>
+    public TopicPosition? Behind(Topic topic)
+    {
+        lock (_gate)
+        {
+            return _served.TryGetValue(topic.Name, out var relay) ? relay.Behind : null;
+        }
+    }
+
     /// <summary>Events of the topic that reached this node and wait for its relay loop (for tests).</summary>
     internal int Waiting(string topic)
     {
@@ -278,6 +291,9 @@ internal sealed class EventRelay(
     /// <summary>An event to relay, or (no envelope) a request to catch up from history.</summary>
     private readonly record struct Pending(EnvelopeHeader Header, byte[]? Envelope);
 
+    // A reference, so the relay's loop and a subscribe read it whole while pub/sub replaces it.
+    private sealed record Received(string Epoch, long Seq);
+
     /// <summary>One served topic: its cursor, and the loop that alone moves it.</summary>
     private sealed class TopicRelay(EventRelay owner, Topic topic)
     {
@@ -292,6 +308,11 @@ internal sealed class EventRelay(
         private readonly List<RawJson> _relayed = [];
         private volatile string _epoch = "";
         private long _lastSeq;
+
+        // The furthest event pub/sub brought, and the last seq whose hand-over to the sink has begun (Behind).
+        private volatile Received? _received;
+        private long _handingOverThrough;
+        private long _addedThrough;
 
         // The ids of the last events relayed, by seq: pub/sub brings again what a gap fill relayed, and a
         // catch-up checks that Redis still holds the event at the cursor. Another id at a seq relayed means
@@ -316,7 +337,21 @@ internal sealed class EventRelay(
 
         public int Waiting => _inbox.Reader.Count;
 
-        public void Post(Pending pending) => _inbox.Writer.TryWrite(pending);
+        public TopicPosition? Behind =>
+            _received is { } received && received.Epoch == _epoch && received.Seq > Volatile.Read(ref _handingOverThrough)
+                ? new TopicPosition(received.Epoch, received.Seq)
+                : null;
+
+        public void Post(Pending pending)
+        {
+            // One writer: the pub/sub dispatch (a catch-up posts no envelope).
+            if (pending.Envelope is not null && (_received is not { } received || received.Epoch != pending.Header.Epoch || received.Seq < pending.Header.Seq))
+            {
+                _received = new Received(pending.Header.Epoch, pending.Header.Seq);
+            }
+
+            _inbox.Writer.TryWrite(pending);
+        }
 
         public void Stop() => _inbox.Writer.TryComplete();
 
@@ -587,6 +622,7 @@ internal sealed class EventRelay(
 
             _relayed.Add(envelope);
             _relayedBytes += envelope.Utf8.Length;
+            _addedThrough = header.Seq;
         }
 
         private async ValueTask HandOverAsync()
@@ -599,6 +635,7 @@ internal sealed class EventRelay(
             RawJson[] envelopes = [.. _relayed];
             _relayed.Clear();
             _relayedBytes = 0;
+            Volatile.Write(ref _handingOverThrough, _addedThrough);
             try
             {
                 await owner._sink.DeliverAsync(Topic.Name, envelopes, _eventsWaiting ??= () => Waiting > 0);

@@ -99,7 +99,7 @@ internal sealed class LiveHub(
                 {
                     // Join first, then read: an event published after the read reaches this connection;
                     // one published before it is part of the answer (clients drop seqs they have).
-                    subscribers.Join(Context.ConnectionId, topic);
+                    subscribers.Join(Context.ConnectionId, topic, relay.Behind(topic));
                     joinedAt = reads.Now();
                     joined.Add((topic, joinedAt, false));
                     await relay.ServeAsync(topic);

@@ -67,8 +67,13 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         }
     }
 
-    /// <summary>From now on, events of <paramref name="topic"/> relayed by this node reach the connection.</summary>
-    public void Join(string readerId, Topic topic)
+    /// <summary>
+    /// From now on, events of <paramref name="topic"/> relayed by this node reach the connection, except those up
+    /// to <paramref name="answeredThrough"/>: where the relay is behind (<see cref="EventRelay.Behind"/>), the
+    /// reader's answer is read after them and holds them, a takedown since included. Pushed again, a story pulled
+    /// before the reader subscribed would reach its socket, text and all, though the client drops it as seen.
+    /// </summary>
+    public void Join(string readerId, Topic topic, TopicPosition? answeredThrough = null)
     {
         lock (_membership)
         {
@@ -79,7 +84,7 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
                 return;
             }
 
-            _topics.GetOrAdd(topic.Name, _ => new TopicMembers()).Add(outbox);
+            _topics.GetOrAdd(topic.Name, _ => new TopicMembers()).Add(outbox, answeredThrough);
             outbox.Topics.Add(topic.Name);
         }
 
@@ -163,7 +168,12 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// </remarks>
     public ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, Func<bool> eventsWaiting)
     {
-        var readers = Members(topic);
+        var readers = Members(topic, out var members);
+        if (members is { HasAnswered: true })
+        {
+            readers = PushAfterAnswers(topic, members, readers, envelopes);
+        }
+
         return envelopes.Count == 1
             ? FanOutAsync(readers, new TopicPush(topic, envelopes[0]), static (reader, push) => reader.Push(push), eventsWaiting)
             : FanOutAsync(readers, new TopicPushes([.. envelopes.Select(envelope => new TopicPush(topic, envelope))]), static (reader, pushes) => reader.Push(pushes), Never);
@@ -250,7 +260,38 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         }
     }
 
-    private ITopicReader[] Members(string topic) => _topics.TryGetValue(topic, out var members) ? members.Snapshot() : [];
+    private ITopicReader[] Members(string topic) => Members(topic, out _);
+
+    private ITopicReader[] Members(string topic, out TopicMembers? members) => _topics.TryGetValue(topic, out members) ? members.Snapshot() : [];
+
+    // Readers who joined while the relay was behind get only the events after what their answer held (one push
+    // each: rare, and never a hand-over's shared message); the readers left get every event, as usual.
+    private ITopicReader[] PushAfterAnswers(string topic, TopicMembers members, ITopicReader[] readers, IReadOnlyList<RawJson> envelopes)
+    {
+        if (!EnvelopeHeader.TryRead(envelopes[0].Utf8, out var first) || !EnvelopeHeader.TryRead(envelopes[^1].Utf8, out var last))
+        {
+            return readers;
+        }
+
+        var answered = members.TakeAnswered(first.Epoch, first.Seq, last.Seq);
+        if (answered.Count == 0)
+        {
+            return readers;
+        }
+
+        foreach (var (reader, through) in answered)
+        {
+            foreach (var envelope in envelopes)
+            {
+                if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq > through)
+                {
+                    PushTo(reader, new TopicPush(topic, envelope), static (reader, push) => reader.Push(push));
+                }
+            }
+        }
+
+        return [.. readers.Where(reader => !answered.ContainsKey(reader))];
+    }
 
     /// <summary>Readers of each topic on this node right now.</summary>
     public IReadOnlyDictionary<string, int> Counts()
@@ -288,13 +329,26 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
             }
         }
 
-        public void Add(ITopicReader outbox)
+        // Readers that joined while the relay was behind, and the position their answer holds (Join); kept until
+        // the relay's hand-overs pass it.
+        private Dictionary<ITopicReader, TopicPosition>? _answered;
+        private volatile bool _hasAnswered;
+
+        public bool HasAnswered => _hasAnswered;
+
+        public void Add(ITopicReader outbox, TopicPosition? answeredThrough)
         {
             lock (_members)
             {
                 if (_members.Add(outbox))
                 {
                     _snapshot = null;
+                }
+
+                if (answeredThrough is { } answered)
+                {
+                    (_answered ??= [])[outbox] = answered;
+                    _hasAnswered = true;
                 }
             }
         }
@@ -309,8 +363,42 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
                     _snapshot = null;
                 }
 
+                if (_answered?.Remove(outbox) == true)
+                {
+                    _hasAnswered = _answered.Count > 0;
+                }
+
                 return _members.Count == 0;
             }
+        }
+
+        /// <summary>
+        /// The readers whose answer holds some of the events <paramref name="firstSeq"/>-<paramref name="lastSeq"/>
+        /// of <paramref name="epoch"/>, with the seq it holds them through; forgets those these events reach or pass,
+        /// and those of another epoch (their clients start over from a snapshot anyway).
+        /// </summary>
+        public Dictionary<ITopicReader, long> TakeAnswered(string epoch, long firstSeq, long lastSeq)
+        {
+            var holding = new Dictionary<ITopicReader, long>();
+            lock (_members)
+            {
+                foreach (var (reader, answered) in _answered!)
+                {
+                    if (answered.Epoch == epoch && answered.Seq >= firstSeq)
+                    {
+                        holding[reader] = answered.Seq;
+                    }
+
+                    if (answered.Epoch != epoch || answered.Seq <= lastSeq)
+                    {
+                        _answered.Remove(reader);
+                    }
+                }
+
+                _hasAnswered = _answered.Count > 0;
+            }
+
+            return holding;
         }
 
         public ITopicReader[] Snapshot()

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -86,6 +87,38 @@ public sealed class HubSocketTests : OwnRedisTest
         Assert.Equal([[1L], [2L, 3, 4, 5, 6]], messages);
         Assert.Equal([1L, 2, 3, 4, 5, 6], seqs.WebSockets);
         Assert.Equal([1L, 2, 3, 4, 5, 6], seqs.LongPolling);
+    }
+
+    // A reader subscribing while this node's relay is behind (here: held) is answered from Redis, where an entry
+    // deleted since is a tombstone; the relay's backlog must not then push it the entry's text.
+    [Fact]
+    public async Task ReaderJoiningWhileTheRelayIsBehind_IsNotPushedTheTextOfAnEntryDeletedBeforeItSubscribed()
+    {
+        var held = new HeldSink(holding: false);
+        var node = Track(new LiveNewsNode(Redis.Configuration, Prefix, services: services =>
+            services.AddSingleton<IEventSink>(sp => held.Around(sp.GetRequiredService<Subscribers>()))));
+        using var editor = node.Editor();
+        (await editor.PutJsonAsync("/api/articles/blog", new { headline = "Blog", url = "https://news.example/blog" })).EnsureSuccessStatusCode();
+        using var first = await RawReader.SubscribeAsync(node, "article:blog");
+
+        held.Hold();
+        var posted = await editor.PostJsonAsync("/api/articles/blog/entries", new { text = "LIBEL-TEXT about a person" });
+        var entry = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await Eventually.TrueAsync(() => held.HandOvers.Count == 1, "the entry handed over, and held there");
+        (await editor.DeleteAsync($"/api/articles/blog/entries/{entry}")).EnsureSuccessStatusCode();
+        var relay = node.Services.GetRequiredService<EventRelay>();
+        await Eventually.TrueAsync(() => relay.Waiting("article:blog") == 1, "the deletion waiting for the relay");
+
+        using var late = await RawReader.SubscribeAsync(node, "article:blog");
+        held.Let();
+        var next = await editor.PostJsonAsync("/api/articles/blog/entries", new { text = "Next entry" });
+        var nextSeq = (await next.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("events")[0].GetProperty("seq").GetInt64();
+
+        var pushed = await late.ReadEventTextsUntilAsync(nextSeq);
+        Assert.DoesNotContain(pushed, text => text.Contains("LIBEL-TEXT", StringComparison.Ordinal));
+        Assert.Contains(pushed, text => text.Contains("Next entry", StringComparison.Ordinal));
+        // The reader there before gets everything, as it happened.
+        Assert.Contains(await first.ReadEventTextsUntilAsync(nextSeq), text => text.Contains("LIBEL-TEXT", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -297,6 +330,26 @@ public sealed class HubSocketTests : OwnRedisTest
             }
 
             return messages;
+        }
+
+        /// <summary>The event records received, as sent, up to the one with <paramref name="seq"/>.</summary>
+        public async Task<List<string>> ReadEventTextsUntilAsync(long seq)
+        {
+            var texts = new List<string>();
+            while (true)
+            {
+                foreach (var record in await ReceiveAsync())
+                {
+                    if (TypeOf(record) == 1 && record.GetProperty("target").GetString() == "event")
+                    {
+                        texts.Add(record.GetRawText());
+                        if (record.GetProperty("arguments")[0].GetProperty("seq").GetInt64() == seq)
+                        {
+                            return texts;
+                        }
+                    }
+                }
+            }
         }
 
         public void Dispose() => socket.Dispose();
