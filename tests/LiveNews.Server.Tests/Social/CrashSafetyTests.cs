@@ -98,10 +98,7 @@ public sealed class CrashSafetyTests(RedisFixture redis) : ShareTestBase(redis),
         await PublishArticleAsync("deploy", "Deploy");
         await StopAsync(First);
         Fake.Script(FakeNetworks.HookPath("slack"), Fault.Answer(429, "rate_limited", new Dictionary<string, string> { ["Retry-After"] = "3" }));
-        using (var editor = node.Editor())
-        {
-            (await editor.PostJsonAsync("/api/articles/deploy/shares", new { accounts = new[] { "slack-desk" } })).EnsureSuccessStatusCode();
-        }
+        await ShareOnAsync(node, "deploy", "slack-desk");
 
         await Eventually.TrueAsync(() => logs.Lines.Any(l => l.Contains("[510]", StringComparison.Ordinal) && l.Contains("slack-desk", StringComparison.Ordinal)), "the try to wait out the 429");
         await StopAsync(node);

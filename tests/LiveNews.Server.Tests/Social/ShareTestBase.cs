@@ -159,6 +159,13 @@ public abstract class ShareTestBase(RedisFixture redis) : IAsyncLifetime
         return [.. jobs];
     }
 
+    /// <summary>Shares the article to the accounts through <paramref name="node"/>'s editor API, without waiting for the jobs.</summary>
+    protected static async Task ShareOnAsync(LiveNewsNode node, string articleId, params string[] accounts)
+    {
+        using var editor = node.Editor();
+        (await editor.PostJsonAsync($"/api/articles/{articleId}/shares", new { accounts })).EnsureSuccessStatusCode();
+    }
+
     /// <summary>Polls the job list until the account's job for the article is posted, dead or unconfirmed after an attempt.</summary>
     protected async Task<JsonElement> WaitForTerminalAsync(string articleId, string account, LiveNewsNode? node = null, int seconds = 30)
     {

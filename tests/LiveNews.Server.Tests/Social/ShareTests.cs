@@ -423,11 +423,11 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
         await PublishArticleAsync("outage", "Outage");
         await StopAsync(First);
         Fake.Script("/api/v1/statuses", Fault.Answer(429), Fault.Answer(429), Fault.Answer(429));
-        using var editor = node.Editor();
-        (await editor.PostJsonAsync("/api/articles/outage/shares", new { accounts = new[] { "mastodon-main" } })).EnsureSuccessStatusCode();
+        await ShareOnAsync(node, "outage", "mastodon-main");
         var dead = await WaitForTerminalAsync("outage", "mastodon-main", node: node);
         Assert.Equal("dead", dead.GetProperty("state").GetString());
 
+        using var editor = node.Editor();
         (await editor.PostJsonAsync($"/api/shares/{dead.GetProperty("id").GetString()}/retry", new { })).EnsureSuccessStatusCode();
 
         // One more 429 after the retry, then the post: within the two attempts the retry has.
@@ -442,8 +442,7 @@ public sealed class ShareTests(RedisFixture redis) : ShareTestBase(redis), IClas
         var node = Node(configure: s => s["Feeds:Language"] = "pt-BR");
         await PublishArticleAsync("enchente", "Enchente no porto");
         await StopAsync(First);
-        using var editor = node.Editor();
-        (await editor.PostJsonAsync("/api/articles/enchente/shares", new { accounts = new[] { "mastodon-main", "bluesky-main" } })).EnsureSuccessStatusCode();
+        await ShareOnAsync(node, "enchente", "mastodon-main", "bluesky-main");
 
         Assert.Equal("posted", (await WaitForTerminalAsync("enchente", "mastodon-main", node: node)).GetProperty("state").GetString());
         Assert.Equal("posted", (await WaitForTerminalAsync("enchente", "bluesky-main", node: node)).GetProperty("state").GetString());

@@ -90,8 +90,7 @@ public sealed class XAdapterTests(RedisFixture redis) : ShareTestBase(redis), IC
         }
 
         Fake.Script("/2/oauth2/token", Fault.Slow(TimeSpan.FromSeconds(3)));
-        using var editor = node.Editor();
-        (await editor.PostJsonAsync("/api/articles/locked/shares", new { accounts = new[] { "x-main" } })).EnsureSuccessStatusCode();
+        await ShareOnAsync(node, "locked", "x-main");
 
         var job = await WaitForTerminalAsync("locked", "x-main", node: node);
         Assert.Equal("posted", job.GetProperty("state").GetString());
