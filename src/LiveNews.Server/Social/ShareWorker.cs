@@ -154,7 +154,7 @@ internal sealed class ShareWorker(
             {
                 // An outage of the look-up is no answer: look again after a backoff, as a failed attempt waits. The
                 // look-up counts as an attempt, so a network that stays unreadable ends with an editor (unconfirmed).
-                var looked = job with { State = ShareStates.Failed, Attempts = job.Attempts + 1 };
+                var looked = job with { Attempts = job.Attempts + 1 };
                 await FinishAsync(Apply(looked, PostOutcome.Transient($"an earlier attempt may have posted and {confirmed.Reason}: looking again later", confirmed.RetryAfter), adapter, account), token);
                 return;
             }

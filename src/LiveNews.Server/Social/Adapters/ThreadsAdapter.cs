@@ -244,8 +244,7 @@ internal sealed class ThreadsAdapter(IHttpClientFactory clients, OAuthTokens tok
         return code switch
         {
             190 => PostOutcome.Auth(reason),
-            24 => PostOutcome.Transient($"the container is not ready: {reason}", NotReadyWait),
-            _ when body.Contains("4279009", StringComparison.Ordinal) => PostOutcome.Transient($"the container is not ready: {reason}", NotReadyWait),
+            _ when code == 24 || body.Contains("4279009", StringComparison.Ordinal) => PostOutcome.Transient($"the container is not ready: {reason}", NotReadyWait),
             _ when GraphErrors.IsThrottling(code) => PostOutcome.RateLimited($"Threads limits this account for now: {reason}", HttpOutcomes.RetryAfter(response) ?? ThrottleWait),
             _ => HttpOutcomes.FromStatus(response, body),
         };
