@@ -102,15 +102,17 @@ internal sealed class EventRelay(
     }
 
     /// <summary>
-    /// The furthest event of the topic that reached this node but whose hand-over to its readers has not begun
-    /// (its relay is behind); null when there is none. A reader joining now is answered from a read that covers
-    /// it: those events need not reach that reader again (<see cref="Realtime.Subscribers.Join"/>).
+    /// How far the topic's relay has handed its events over to the sink: it began after that position, or its
+    /// hand-over through it has returned. No event up to it reaches the sink from this node again (a stopped
+    /// relay hands nothing over). Null while the topic is not served, or its head is not read yet.
     /// </summary>
-    public TopicPosition? Behind(Topic topic)
+    public TopicPosition? HandedOver(Topic topic)
     {
         lock (_gate)
         {
-            return _served.TryGetValue(topic.Name, out var relay) ? relay.Behind : null;
+            return _served.TryGetValue(topic.Name, out var relay) && relay.HandedOver is { } handedOver
+                ? new TopicPosition(handedOver.Epoch, handedOver.Seq)
+                : null;
         }
     }
 
@@ -291,8 +293,8 @@ internal sealed class EventRelay(
     /// <summary>An event to relay, or (no envelope) a request to catch up from history.</summary>
     private readonly record struct Pending(EnvelopeHeader Header, byte[]? Envelope);
 
-    // A reference, so the relay's loop and a subscribe read it whole while pub/sub replaces it.
-    private sealed record Received(string Epoch, long Seq);
+    // A reference, so a subscribe reads it whole while the relay's loop replaces it.
+    private sealed record Position(string Epoch, long Seq);
 
     /// <summary>One served topic: its cursor, and the loop that alone moves it.</summary>
     private sealed class TopicRelay(EventRelay owner, Topic topic)
@@ -309,10 +311,10 @@ internal sealed class EventRelay(
         private volatile string _epoch = "";
         private long _lastSeq;
 
-        // The furthest event pub/sub brought, and the last seq whose hand-over to the sink has begun (Behind).
-        private volatile Received? _received;
-        private long _handingOverThrough;
+        // The seq of the last event added to the hand-over, and where the hand-overs done so far reached.
         private long _addedThrough;
+        private volatile Position? _handedOver;
+        private volatile bool _stopped;
 
         // The ids of the last events relayed, by seq: pub/sub brings again what a gap fill relayed, and a
         // catch-up checks that Redis still holds the event at the cursor. Another id at a seq relayed means
@@ -337,23 +339,20 @@ internal sealed class EventRelay(
 
         public int Waiting => _inbox.Reader.Count;
 
-        public TopicPosition? Behind =>
-            _received is { } received && received.Epoch == _epoch && received.Seq > Volatile.Read(ref _handingOverThrough)
-                ? new TopicPosition(received.Epoch, received.Seq)
-                : null;
+        public Position? HandedOver => _handedOver;
 
         public void Post(Pending pending)
         {
-            // One writer: the pub/sub dispatch (a catch-up posts no envelope).
-            if (pending.Envelope is not null && (_received is not { } received || received.Epoch != pending.Header.Epoch || received.Seq < pending.Header.Seq))
-            {
-                _received = new Received(pending.Header.Epoch, pending.Header.Seq);
-            }
-
             _inbox.Writer.TryWrite(pending);
         }
 
-        public void Stop() => _inbox.Writer.TryComplete();
+        // A released relay's loop may still be reading or handing over while a new one serves the topic; what it
+        // would hand over then is older than the new relay's start, and may hold text deleted since.
+        public void Stop()
+        {
+            _stopped = true;
+            _inbox.Writer.TryComplete();
+        }
 
         private async Task RunAsync()
         {
@@ -361,6 +360,7 @@ internal sealed class EventRelay(
             {
                 var head = await owner._bus.ReadAsync(Topic, afterSeq: null, withSnapshot: false);
                 (_epoch, _lastSeq) = (head.Epoch, head.Seq);
+                _handedOver = new Position(head.Epoch, head.Seq);
             }
             catch (Exception ex)
             {
@@ -589,6 +589,7 @@ internal sealed class EventRelay(
             }
 
             _lastSeq = headSeq;
+            _handedOver = new Position(epoch, headSeq);
             await RememberAtCursorAsync();
         }
 
@@ -635,10 +636,15 @@ internal sealed class EventRelay(
             RawJson[] envelopes = [.. _relayed];
             _relayed.Clear();
             _relayedBytes = 0;
-            Volatile.Write(ref _handingOverThrough, _addedThrough);
+            if (_stopped)
+            {
+                return;
+            }
+
             try
             {
-                await owner._sink.DeliverAsync(Topic.Name, envelopes, _eventsWaiting ??= () => Waiting > 0);
+                await owner._sink.DeliverAsync(Topic.Name, envelopes, new TopicPosition(_epoch, _addedThrough), _eventsWaiting ??= () => Waiting > 0);
+                _handedOver = new Position(_epoch, _addedThrough);
             }
             catch (Exception ex)
             {

@@ -11,9 +11,10 @@ internal interface IEventSink
     /// </summary>
     /// <param name="topic">The topic the events are on.</param>
     /// <param name="envelopes">The events, in seq order.</param>
+    /// <param name="through">The topic's epoch and the seq of the last of the events.</param>
     /// <param name="eventsWaiting">
     /// True while more of the topic's events have reached the relay and wait for this hand-over to end (or a
     /// catch-up from history does, which may bring none).
     /// </param>
-    ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, Func<bool> eventsWaiting);
+    ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, TopicPosition through, Func<bool> eventsWaiting);
 }

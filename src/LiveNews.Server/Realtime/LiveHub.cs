@@ -88,7 +88,8 @@ internal sealed class LiveHub(
             for (var i = 0; i < requests.Length; i++)
             {
                 var topic = topics[i];
-                if (open.TryGetJoinedAt(topic, out var joinedAt))
+                var joinedBefore = open.TryGetJoinedAt(topic, out var joinedAt);
+                if (joinedBefore)
                 {
                     // Joined before: a read since the join covers the pushes, but the answer must be read after this
                     // call: a client drops what it held before asking, in an epoch the answer is not in, as of an
@@ -98,15 +99,20 @@ internal sealed class LiveHub(
                 else
                 {
                     // Join first, then read: an event published after the read reaches this connection;
-                    // one published before it is part of the answer (clients drop seqs they have).
-                    subscribers.Join(Context.ConnectionId, topic, relay.Behind(topic));
-                    joinedAt = reads.Now();
-                    joined.Add((topic, joinedAt, false));
+                    // one published before it is part of the answer, and is not pushed (Answered).
+                    // A relay this starts hands over only what follows its start: the read is to begin after it.
+                    subscribers.Join(Context.ConnectionId, topic, holdUntilAnswered: true);
+                    joined.Add((topic, 0, false));
                     await relay.ServeAsync(topic);
+                    joinedAt = reads.Now();
                     joined[^1] = (topic, joinedAt, true);
                 }
 
                 results[i] = await ReadAsync(topic, requests[i], joinedAt);
+                if (!joinedBefore)
+                {
+                    subscribers.Answered(Context.ConnectionId, topic, new TopicPosition(results[i].Epoch, results[i].Seq), relay.HandedOver(topic));
+                }
             }
 
             if (!open.TryAdd(joined.Select(j => (j.Topic, j.JoinedAt))))

@@ -66,8 +66,8 @@ internal sealed class ServerSentEvents(
                 {
                     // Join first, then read, as the hub does: what the read misses reaches the outbox.
                     subscribers.Join(outbox.Id, topics[i]);
-                    var joinedAt = reads.Now();
                     await relay.ServeAsync(topics[i]);
+                    var joinedAt = reads.Now();
                     served.Add(topics[i]);
                     metrics.Subscribed(topics[i].Kind.ToString(), 1);
                     opening[i] = await ReadAsync(topics[i], positions.Of(i), joinedAt);

@@ -68,12 +68,14 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     }
 
     /// <summary>
-    /// From now on, events of <paramref name="topic"/> relayed by this node reach the connection, except those up
-    /// to <paramref name="answeredThrough"/>: where the relay is behind (<see cref="EventRelay.Behind"/>), the
-    /// reader's answer is read after them and holds them, a takedown since included. Pushed again, a story pulled
-    /// before the reader subscribed would reach its socket, text and all, though the client drops it as seen.
+    /// From now on, events of <paramref name="topic"/> relayed by this node reach the reader. With
+    /// <paramref name="holdUntilAnswered"/>, the reader is answered from a read made after this join: what the
+    /// relay hands over meanwhile is held until <see cref="Answered"/> says what that answer holds, and only the
+    /// events after it reach the reader. An event handed over after the read may be older than the read (the
+    /// relay was behind, or had not heard of it yet) and hold text deleted since (a takedown): pushed, it would
+    /// reach the reader's socket, though the client drops it as seen.
     /// </summary>
-    public void Join(string readerId, Topic topic, TopicPosition? answeredThrough = null)
+    public void Join(string readerId, Topic topic, bool holdUntilAnswered = false)
     {
         lock (_membership)
         {
@@ -84,13 +86,30 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
                 return;
             }
 
-            _topics.GetOrAdd(topic.Name, _ => new TopicMembers()).Add(outbox, answeredThrough);
+            _topics.GetOrAdd(topic.Name, _ => new TopicMembers()).Add(outbox, holdUntilAnswered);
             outbox.Topics.Add(topic.Name);
         }
 
         if (ViewerCounts.Counts(topic))
         {
             _newViewers.Enqueue((topic.Name, readerId));
+        }
+    }
+
+    /// <summary>
+    /// The reader that joined <paramref name="topic"/> holding its hand-overs (<see cref="Join"/>) was answered
+    /// through <paramref name="answer"/>: it is pushed what was held for it after that, and only the events after
+    /// it until the relay's hand-overs pass it (<paramref name="handedOver"/>: where they reached, as
+    /// <see cref="EventRelay.HandedOver"/> tells).
+    /// </summary>
+    public void Answered(string readerId, Topic topic, TopicPosition answer, TopicPosition? handedOver)
+    {
+        if (_readers.TryGetValue(readerId, out var reader) && _topics.TryGetValue(topic.Name, out var members))
+        {
+            while (members.TakeHeldOrRelease(reader, answer, handedOver) is { } held)
+            {
+                PushAfter(topic.Name, reader, answer, held);
+            }
         }
     }
 
@@ -141,7 +160,9 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// Queues the events for every reader of the topic on this node, serialized once per protocol. To more than
     /// <see cref="FanOutBatch"/> readers, the thread is yielded after each batch and the returned task completes
     /// once the last reader has them; the relay awaits it before it hands over the topic's next events. A fan-out
-    /// of one event stops yielding once the next event waits (<paramref name="eventsWaiting"/>).
+    /// of one event stops yielding once the next event waits (<paramref name="eventsWaiting"/>). Readers waiting
+    /// for their answer have the events held; readers answered beyond <paramref name="through"/> get only those
+    /// after their answer (<see cref="Join"/>).
     /// </summary>
     /// <remarks>
     /// A push queued to a hub WebSocket is written at once into Kestrel's output pipe for the socket; the send
@@ -166,12 +187,20 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     /// behind it run on other thread-pool threads, which the OS time-slices with it.
     /// </para>
     /// </remarks>
-    public ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, Func<bool> eventsWaiting)
+    public ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, TopicPosition through, Func<bool> eventsWaiting)
     {
-        var readers = Members(topic, out var members);
-        if (members is { HasAnswered: true })
+        if (!_topics.TryGetValue(topic, out var members))
         {
-            readers = PushAfterAnswers(topic, members, readers, envelopes);
+            return default;
+        }
+
+        var readers = members.HandOver(envelopes, through, out var answered);
+        if (answered is not null)
+        {
+            foreach (var (reader, answer) in answered)
+            {
+                PushAfter(topic, reader, answer, envelopes);
+            }
         }
 
         return envelopes.Count == 1
@@ -260,38 +289,25 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         }
     }
 
-    private ITopicReader[] Members(string topic) => Members(topic, out _);
+    private ITopicReader[] Members(string topic) => _topics.TryGetValue(topic, out var members) ? members.Snapshot() : [];
 
-    private ITopicReader[] Members(string topic, out TopicMembers? members) => _topics.TryGetValue(topic, out members) ? members.Snapshot() : [];
-
-    // Readers who joined while the relay was behind get only the events after what their answer held (one push
-    // each: rare, and never a hand-over's shared message); the readers left get every event, as usual.
-    private ITopicReader[] PushAfterAnswers(string topic, TopicMembers members, ITopicReader[] readers, IReadOnlyList<RawJson> envelopes)
+    // A reader answered through a position gets, one push each (never a hand-over's shared message), the events
+    // its answer does not hold: those after it, and those of another epoch, pushed as they were before readers
+    // were held (its client starts over from a snapshot on an epoch newer than its answer's, and asks once on an
+    // older one, then drops it).
+    private void PushAfter(string topic, ITopicReader reader, TopicPosition answer, IReadOnlyList<RawJson> envelopes)
     {
-        if (!EnvelopeHeader.TryRead(envelopes[0].Utf8, out var first) || !EnvelopeHeader.TryRead(envelopes[^1].Utf8, out var last))
+        foreach (var envelope in envelopes)
         {
-            return readers;
-        }
-
-        var answered = members.TakeAnswered(first.Epoch, first.Seq, last.Seq);
-        if (answered.Count == 0)
-        {
-            return readers;
-        }
-
-        foreach (var (reader, through) in answered)
-        {
-            foreach (var envelope in envelopes)
+            if (!EnvelopeHeader.TryRead(envelope.Utf8, out var header) || header.Epoch != answer.Epoch || header.Seq > answer.Seq)
             {
-                if (EnvelopeHeader.TryRead(envelope.Utf8, out var header) && header.Seq > through)
-                {
-                    PushTo(reader, new TopicPush(topic, envelope), static (reader, push) => reader.Push(push));
-                }
+                PushTo(reader, new TopicPush(topic, envelope), static (reader, push) => reader.Push(push));
             }
         }
-
-        return [.. readers.Where(reader => !answered.ContainsKey(reader))];
     }
+
+    /// <summary>Readers of the topic kept apart from its hand-overs until they pass their answer (for tests).</summary>
+    internal int Answering(string topic) => _topics.TryGetValue(topic, out var members) ? members.Answering : 0;
 
     /// <summary>Readers of each topic on this node right now.</summary>
     public IReadOnlyDictionary<string, int> Counts()
@@ -316,7 +332,20 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
     private sealed class TopicMembers
     {
         private readonly HashSet<ITopicReader> _members = [];
+
+        // Every reader (viewer counts go to all), and those the hand-overs share a push with: the readers not kept
+        // apart in _answering. Rebuilt only after a change.
         private ITopicReader[]? _snapshot = [];
+        private ITopicReader[]? _shared;
+
+        // Readers that joined to be answered from a read (Join): until it is, their hand-overs are held; then, while
+        // the hand-overs have not passed what it holds, they get only the events after it. Null but while readers
+        // subscribe, or while the relay is behind what their answers hold.
+        private Dictionary<ITopicReader, Answer>? _answering;
+
+        // Where the hand-overs to these readers so far reached: an answer it passes holds nothing the relay will
+        // hand over. Before the first, what the relay says when the reader is answered (EventRelay.HandedOver).
+        private TopicPosition _handedOver;
 
         public int Count
         {
@@ -329,43 +358,46 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
             }
         }
 
-        // Readers that joined while the relay was behind, and the position their answer holds (Join); kept until
-        // the relay's hand-overs pass it.
-        private Dictionary<ITopicReader, TopicPosition>? _answered;
-        private volatile bool _hasAnswered;
-
-        public bool HasAnswered => _hasAnswered;
-
-        public void Add(ITopicReader outbox, TopicPosition? answeredThrough)
+        public int Answering
         {
-            lock (_members)
+            get
             {
-                if (_members.Add(outbox))
+                lock (_members)
                 {
-                    _snapshot = null;
-                }
-
-                if (answeredThrough is { } answered)
-                {
-                    (_answered ??= [])[outbox] = answered;
-                    _hasAnswered = true;
+                    return _answering?.Count ?? 0;
                 }
             }
         }
 
-        /// <summary>Removes the connection; true when the topic has no connection left.</summary>
-        public bool Remove(ITopicReader outbox)
+        public void Add(ITopicReader reader, bool holdUntilAnswered)
         {
             lock (_members)
             {
-                if (_members.Remove(outbox))
+                if (!_members.Add(reader))
                 {
-                    _snapshot = null;
+                    return;
                 }
 
-                if (_answered?.Remove(outbox) == true)
+                if (holdUntilAnswered)
                 {
-                    _hasAnswered = _answered.Count > 0;
+                    (_answering ??= [])[reader] = new Answer();
+                }
+
+                _snapshot = null;
+                _shared = null;
+            }
+        }
+
+        /// <summary>Removes the connection; true when the topic has no connection left.</summary>
+        public bool Remove(ITopicReader reader)
+        {
+            lock (_members)
+            {
+                if (_members.Remove(reader))
+                {
+                    Release(reader);
+                    _snapshot = null;
+                    _shared = null;
                 }
 
                 return _members.Count == 0;
@@ -373,33 +405,102 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
         }
 
         /// <summary>
-        /// The readers whose answer holds some of the events <paramref name="firstSeq"/>-<paramref name="lastSeq"/>
-        /// of <paramref name="epoch"/>, with the seq it holds them through; forgets those these events reach or pass,
-        /// and those of another epoch (their clients start over from a snapshot anyway).
+        /// The readers events handed over through <paramref name="through"/> go to as usual. The readers waiting
+        /// for their answer have them held; the ones answered before <paramref name="through"/> come with their
+        /// answer in <paramref name="answered"/>, and are forgotten once the hand-over reaches it.
         /// </summary>
-        public Dictionary<ITopicReader, long> TakeAnswered(string epoch, long firstSeq, long lastSeq)
+        public ITopicReader[] HandOver(IReadOnlyList<RawJson> envelopes, TopicPosition through, out List<(ITopicReader Reader, TopicPosition Answer)>? answered)
         {
-            var holding = new Dictionary<ITopicReader, long>();
+            answered = null;
             lock (_members)
             {
-                foreach (var (reader, answered) in _answered!)
+                _handedOver = through;
+                var all = _snapshot ??= [.. _members];
+                if (_answering is not { Count: > 0 })
                 {
-                    if (answered.Epoch == epoch && answered.Seq >= firstSeq)
+                    return all;
+                }
+
+                List<ITopicReader>? passed = null;
+                foreach (var (reader, answer) in _answering)
+                {
+                    if (answer.Through is not { } position || answer.Pushing)
                     {
-                        holding[reader] = answered.Seq;
+                        (answer.Held ??= []).AddRange(envelopes);
+                        continue;
                     }
 
-                    if (answered.Epoch != epoch || answered.Seq <= lastSeq)
+                    (answered ??= []).Add((reader, position));
+
+                    // Passed, or of another epoch (PushAfter).
+                    if (position.Epoch != through.Epoch || position.Seq <= through.Seq)
                     {
-                        _answered.Remove(reader);
+                        (passed ??= []).Add(reader);
                     }
                 }
 
-                _hasAnswered = _answered.Count > 0;
+                var readers = _shared ??= [.. all.Where(reader => !_answering.ContainsKey(reader))];
+                if (passed is not null)
+                {
+                    foreach (var reader in passed)
+                    {
+                        Release(reader);
+                    }
+                }
+
+                return readers;
+            }
+        }
+
+        /// <summary>
+        /// The events held for the reader since it joined, to be pushed after <paramref name="answer"/>, or null
+        /// once none are left: from then on, hand-overs skip what the answer holds, and none that has passed it
+        /// keeps the reader apart. Called until it returns null; hand-overs meanwhile are held too, so the reader
+        /// gets every event in order.
+        /// </summary>
+        public List<RawJson>? TakeHeldOrRelease(ITopicReader reader, TopicPosition answer, TopicPosition? handedOver)
+        {
+            lock (_members)
+            {
+                if (_answering?.GetValueOrDefault(reader) is not { } waiting)
+                {
+                    return null;
+                }
+
+                waiting.Through ??= answer;
+                if (waiting.Held is { } held)
+                {
+                    waiting.Held = null;
+                    waiting.Pushing = true;
+                    return held;
+                }
+
+                waiting.Pushing = false;
+                if (Holds(_handedOver, answer) || (handedOver is { } relayed && Holds(relayed, answer)))
+                {
+                    Release(reader);
+                }
+
+                return null;
+            }
+        }
+
+        // The reader shares the hand-overs' pushes again. Under the lock.
+        private void Release(ITopicReader reader)
+        {
+            if (_answering?.Remove(reader) != true)
+            {
+                return;
             }
 
-            return holding;
+            _shared = null;
+            if (_answering.Count == 0)
+            {
+                _answering = null;
+            }
         }
+
+        private static bool Holds(TopicPosition reached, TopicPosition answer) => reached.Epoch == answer.Epoch && reached.Seq >= answer.Seq;
 
         public ITopicReader[] Snapshot()
         {
@@ -407,6 +508,18 @@ internal sealed class Subscribers(IOptions<RealtimeOptions> options, LiveNewsMet
             {
                 return _snapshot ??= [.. _members];
             }
+        }
+
+        private sealed class Answer
+        {
+            /// <summary>What the reader's answer holds; null while it is read.</summary>
+            public TopicPosition? Through { get; set; }
+
+            /// <summary>Hand-overs held for the reader, in order, until its answer is known and they are pushed.</summary>
+            public List<RawJson>? Held { get; set; }
+
+            /// <summary>True while what was held is pushed outside the lock: hand-overs meanwhile are held after it.</summary>
+            public bool Pushing { get; set; }
         }
     }
 }

@@ -292,6 +292,97 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
         Assert.All(recorders, recorder => Assert.Equal(expected, recorder.Seqs));
     }
 
+    // A reader is answered from a read made after it joined; an older event the relay hands over after that (it was
+    // behind, or had not heard of it yet) may carry text a takedown deleted before the read. What is handed over
+    // before the answer is held, and only what follows the answer reaches the reader, in order; readers there
+    // before get everything.
+    [Fact]
+    public void ReadersJoiningToBeAnswered_GetOnlyTheEventsAfterTheirAnswer_WhateverTheRelayHandsOverMeanwhile()
+    {
+        var subscribers = Node().Services.GetRequiredService<Subscribers>();
+        var topic = Topic.Article("answered");
+        var (early, late, ahead, gone) = (new RecordingReader("early"), new RecordingReader("late"), new RecordingReader("ahead"), new RecordingReader("gone"));
+        foreach (var reader in new[] { early, late, ahead, gone })
+        {
+            subscribers.Register(reader);
+        }
+
+        void HandOver(params long[] seqs) => HandOverAtOnce(subscribers, topic, seqs);
+
+        subscribers.Join(early.Id, topic);
+        HandOver(1);
+        foreach (var reader in new[] { late, ahead, gone })
+        {
+            subscribers.Join(reader.Id, topic, holdUntilAnswered: true);
+        }
+
+        // Handed over while the answers are read: held.
+        HandOver(2);
+        HandOver(3);
+        Assert.Empty(late.Seqs);
+        subscribers.Leave(gone.Id, topic);
+        subscribers.Answered(gone.Id, topic, At(3), handedOver: null);
+
+        // One answer holds 3; the other was read once 4 and 5 were published, before the relay handed them over.
+        subscribers.Answered(late.Id, topic, At(3), handedOver: null);
+        subscribers.Answered(ahead.Id, topic, At(5), handedOver: null);
+        Assert.Empty(late.Seqs);
+        HandOver(4, 5);
+        HandOver(6);
+        HandOver(7);
+
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], early.Seqs);
+        Assert.Equal([4L, 5, 6, 7], late.Seqs);
+        Assert.Equal([6L, 7], ahead.Seqs);
+        Assert.Empty(gone.Seqs);
+        Assert.Equal(0, subscribers.Answering(topic.Name));
+    }
+
+    // Readers answered where the relay is (nothing published since it began) go with the topic's shared hand-overs
+    // at once: none is kept apart, to be pushed one by one, by the next event after a connect storm. No hand-over
+    // happens here: the relay starts with the first reader, after the article was published.
+    [Fact]
+    public async Task ReadersAnsweredWhereTheRelayIs_AreNotKeptApartFromItsHandOvers()
+    {
+        var node = Node();
+        using var editor = node.Editor();
+        (await editor.PutJsonAsync("/api/articles/storm", new { headline = "Storm", url = "https://news.example/storm" })).EnsureSuccessStatusCode();
+        var readers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => node.ConnectAsync()));
+        foreach (var reader in readers)
+        {
+            Track(reader);
+        }
+
+        var answers = await Task.WhenAll(readers.Select(reader => reader.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "article:storm" } })));
+        var position = answers[0][0];
+        var resumed = Track(await node.ConnectAsync());
+        await resumed.InvokeAsync<JsonElement[]>("Subscribe", new[] { new { topic = "article:storm", epoch = position.GetProperty("epoch").GetString(), seq = position.GetProperty("seq").GetInt64() } });
+
+        Assert.Equal(0, node.Services.GetRequiredService<Subscribers>().Answering("article:storm"));
+    }
+
+    // Answered while the relay hands over: what was held goes first, then what comes after, once each. Here the
+    // relay hands over 4 while the held 2 and 3 are being pushed.
+    [Fact]
+    public void ReaderAnswered_WhileTheRelayHandsOver_GetsWhatWasHeldBeforeLaterEvents()
+    {
+        var subscribers = Node().Services.GetRequiredService<Subscribers>();
+        var topic = Topic.Article("held");
+        var reader = new RecordingReader("reader");
+        reader.OnFirstPush = () => HandOverAtOnce(subscribers, topic, 4);
+        subscribers.Register(reader);
+        subscribers.Join(reader.Id, topic, holdUntilAnswered: true);
+        HandOverAtOnce(subscribers, topic, 1);
+        HandOverAtOnce(subscribers, topic, 2);
+        HandOverAtOnce(subscribers, topic, 3);
+
+        subscribers.Answered(reader.Id, topic, At(1), handedOver: null);
+        HandOverAtOnce(subscribers, topic, 5);
+
+        Assert.Equal([2L, 3, 4, 5], reader.Seqs);
+        Assert.Equal(0, subscribers.Answering(topic.Name));
+    }
+
     // The relay awaits a fan-out's last batch, so a fan-out of one event that kept yielding while the next event
     // waits would hold that event back; it hurries instead. Events handed over together (a burst) keep
     // yielding, so more gather meanwhile. A context that keeps what the fan-out posts makes each yield visible.
@@ -317,26 +408,26 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
         try
         {
             // Nothing waits: a yield after each batch but the last.
-            var alone = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 1)], eventsWaiting: () => false);
+            var alone = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 1)], At(1), eventsWaiting: () => false);
             Assert.Equal(batch, Having(1));
             Assert.Equal(2, posted.RunAll());
             Assert.True(alone.IsCompletedSuccessfully);
 
             // The next event arrives during the first batch: the fan-out yields once, then goes on without a break.
             var waiting = false;
-            var overtaken = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 2)], eventsWaiting: () => waiting);
+            var overtaken = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 2)], At(2), eventsWaiting: () => waiting);
             Assert.Equal(batch, Having(2));
             waiting = true;
             Assert.Equal(1, posted.RunAll());
             Assert.True(overtaken.IsCompletedSuccessfully);
 
             // It waits from the start: every reader has this one before the call returns, nothing was posted.
-            var hurried = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 3)], eventsWaiting: () => true);
+            var hurried = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 3)], At(3), eventsWaiting: () => true);
             Assert.True(hurried.IsCompletedSuccessfully);
             Assert.Equal(recorders.Length, Having(3));
             Assert.Equal(0, posted.RunAll());
 
-            var together = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 4), Envelope(topic, 5)], eventsWaiting: () => true);
+            var together = subscribers.DeliverAsync(topic.Name, [Envelope(topic, 4), Envelope(topic, 5)], At(5), eventsWaiting: () => true);
             Assert.Equal(batch, Having(5));
             Assert.Equal(2, posted.RunAll());
             Assert.True(together.IsCompletedSuccessfully);
@@ -348,6 +439,12 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
 
         Assert.All(recorders, recorder => Assert.Equal([1, 2, 3, 4, 5], recorder.Seqs));
     }
+
+    private static TopicPosition At(long seq) => new("e", seq);
+
+    // A hand-over to a few readers queues to each of them before it returns.
+    private static void HandOverAtOnce(Subscribers subscribers, Topic topic, params long[] seqs) =>
+        Assert.True(subscribers.DeliverAsync(topic.Name, [.. seqs.Select(seq => Envelope(topic, seq))], At(seqs[^1]), eventsWaiting: () => false).AsTask().IsCompletedSuccessfully);
 
     private static RawJson Envelope(Topic topic, long seq) =>
         new(Encoding.UTF8.GetBytes($$"""{"topic":"{{topic.Name}}","seq":{{seq}},"epoch":"e","id":"ev-{{seq}}","type":"entry.posted","at":"2026-12-07T05:00:00.000Z","data":null}"""));
@@ -393,12 +490,21 @@ public sealed class DeliveryEdgeTests : OwnRedisTest
             }
         }
 
+        /// <summary>Runs once, after the first push is kept.</summary>
+        public Action? OnFirstPush { get; set; }
+
         public void Push(TopicPush push)
         {
             using var envelope = JsonDocument.Parse(push.Envelope.Utf8);
             lock (_seqs)
             {
                 _seqs.Add(envelope.RootElement.GetProperty("seq").GetInt64());
+            }
+
+            if (OnFirstPush is { } first)
+            {
+                OnFirstPush = null;
+                first();
             }
         }
 

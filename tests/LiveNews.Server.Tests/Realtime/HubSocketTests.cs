@@ -278,7 +278,7 @@ public sealed class HubSocketTests : OwnRedisTest
 
         private sealed class Sink(HeldSink held, IEventSink inner) : IEventSink
         {
-            public async ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, Func<bool> eventsWaiting)
+            public async ValueTask DeliverAsync(string topic, IReadOnlyList<RawJson> envelopes, TopicPosition through, Func<bool> eventsWaiting)
             {
                 held.HandOvers.Enqueue(envelopes.Count);
                 try
@@ -291,7 +291,7 @@ public sealed class HubSocketTests : OwnRedisTest
                 }
 
                 held.EventsWaiting.Enqueue(eventsWaiting());
-                await inner.DeliverAsync(topic, envelopes, eventsWaiting);
+                await inner.DeliverAsync(topic, envelopes, through, eventsWaiting);
             }
         }
     }
