@@ -159,8 +159,8 @@ internal sealed class AlertQueue(
         }
     }
 
-    // Tolerant like any reader of stored events: an event it cannot read is not pushed.
-    private static PushAlert? Read(TopicPush push)
+    /// <summary>The alert event a push carries; null for any other event, and for one it cannot read (it is not pushed).</summary>
+    internal static PushAlert? Read(TopicPush push)
     {
         using var document = Parse(push.Envelope.Utf8);
         if (document is null)

@@ -6,6 +6,7 @@ using Lib.Net.Http.WebPush;
 using Lib.Net.Http.WebPush.Authentication;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Operations;
+using LiveNews.Server.Realtime;
 using LiveNews.Server.Store;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -29,7 +30,9 @@ internal sealed record PushPayload(string Type, string Id, string? Headline, str
 /// (RFC 8291 aes128gcm) and signed (RFC 8292 VAPID) by Lib.Net.Http.WebPush, with <c>TTL</c>,
 /// <c>Urgency: high</c> and a <c>Topic</c> derived from the alert id, so an update or a retraction replaces
 /// the alert a device has not shown yet. A 404 or 410 removes the subscription. An alert retracted (or expired)
-/// while its recipients are still being sent to is not sent to the rest: its headline stops within a batch.
+/// while its recipients are still being sent to is not sent to the rest. A headline the push service accepted
+/// once its alert was retracted is followed by the retraction to that device: another node may have sent the
+/// retraction there first, and the headline, later, would stand in its place.
 /// </summary>
 internal sealed class PushSender(
     RedisStore store,
@@ -107,11 +110,11 @@ internal sealed class PushSender(
                 continue;
             }
 
-            var payload = LiveNewsJson.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At, alert.Epoch, alert.Seq));
-            Topic? retractable = alert.Headline is not null && Topic.TryParse(alert.Topic, out var topic, out _) ? topic : null;
+            var payload = PayloadOf(alert);
+            var retractable = alert.Headline is not null && Topic.TryParse(alert.Topic, out var topic, out _) ? new Retractable(topic.Value, alert) : null;
             while (!cancellationToken.IsCancellationRequested)
             {
-                var gone = await IsWithdrawnAsync(alert, retractable);
+                var gone = retractable is not null && await IsWithdrawnAsync(retractable);
                 var popped = gone ? [] : await database.SortedSetPopAsync(names.PushRecipients(alert.EventId), batch);
                 if (popped.Length == 0)
                 {
@@ -158,7 +161,7 @@ internal sealed class PushSender(
         }
     }
 
-    private async Task SendAsync(PushServiceClient client, PushAlert alert, Topic? retractable, string payload, string id, StoredPushSubscription subscription, CancellationToken cancellationToken)
+    private async Task SendAsync(PushServiceClient client, PushAlert alert, Retractable? retractable, string payload, string id, StoredPushSubscription subscription, CancellationToken cancellationToken)
     {
         var target = new PushSubscription { Endpoint = subscription.Endpoint };
         target.SetKey(PushEncryptionKeyName.P256DH, subscription.P256dh);
@@ -166,13 +169,12 @@ internal sealed class PushSender(
         var host = new Uri(subscription.Endpoint).Authority;
         try
         {
-            var attempts = 0;
             var sent = await Pipeline(host).ExecuteAsync(
                 async token =>
                 {
-                    // A retry comes after a wait (a 429's Retry-After, up to Push:MaxRetryAfter): an alert retracted
-                    // meanwhile is not sent, or its headline would follow the retraction onto the device.
-                    if (attempts++ > 0 && await IsWithdrawnAsync(alert, retractable))
+                    // Each try, the first included (its batch was popped a while ago, a retry comes after a wait): an
+                    // alert retracted meanwhile is not sent, or its headline would follow the retraction.
+                    if (retractable is not null && await IsWithdrawnAsync(retractable))
                     {
                         return false;
                     }
@@ -189,6 +191,15 @@ internal sealed class PushSender(
 
             Interlocked.Increment(ref _sent);
             metrics.Pushed("sent");
+
+            // Retracted between the check and the push service's answer: the retraction's own push may have reached
+            // this device first. Sent again after the headline, it stands (same Topic, later seq); a retraction
+            // published after the answer is pushed after it by its own job.
+            if (retractable is not null && await IsWithdrawnAsync(retractable) && await retractable.RetractionAsync(bus) is { } retraction)
+            {
+                await Pipeline(host).ExecuteAsync(token => new ValueTask(client.RequestPushMessageDeliveryAsync(target, Message(alert, retraction), token)), cancellationToken);
+                metrics.Pushed("retracted-after");
+            }
         }
         catch (PushServiceClientException ex) when (ex.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
         {
@@ -216,8 +227,10 @@ internal sealed class PushSender(
     }
 
     // An alert event with a headline whose alert is no longer in its topic's snapshot (retracted or expired).
-    private async Task<bool> IsWithdrawnAsync(PushAlert alert, Topic? retractable) =>
-        retractable is { } topic && !await bus.ItemExistsAsync(topic, alert.AlertId);
+    private async Task<bool> IsWithdrawnAsync(Retractable retractable) => !await bus.ItemExistsAsync(retractable.Topic, retractable.Alert.AlertId);
+
+    private static string PayloadOf(PushAlert alert) =>
+        LiveNewsJson.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At, alert.Epoch, alert.Seq));
 
     private PushMessage Message(PushAlert alert, string payload) => new(payload)
     {
@@ -260,4 +273,35 @@ internal sealed class PushSender(
         { Date: { } date } => date - time.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
         _ => null,
     };
+
+    /// <summary>An alert event with a headline, and the payload of the alert's retraction once one node looked it up.</summary>
+    private sealed class Retractable(Topic topic, PushAlert alert)
+    {
+        private Task<string?>? _retraction;
+
+        public Topic Topic { get; } = topic;
+
+        public PushAlert Alert { get; } = alert;
+
+        /// <summary>
+        /// The retraction's push, read from the topic's history after the alert event (null when the alert expired
+        /// instead, or history no longer reaches back): looked up once for all of the alert's recipients.
+        /// </summary>
+        public Task<string?> RetractionAsync(EventBus bus) => LazyInitializer.EnsureInitialized(ref _retraction, () => FindAsync(bus))!;
+
+        private async Task<string?> FindAsync(EventBus bus)
+        {
+            var read = await bus.ReadAsync(Topic, Alert.Seq, withSnapshot: false);
+            if (read.Epoch != Alert.Epoch || !read.HistoryFound)
+            {
+                return null;
+            }
+
+            return read.Events
+                .Select(envelope => AlertQueue.Read(new TopicPush(Topic.Name, envelope)))
+                .FirstOrDefault(queued => queued is { Type: "breaking.retracted" } && queued.AlertId == Alert.AlertId) is { } retraction
+                ? PayloadOf(retraction)
+                : null;
+        }
+    }
 }

@@ -62,6 +62,7 @@ public sealed class FakePushService : IAsyncDisposable
     private readonly string _subject;
     private readonly ConcurrentDictionary<string, BrowserSubscription> _subscriptions = new();
     private readonly ConcurrentDictionary<string, ConcurrentQueue<(int Status, string? RetryAfter)>> _scripted = new();
+    private readonly ConcurrentDictionary<string, Task> _held = new();
 
     public FakePushService(string vapidPublicKey, string subject)
     {
@@ -99,6 +100,9 @@ public sealed class FakePushService : IAsyncDisposable
     /// <summary>While set and not completed, every request waits for it before it is answered.</summary>
     public Task? Gate { get; set; }
 
+    /// <summary>The next request for the subscription waits for <paramref name="gate"/> before it is read and answered.</summary>
+    public void Hold(BrowserSubscription subscription, Task gate) => _held[subscription.Id] = gate;
+
     public IReadOnlyList<ReceivedPush> Of(BrowserSubscription subscription) => [.. Received.Where(push => push.SubscriptionId == subscription.Id)];
 
     public async ValueTask DisposeAsync()
@@ -116,6 +120,11 @@ public sealed class FakePushService : IAsyncDisposable
         if (Gate is { } gate)
         {
             await gate.WaitAsync(request.HttpContext.RequestAborted);
+        }
+
+        if (_held.TryRemove(id, out var held))
+        {
+            await held.WaitAsync(request.HttpContext.RequestAborted);
         }
 
         using var body = new MemoryStream();
