@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Xml;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Newsroom;
+using LiveNews.Server.Operations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -21,7 +22,6 @@ internal static class FeedsApi
     public const string LatestJson = "/feeds/latest.json";
 
     private const string AtomNamespace = "http://www.w3.org/2005/Atom";
-    private const string CacheControl = "public, max-age=30";
 
     public static string ArticleAtom(string articleId) => $"/feeds/articles/{articleId}.atom";
 
@@ -37,7 +37,7 @@ internal static class FeedsApi
     private static async Task<Results<Utf8ContentHttpResult, StatusCodeHttpResult>> LatestAtomAsync(HttpContext http, EventBus bus, IOptions<FeedOptions> feed, IOptions<WebSubOptions> websub)
     {
         var (read, articles, updated) = await ReadLatestAsync(bus);
-        if (Validators(http, read, "atom", updated))
+        if (Validators(http, read, "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -55,8 +55,8 @@ internal static class FeedsApi
 
     private static async Task<Results<Utf8ContentHttpResult, StatusCodeHttpResult>> LatestJsonAsync(HttpContext http, EventBus bus, IOptions<FeedOptions> feed, IOptions<WebSubOptions> websub)
     {
-        var (read, articles, updated) = await ReadLatestAsync(bus);
-        if (Validators(http, read, "json", updated))
+        var (read, articles, _) = await ReadLatestAsync(bus);
+        if (Validators(http, read, "json"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -139,7 +139,7 @@ internal static class FeedsApi
         // Newest first; the snapshot holds the pinned entries and the newest ones (older ones page back).
         var entries = Items<Entry>(read).OrderByDescending(e => e.PostedAt).ThenByDescending(e => e.Id, StringComparer.Ordinal).ToList();
         var updated = entries.Select(e => e.EditedAt ?? e.PostedAt).Append(article.UpdatedAt).Max();
-        if (Validators(http, read, "atom", updated))
+        if (Validators(http, read, "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -186,20 +186,13 @@ internal static class FeedsApi
     public static List<T> Items<T>(TopicRead read) =>
         [.. read.Items.Select(item => JsonSerializer.Deserialize<T>(item.Json, LiveNewsJson.Stored)).OfType<T>()];
 
-    /// <summary>Sets ETag, Last-Modified and Cache-Control; true when the client's copy is current.</summary>
-    public static bool Validators(HttpContext http, TopicRead read, string variant, DateTimeOffset updated)
-    {
-        var etag = $"\"{read.Epoch}.{read.Seq}.{variant}\"";
-        var headers = http.Response.Headers;
-        headers.ETag = etag;
-        headers.CacheControl = CacheControl;
-        if (updated > DateTimeOffset.UnixEpoch)
-        {
-            headers.LastModified = updated.ToString("R", CultureInfo.InvariantCulture);
-        }
-
-        return http.Request.Headers.IfNoneMatch.Any(value => value is not null && value.Split(',').Any(tag => tag.Trim() == etag || tag.Trim() == "*"));
-    }
+    /// <summary>
+    /// Sets ETag and Cache-Control (<see cref="Revalidated"/>); true when the client's copy is current. No
+    /// Last-Modified: the newest time among the items left goes back when the newest is taken down, and a cache
+    /// answering <c>If-Modified-Since</c> on its own would then keep the taken-down copy.
+    /// </summary>
+    public static bool Validators(HttpContext http, TopicRead read, string variant) =>
+        Revalidated.IsCurrent(http, $"\"{read.Epoch}.{read.Seq}.{variant}\"");
 
     private static Utf8ContentHttpResult Atom(string title, string id, string self, string alternate, DateTimeOffset updated, WebSubOptions websub, string author, string language, Action<XmlWriter> entries)
     {

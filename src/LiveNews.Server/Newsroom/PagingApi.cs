@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Editors;
+using LiveNews.Server.Operations;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LiveNews.Server.Newsroom;
@@ -110,10 +111,7 @@ internal static class PagingApi
     private static Results<Utf8ContentHttpResult, StatusCodeHttpResult, ValidationProblem, ProblemHttpResult> Answer(
         HttpContext http, string name, TopicPage page, string? next)
     {
-        var etag = $"\"{page.Epoch}.{page.Seq}\"";
-        http.Response.Headers.ETag = etag;
-        http.Response.Headers.CacheControl = "public, max-age=5";
-        if (http.Request.Headers.IfNoneMatch.Any(value => value is not null && value.Split(',').Any(tag => tag.Trim() == etag || tag.Trim() == "*")))
+        if (Revalidated.IsCurrent(http, $"\"{page.Epoch}.{page.Seq}\""))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }

@@ -56,7 +56,7 @@ internal static class ArticlePages
         var entries = page.Items.Select(item => JsonSerializer.Deserialize<Entry>(item, LiveNewsJson.Stored)).OfType<Entry>()
             .Where(e => !(before is null && e.Pinned)).ToList();
         var updated = pinned.Concat(entries).Select(e => e.EditedAt ?? e.PostedAt).Append(article.UpdatedAt).Max();
-        if (FeedsApi.Validators(http, read, "html" + (before ?? ""), updated))
+        if (FeedsApi.Validators(http, read, "html" + (before ?? "")))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }

@@ -40,7 +40,7 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
         response.EnsureSuccessStatusCode();
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.NotNull(response.Headers.ETag);
-        Assert.Equal("public, max-age=30", response.Headers.CacheControl?.ToString());
+        Assert.Equal("public, no-cache", response.Headers.CacheControl?.ToString());
         var html = await response.Content.ReadAsStringAsync();
 
         // The pinned entry first, then the newest 20 others (the deleted one gone), then the link to older ones.
