@@ -279,8 +279,20 @@ if (articleId) {
     },
     event: (e) => {
       if (isTakenDown(e)) return;
+      if (e.type === "article.unpublished") {
+        // Taken down: nothing of it stays on the page, entries, held ones and share links included.
+        renderArticle(null);
+        entries.clear();
+        held.clear();
+        earlier = null;
+        $("share-links").replaceChildren();
+        $("web-share").hidden = true;
+        renderEntries();
+        return;
+      }
       if (e.type.startsWith("article.")) {
-        renderArticle(e.type === "article.unpublished" ? null : e.data);
+        renderArticle(e.data);
+        $("web-share").hidden = !navigator.share;
         return;
       }
       if (e.type === "entry.deleted") {
@@ -346,7 +358,11 @@ async function setUpNotifications() {
     button.dataset.state = on ? "on" : "off";
     button.textContent = on ? "Breaking news alerts on · turn off" : "Notify me of breaking news";
   };
-  show(!!(await registration.pushManager.getSubscription()));
+  const existing = await registration.pushManager.getSubscription();
+  show(!!existing);
+  // The server forgets a subscription not renewed within Push:SubscriptionTimeToLive (and loses all of them if
+  // its store does): each visit renews it, so alerts keep coming to a reader who turned them on.
+  if (existing) void postSubscription(existing).catch(() => {});
   button.hidden = false;
   button.addEventListener("click", async () => {
     button.disabled = true;
@@ -360,11 +376,7 @@ async function setUpNotifications() {
       }
       if ((await Notification.requestPermission()) !== "granted") return;
       const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key.publicKey });
-      const response = await fetch("/api/push/subscriptions", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ ...subscription.toJSON(), topics: ["breaking"] }),
-      });
+      const response = await postSubscription(subscription);
       if (!response.ok) {
         await subscription.unsubscribe();
         throw new Error(`${response.status}`);
@@ -378,6 +390,16 @@ async function setUpNotifications() {
   });
 }
 void setUpNotifications();
+
+// Stores (or renews) the browser's push subscription at the server, for breaking alerts. sw.js does the same
+// when the browser replaces the subscription.
+function postSubscription(subscription) {
+  return fetch("/api/push/subscriptions", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ...subscription.toJSON(), topics: ["breaking"] }),
+  });
+}
 
 // An event whose item was taken down later (unpublished, retracted, deleted) comes back from history as a
 // tombstone, { id, removed: true }, before the event that removed it: nothing to show.

@@ -13,10 +13,12 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 let prunedAt = 0;
 const shownKey = (id) => `/livenews/alerts-shown/${encodeURIComponent(id)}`;
 
-// Older: an earlier seq in the same epoch; across epochs (the server's store started over), an earlier time.
-const isOlder = (alert, last) => {
+// Shown already, or older: the same or an earlier seq in the same epoch (a push service may deliver a message
+// twice, and the server sends a push again when its first answer was lost); across epochs (the server's store
+// started over), an earlier time.
+const isShownOrOlder = (alert, last) => {
   if (!last) return false;
-  if (alert.epoch === last.epoch && typeof alert.seq === "number" && typeof last.seq === "number") return alert.seq < last.seq;
+  if (alert.epoch === last.epoch && typeof alert.seq === "number" && typeof last.seq === "number") return alert.seq <= last.seq;
   return typeof alert.at === "string" && typeof last.at === "string" && Date.parse(alert.at) < Date.parse(last.at);
 };
 
@@ -40,7 +42,7 @@ async function show(alert) {
   const store = await caches.open(SHOWN).catch(() => null);
   const key = shownKey(alert.id);
   const last = store && await store.match(key).then((answer) => answer?.json()).catch(() => null);
-  if (isOlder(alert, last)) {
+  if (isShownOrOlder(alert, last)) {
     // A push must show something: what is newer is shown again, silently.
     await self.registration.showNotification(last.title, { ...last.options, renotify: false, silent: true });
     return;
@@ -72,4 +74,28 @@ async function forgetOld(store) {
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
   event.waitUntil(self.clients.openWindow(event.notification.data?.url ?? "/"));
+});
+
+// The browser replaced the push subscription (it expired, or the push service rotated it): the new one is
+// stored at the server for breaking alerts, and the old one forgotten, or alerts would stop without a word.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil((async () => {
+    const key = event.oldSubscription?.options?.applicationServerKey
+      ?? (await fetch("/api/push/key").then((r) => (r.ok ? r.json() : null)).catch(() => null))?.publicKey;
+    const subscription = event.newSubscription ?? (key ? await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }) : null);
+    if (subscription) {
+      await fetch("/api/push/subscriptions", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ ...subscription.toJSON(), topics: ["breaking"] }),
+      });
+    }
+    if (event.oldSubscription && event.oldSubscription.endpoint !== subscription?.endpoint) {
+      await fetch("/api/push/subscriptions", {
+        method: "DELETE",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ endpoint: event.oldSubscription.endpoint }),
+      }).catch(() => {});
+    }
+  })());
 });

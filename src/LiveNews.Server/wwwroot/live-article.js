@@ -21,16 +21,47 @@ function render(entry) {
   return item;
 }
 
-/** @param {{ id: string, pinned: boolean, postedAt: string }} entry */
+const postedAt = (/** @type {Element} */ item) => Date.parse(item.querySelector("time")?.dateTime ?? "");
+
+// The page shows the newest entries only (an "Older updates" link goes on): one older than the oldest shown
+// belongs to a later page, and is not added here.
+const beyondPage = (/** @type {number} */ time) => {
+  const oldest = entries.lastElementChild;
+  return document.getElementById("older") !== null && oldest !== null && time < postedAt(oldest);
+};
+
+/**
+ * Shows the entry where the server's page has it: newest first, in its list. An edit keeps its place.
+ * @param {{ id: string, pinned: boolean, postedAt: string }} entry
+ */
 function place(entry) {
   const list = entry.pinned ? pinned : entries;
   const shown = document.getElementById("entry-" + entry.id);
   const item = render(/** @type {any} */ (entry));
-  if (shown && shown.parentElement === list) shown.replaceWith(item); // an edit keeps its place
-  else {
-    shown?.remove();
-    list?.prepend(item);
+  if (shown && shown.parentElement === list) {
+    shown.replaceWith(item);
+    return;
   }
+  shown?.remove();
+  const time = Date.parse(entry.postedAt);
+  if (!list || (list === entries && beyondPage(time))) return;
+  const after = [...list.children].find((other) => postedAt(other) < time);
+  list.insertBefore(item, after ?? null);
+}
+
+// The article is gone (unpublished): nothing of it stays on the page.
+function gone() {
+  article?.replaceChildren(Object.assign(document.createElement("p"), { textContent: "This article is no longer available." }));
+}
+
+/** @param {{ headline?: string, summary?: string | null, liveCoverage?: { endedAt?: string | null } | null }} data */
+function updateArticle(data) {
+  const headline = document.getElementById("headline");
+  if (headline && typeof data.headline === "string") headline.textContent = data.headline;
+  const summary = document.getElementById("summary");
+  if (summary) summary.textContent = data.summary ?? "";
+  const coverage = document.getElementById("coverage");
+  if (coverage && data.liveCoverage) coverage.textContent = data.liveCoverage.endedAt ? "Live coverage ended" : "LIVE";
 }
 
 /**
@@ -44,8 +75,7 @@ function removeDeleted(listed) {
   const unpinned = listed.filter((entry) => !entry.pinned).map((entry) => entry.postedAt).sort();
   const oldest = unpinned.length > 0 ? Date.parse(unpinned[0]) : Infinity;
   for (const item of [...(pinned?.children ?? []), ...entries.children]) {
-    const postedAt = Date.parse(item.querySelector("time")?.dateTime ?? "");
-    const outsideSnapshot = item.parentElement === entries && postedAt < oldest;
+    const outsideSnapshot = item.parentElement === entries && postedAt(item) < oldest;
     if (!ids.has(item.id) && !outsideSnapshot) item.remove();
   }
 }
@@ -54,12 +84,17 @@ if (topic && entries) {
   const client = new LiveNewsClient({ storage: null });
   client.subscribe(topic, {
     // What changed between this page's render and the subscription is in the snapshot the subscription
-    // answers with: draw its entries, oldest first (an entry shown already keeps its place), and take away
-    // the shown ones it no longer holds.
+    // answers with: the article (gone, if it was unpublished since), its entries in their places (an entry
+    // shown already keeps its place), and the shown ones it no longer holds taken away.
     snapshot: (snapshot) => {
-      const listed = snapshot?.entries ?? [];
+      if (!snapshot?.article) {
+        gone();
+        return;
+      }
+      updateArticle(snapshot.article);
+      const listed = snapshot.entries ?? [];
       removeDeleted(listed);
-      for (let i = listed.length - 1; i >= 0; i--) place(listed[i]);
+      for (const entry of listed) place(entry);
     },
     event: (event) => {
       const data = event.data;
@@ -69,10 +104,9 @@ if (topic && entries) {
       } else if (event.type.startsWith("entry.")) {
         place(data);
       } else if (event.type === "article.updated") {
-        const headline = document.getElementById("headline");
-        if (headline) headline.textContent = data.headline;
+        updateArticle(data);
       } else if (event.type === "article.unpublished") {
-        article.replaceChildren(Object.assign(document.createElement("p"), { textContent: "This article is no longer available." }));
+        gone();
       }
     },
   });

@@ -219,6 +219,53 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
         await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(3);
     }
 
+    // Unpublished after the page was made, before its script subscribed: the subscription's snapshot has no
+    // article, and the page keeps nothing of it.
+    [Fact]
+    public async Task Page_ArticleUnpublishedBetweenRenderAndSubscribe_NothingOfItStays()
+    {
+        using var editor = _node.Editor();
+        await PublishAsync(editor, "race-pulled", new { startedAt = "2026-11-29T08:00:00Z" });
+        await PostAsync(editor, "race-pulled", "PULLED-ENTRY", pinned: false);
+        await PostAsync(editor, "race-pulled", "PULLED-PINNED", pinned: true);
+
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await using (await OpenHoldingClientLibraryAsync(page, new Uri(_node.BaseAddress, "/articles/race-pulled")))
+        {
+            await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(1);
+            (await editor.DeleteAsync("/api/articles/race-pulled")).EnsureSuccessStatusCode();
+        }
+
+        await Assertions.Expect(page.Locator("#article")).ToHaveTextAsync("This article is no longer available.");
+        Assert.DoesNotContain("PULLED-", await page.Locator("body").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Storm: live", await page.Locator("body").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    // The page shows the newest 20 entries; the subscription's snapshot holds up to 50. Those beyond the page
+    // stay on the next page ("Older updates"), and what comes live goes on top: the order is the server's.
+    [Fact]
+    public async Task Page_MoreEntriesThanAPage_KeepsTheServersOrderOnceTheScriptRuns()
+    {
+        using var editor = _node.Editor();
+        await PublishAsync(editor, "long-page", new { startedAt = "2026-11-29T08:00:00Z" });
+        var ids = new List<string>();
+        for (var i = 1; i <= 25; i++)
+        {
+            ids.Add(await PostAsync(editor, "long-page", $"Update {i}", pinned: false));
+        }
+
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(_node.BaseAddress, "/articles/long-page").ToString());
+        await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("data-live", "true");
+        var live = await PostAsync(editor, "long-page", "Update 26", pinned: false);
+        await Assertions.Expect(page.Locator($"#entry-{live}")).ToHaveCountAsync(1);
+
+        var shown = await page.Locator("#entries li").EvaluateAllAsync<string[]>("items => items.map(item => item.id)");
+        Assert.Equal([$"entry-{live}", .. Enumerable.Range(5, 20).Reverse().Select(i => $"entry-{ids[i]}")], shown);
+    }
+
     /// <summary>
     /// Opens the page with its client library held back: once this returns, the server's HTML is in the browser
     /// and nothing is subscribed; disposing lets the library load and waits for the page.

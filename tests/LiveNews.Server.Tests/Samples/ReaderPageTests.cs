@@ -96,6 +96,38 @@ public sealed class ReaderPageTests(RedisFixture redis, BrowserFixture browser) 
         await Assertions.Expect(page.Locator("#entries .entry-text").First).ToHaveTextAsync("<img src=x onerror=alert(1)> First count");
     }
 
+    // Takedowns are total: an article unpublished while its page is open leaves nothing of it there, entries held
+    // behind the button and share links included, nor after a reload from the client's cached state.
+    [Fact]
+    public async Task ArticlePage_ArticleUnpublishedWhileOpen_NothingOfItStays_AlsoAfterAReload()
+    {
+        using var editor = _node.Editor();
+        (await editor.PutJsonAsync("/api/articles/pulled", new { headline = "PULLED-HEADLINE", url = "https://news.example/pulled" })).EnsureSuccessStatusCode();
+        for (var i = 1; i <= 25; i++)
+        {
+            await PostEntryAsync(editor, "pulled", $"PULLED-ENTRY {i}");
+        }
+
+        var page = await OpenAsync("/?article=pulled");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(25);
+        await page.EvaluateAsync("() => window.scrollTo(0, document.body.scrollHeight)");
+        await PostEntryAsync(editor, "pulled", "PULLED-ENTRY held");
+        await Assertions.Expect(page.Locator("#new-updates")).ToHaveTextAsync("1 new update");
+
+        (await editor.DeleteAsync("/api/articles/pulled")).EnsureSuccessStatusCode();
+
+        await Assertions.Expect(page.Locator("#article-gone")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#new-updates")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#share-links a")).ToHaveCountAsync(0);
+        Assert.DoesNotContain("PULLED-", await page.Locator("body").InnerTextAsync(), StringComparison.Ordinal);
+
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-state", "live");
+        await Assertions.Expect(page.Locator("#article-gone")).ToBeVisibleAsync();
+        Assert.DoesNotContain("PULLED-", await page.Locator("body").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ArticlePage_ReaderScrolledAway_NewEntriesWaitBehindTheButton()
     {

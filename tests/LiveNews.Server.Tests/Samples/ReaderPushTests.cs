@@ -76,6 +76,30 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
         Assert.False(await store.GetDatabase().KeyExistsAsync($"{_prefix}:{{push}}:sub:{PushSubscriptions.IdOf(subscription.Endpoint.ToString())}"));
     }
 
+    // The server forgets a subscription not renewed within Push:SubscriptionTimeToLive, or when its store loses
+    // its data; the browser still holds it and the button says alerts are on. Each visit renews it.
+    [Fact]
+    public async Task ReaderWithAlertsOn_Visits_SubscriptionRenewedAtTheServer_AndAlertsKeepComing()
+    {
+        var subscription = _push.NewSubscription();
+        await _context.AddInitScriptAsync(StubPushManager(JsonSerializer.Serialize(subscription.Json()), subscribed: true));
+        await using var store = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var key = $"{_prefix}:{{push}}:sub:{PushSubscriptions.IdOf(subscription.Endpoint.ToString())}";
+        Assert.False(await store.GetDatabase().KeyExistsAsync(key));
+
+        var page = await _context.NewPageAsync();
+        await page.GotoAsync(_node.BaseAddress.ToString());
+        await Assertions.Expect(page.Locator("#notify")).ToHaveAttributeAsync("data-state", "on");
+        await Eventually.TrueAsync(() => store.GetDatabase().KeyExistsAsync(key), "the subscription stored again at the server");
+
+        using (var editor = _node.Editor())
+        {
+            (await editor.PostJsonAsync("/api/breaking", new { headline = "Still notified", url = "https://news.example/still" })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.TrueAsync(() => _push.Of(subscription).Count == 1, "the alert at the renewed subscription");
+    }
+
     [Fact]
     public async Task ServiceWorker_PushArrives_ShowsTheAlertAsTextWithItsUrl_AndAnUnsafeUrlIsNotKept()
     {
@@ -97,7 +121,7 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
         await cdp.SendAsync("ServiceWorker.enable");
         var registrationId = await Eventually.WithinAsync(registrations.Task, "the service worker's registration");
 
-        const string Shown = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => ({ title: n.title, body: n.body, tag: n.tag, url: n.data.url }))";
+        const string Shown = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => ({ title: n.title, body: n.body, tag: n.tag, url: n.data.url, silent: n.silent }))";
 
         // Delivered again when they do not show within 5 s: a clean-clone CI run once timed out waiting for
         // them, and DevTools' delivery to a worker is the only part here that stands in for something else (a
@@ -122,8 +146,19 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
         Assert.Equal("https://news.example/flood", shown["breaking-b-1"].GetProperty("url").GetString());
         Assert.Equal("/", shown["breaking-b-2"].GetProperty("url").GetString());
 
+        // The same push again (a push service delivering twice, the server sending again after a lost answer):
+        // shown silently, not buzzing the phone a second time. Another alert's push after it tells it was handled.
+        await DeliverAsync(cdp, registrationId, Flood);
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.updated", id = "b-2", headline = "Bad link, checked", url = "javascript:alert(1)", at = "2026-11-29T08:15:32.123Z", epoch = "e1", seq = 3 });
+        await Eventually.TrueAsync(
+            async () => (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Any(n => n.GetProperty("body").GetString() == "Bad link, checked"),
+            "the other alert's update");
+        var again = (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Single(n => n.GetProperty("tag").GetString() == "breaking-b-1");
+        Assert.True(again.GetProperty("silent").GetBoolean());
+        Assert.Equal("<b>Flood</b> warning", again.GetProperty("body").GetString());
+
         // A retraction replaces the alert's notification (same tag).
-        await DeliverAsync(cdp, registrationId, new { type = "breaking.retracted", id = "b-1", at = "2026-11-29T08:16:02.123Z", epoch = "e1", seq = 3 });
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.retracted", id = "b-1", at = "2026-11-29T08:16:02.123Z", epoch = "e1", seq = 4 });
         await Eventually.TrueAsync(
             async () => (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Any(n => n.GetProperty("tag").GetString() == "breaking-b-1" && n.GetProperty("title").GetString() == "Alert withdrawn"),
             "the retraction in the alert's place");
@@ -132,7 +167,7 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
         // The alert's first push again, arriving late (another node sent it, the push service held it): the
         // retraction stays. Then another alert's update; once it shows, the late push was handled before it.
         await DeliverAsync(cdp, registrationId, Flood);
-        await DeliverAsync(cdp, registrationId, new { type = "breaking.updated", id = "b-2", headline = "Link fixed", url = "https://news.example/fixed", at = "2026-11-29T08:17:02.123Z", epoch = "e1", seq = 4 });
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.updated", id = "b-2", headline = "Link fixed", url = "https://news.example/fixed", at = "2026-11-29T08:17:02.123Z", epoch = "e1", seq = 5 });
         await Eventually.TrueAsync(
             async () => (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Any(n => n.GetProperty("tag").GetString() == "breaking-b-2" && n.GetProperty("body").GetString() == "Link fixed"),
             "the later update");
@@ -143,7 +178,7 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
         // The same once the reader has closed the retraction: the late push does not bring the headline back.
         await page.EvaluateAsync("async () => (await (await navigator.serviceWorker.ready).getNotifications({ tag: 'breaking-b-1' })).forEach(n => n.close())");
         await DeliverAsync(cdp, registrationId, Flood);
-        await DeliverAsync(cdp, registrationId, new { type = "breaking.updated", id = "b-2", headline = "Link fixed again", url = "https://news.example/fixed", at = "2026-11-29T08:18:02.123Z", epoch = "e1", seq = 5 });
+        await DeliverAsync(cdp, registrationId, new { type = "breaking.updated", id = "b-2", headline = "Link fixed again", url = "https://news.example/fixed", at = "2026-11-29T08:18:02.123Z", epoch = "e1", seq = 6 });
         await Eventually.TrueAsync(
             async () => (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray().Any(n => n.GetProperty("tag").GetString() == "breaking-b-2" && n.GetProperty("body").GetString() == "Link fixed again"),
             "the later update, after the closed alert's late push");
@@ -161,16 +196,18 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
             ["data"] = JsonSerializer.Serialize(payload),
         });
 
-    // What the page sees of PushManager: a subscription of the fake push service, with real keys.
-    private static string StubPushManager(string subscriptionJson) => $$"""
+    // What the page sees of PushManager: a subscription of the fake push service, with real keys; with
+    // subscribed, the browser holds it from the start (the reader turned alerts on in an earlier visit).
+    private static string StubPushManager(string subscriptionJson, bool subscribed = false) => $$"""
         (() => {
           if (typeof PushManager === "undefined") return;
           const json = {{subscriptionJson}};
-          let current = null;
+          const make = () => ({ endpoint: json.endpoint, toJSON: () => json, unsubscribe: async () => { current = null; return true; } });
+          let current = {{(subscribed ? "make()" : "null")}};
           PushManager.prototype.getSubscription = async function () { return current; };
           PushManager.prototype.subscribe = async function (options) {
             window.__subscribeOptions = { userVisibleOnly: options.userVisibleOnly, key: options.applicationServerKey };
-            current = { endpoint: json.endpoint, toJSON: () => json, unsubscribe: async () => { current = null; return true; } };
+            current = make();
             return current;
           };
         })();
