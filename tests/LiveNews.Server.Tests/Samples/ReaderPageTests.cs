@@ -102,15 +102,7 @@ public sealed class ReaderPageTests(RedisFixture redis, BrowserFixture browser) 
     public async Task ArticlePage_ArticleUnpublishedWhileOpen_NothingOfItStays_AlsoAfterAReload()
     {
         using var editor = _node.Editor();
-        (await editor.PutJsonAsync("/api/articles/pulled", new { headline = "PULLED-HEADLINE", url = "https://news.example/pulled" })).EnsureSuccessStatusCode();
-        for (var i = 1; i <= 25; i++)
-        {
-            await PostEntryAsync(editor, "pulled", $"PULLED-ENTRY {i}");
-        }
-
-        var page = await OpenAsync("/?article=pulled");
-        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(25);
-        await page.EvaluateAsync("() => window.scrollTo(0, document.body.scrollHeight)");
+        var page = await OpenScrolledAwayAsync(editor, "pulled", "PULLED-HEADLINE", i => $"PULLED-ENTRY {i}");
         await PostEntryAsync(editor, "pulled", "PULLED-ENTRY held");
         await Assertions.Expect(page.Locator("#new-updates")).ToHaveTextAsync("1 new update");
 
@@ -132,15 +124,7 @@ public sealed class ReaderPageTests(RedisFixture redis, BrowserFixture browser) 
     public async Task ArticlePage_ReaderScrolledAway_NewEntriesWaitBehindTheButton()
     {
         using var editor = _node.Editor();
-        (await editor.PutJsonAsync("/api/articles/marathon", new { headline = "Marathon live", url = "https://news.example/marathon" })).EnsureSuccessStatusCode();
-        for (var i = 1; i <= 25; i++)
-        {
-            await PostEntryAsync(editor, "marathon", $"Kilometre {i}: the leaders pass the {i}th marker.");
-        }
-
-        var page = await OpenAsync("/?article=marathon");
-        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(25);
-        await page.EvaluateAsync("() => window.scrollTo(0, document.body.scrollHeight)");
+        var page = await OpenScrolledAwayAsync(editor, "marathon", "Marathon live", i => $"Kilometre {i}: the leaders pass the {i}th marker.");
         await PostEntryAsync(editor, "marathon", "Finish: a new course record.");
 
         await Assertions.Expect(page.Locator("#new-updates")).ToHaveTextAsync("1 new update");
@@ -297,6 +281,21 @@ public sealed class ReaderPageTests(RedisFixture redis, BrowserFixture browser) 
         var page = await _context.NewPageAsync();
         await page.GotoAsync(new Uri(_node.BaseAddress, path).ToString());
         await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-state", "live");
+        return page;
+    }
+
+    // An article with 25 entries, open in a page scrolled to its end: a new entry waits behind the button.
+    private async Task<IPage> OpenScrolledAwayAsync(HttpClient editor, string article, string headline, Func<int, string> text)
+    {
+        (await editor.PutJsonAsync($"/api/articles/{article}", new { headline, url = $"https://news.example/{article}" })).EnsureSuccessStatusCode();
+        for (var i = 1; i <= 25; i++)
+        {
+            await PostEntryAsync(editor, article, text(i));
+        }
+
+        var page = await OpenAsync($"/?article={article}");
+        await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(25);
+        await page.EvaluateAsync("() => window.scrollTo(0, document.body.scrollHeight)");
         return page;
     }
 
