@@ -116,6 +116,13 @@ internal sealed class Validation
             return null;
         }
 
+        // What is stored, and sent on (a push message holds 4 KB): a character outside ASCII grows to up to 9.
+        if (uri.AbsoluteUri.Length > MaxUrlLength)
+        {
+            Add(field, $"'{field}' must be at most {MaxUrlLength} characters once percent-encoded: it is {uri.AbsoluteUri.Length}.");
+            return null;
+        }
+
         return uri.AbsoluteUri;
     }
 

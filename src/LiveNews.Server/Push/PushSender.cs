@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Lib.Net.Http.WebPush;
 using Lib.Net.Http.WebPush.Authentication;
 using LiveNews.Server.Bus;
@@ -229,8 +230,9 @@ internal sealed class PushSender(
     // An alert event with a headline whose alert is no longer in its topic's snapshot (retracted or expired).
     private async Task<bool> IsWithdrawnAsync(Retractable retractable) => !await bus.ItemExistsAsync(retractable.Topic, retractable.Alert.AlertId);
 
+    // At most ~3 KB: a headline of 200 characters, a URL of 2,048 once percent-encoded (Validation), as UTF-8.
     private static string PayloadOf(PushAlert alert) =>
-        LiveNewsJson.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At, alert.Epoch, alert.Seq));
+        JsonSerializer.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At, alert.Epoch, alert.Seq), LiveNewsJson.Compact);
 
     private PushMessage Message(PushAlert alert, string payload) => new(payload)
     {

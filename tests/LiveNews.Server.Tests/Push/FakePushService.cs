@@ -74,6 +74,9 @@ public sealed class FakePushService : IAsyncDisposable
         BaseAddress = new Uri(_app.Services.ListeningAddress());
     }
 
+    /// <summary>What push services take at most in one message (RFC 8030 section 7.2 asks for at least 4096 bytes; FCM and Mozilla take no more).</summary>
+    public const int MaxMessageBytes = 4096;
+
     public Uri BaseAddress { get; }
 
     public ConcurrentQueue<ReceivedPush> Received { get; } = new();
@@ -129,6 +132,11 @@ public sealed class FakePushService : IAsyncDisposable
 
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body);
+        if (body.Length > MaxMessageBytes)
+        {
+            return Refuse(StatusCodes.Status413PayloadTooLarge, $"a message of {body.Length} bytes");
+        }
+
         if (!_subscriptions.TryGetValue(id, out var subscription))
         {
             return Results.StatusCode(StatusCodes.Status404NotFound);

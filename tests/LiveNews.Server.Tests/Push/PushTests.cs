@@ -264,6 +264,33 @@ public sealed class PushTests : OwnRedisTest
         Assert.Single(pushes.Select(p => p.Topic).Distinct());
     }
 
+    // The largest alert the editor API takes (a headline of 200 characters outside ASCII, a URL of 2,048 once
+    // percent-encoded, full of '&') fits in one push message: escaped as \uXXXX, it did not, and every push
+    // service refused it (413) for every subscriber. A URL that grows past 2,048 characters once encoded is
+    // refused at the API, naming the field.
+    [Fact]
+    public async Task Push_LargestAlertTheApiAccepts_FitsInOnePushMessage()
+    {
+        var node = Node();
+        var browser = _push.NewSubscription();
+        await SubscribeAsync(node, browser);
+        using var editor = node.Editor();
+        var headline = string.Concat(Enumerable.Repeat("速報：", 67))[..200];
+        var url = "https://news.example/a?" + string.Concat(Enumerable.Repeat("k=v&", 506));
+        Assert.InRange(url.Length, 2000, 2048);
+
+        await PublishAlertAsync(editor, new { headline, url });
+
+        await Eventually.TrueAsync(() => _push.Received.Count == 1 || !_push.Refusals.IsEmpty, "the alert at the browser");
+        Assert.Empty(_push.Refusals);
+        Assert.Equal(headline, _push.Of(browser)[0].Payload.GetProperty("headline").GetString());
+        Assert.Equal(url, _push.Of(browser)[0].Payload.GetProperty("url").GetString());
+
+        var grown = await editor.PostJsonAsync("/api/breaking", new { headline = "Too long once encoded", url = "https://news.example/" + new string('速', 300) });
+        Assert.Equal(HttpStatusCode.BadRequest, grown.StatusCode);
+        Assert.Contains("url", await grown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     // The push service asked to wait (429) and the alert was retracted meanwhile: the retry is not sent, or the
     // false headline would follow the retraction onto the device (with two nodes, after it).
     [Fact]
