@@ -60,6 +60,19 @@ import { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel }
 
 const STORAGE_PREFIX = "livenews:topic:";
 
+/**
+ * The tab's sessionStorage, or null where there is none, or where reading it throws (storage blocked for the
+ * site, a sandboxed frame): the client then keeps nothing across reloads, and works.
+ * @returns {StorageLike | null}
+ */
+function tabStorage() {
+  try {
+    return globalThis.sessionStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Reconnects forever: at once, then 1 s, 2 s, then every 5 s. */
 const foreverRetry = {
   nextRetryDelayInMilliseconds: (/** @type {{ previousRetryCount: number }} */ context) =>
@@ -115,7 +128,7 @@ export class LiveNewsClient {
   /** @param {ClientOptions} [options] */
   constructor(options = {}) {
     const url = options.url ?? "/hubs/live";
-    this.#storage = options.storage === undefined ? globalThis.sessionStorage ?? null : options.storage;
+    this.#storage = options.storage === undefined ? tabStorage() : options.storage;
     this.#maxCachedEvents = options.maxCachedEvents ?? 200;
     this.#retryDelay = options.retryDelay ?? ((/** @type {number} */ attempt) => exponentialBackoff(attempt));
     this.#connection = options.connection ?? (options.transport === "sse"

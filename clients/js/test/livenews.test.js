@@ -441,6 +441,24 @@ test("viewer counts reach the topic's viewers handler only, and are not events",
   assert.deepEqual(events, []);
 });
 
+test("a tab whose storage is blocked (reading sessionStorage throws) gets a client that works without it", async () => {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, "sessionStorage");
+  Object.defineProperty(globalThis, "sessionStorage", { configurable: true, get() { throw new Error("SecurityError: access is denied"); } });
+  try {
+    const connection = new FakeConnection();
+    const client = new LiveNewsClient({ connection });
+    const seen = record(client, "breaking");
+    await client.start();
+    connection.push(event(1));
+    assert.equal(seen.snapshots.length, 1);
+    assert.deepEqual(seen.events, [1]);
+    await client.stop();
+  } finally {
+    if (descriptor) Object.defineProperty(globalThis, "sessionStorage", descriptor);
+    else delete globalThis.sessionStorage;
+  }
+});
+
 test("exponentialBackoff grows from about a second to at most 30 s, with jitter", () => {
   assert.equal(exponentialBackoff(0, () => 0), 500);
   assert.equal(exponentialBackoff(0, () => 1), 1000);

@@ -118,7 +118,8 @@ internal sealed class LiveHub(
             if (!open.TryAdd(joined.Select(j => (j.Topic, j.JoinedAt))))
             {
                 Undo(joined);
-                throw new HubException("The connection closed while subscribing.");
+                // Worded as retryable: a client that still took itself for connected must not drop the topics for good.
+                throw new HubException($"The connection closed while subscribing: this node is {Unavailable} to it. Nothing changed; try again.");
             }
 
             foreach (var (topic, _, _) in joined)
