@@ -121,6 +121,11 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             change.CopiedFromArgument,
         ];
 
+        foreach (var observer in _observers)
+        {
+            await observer.ChangingAsync(request.Topic);
+        }
+
         var result = (RedisResult[])(await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.Publish, allKeys, args))!;
         if ((int)result[0] == 1)
         {

@@ -37,13 +37,14 @@ internal static class FeedsApi
     private static async Task<Results<Utf8ContentHttpResult, StatusCodeHttpResult>> LatestAtomAsync(HttpContext http, EventBus bus, IOptions<FeedOptions> feed, IOptions<WebSubOptions> websub)
     {
         var (read, articles, updated) = await ReadLatestAsync(bus);
+        var site = SiteBase(http, feed.Value);
+        var self = site + LatestAtom;
+        Discovery(http, self, websub.Value);
         if (Validators(http, read, "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        var site = SiteBase(http, feed.Value);
-        var self = site + LatestAtom;
         return Atom(feed.Value.Title, self, self, site + "/", updated, websub.Value, feed.Value.Title, feed.Value.Language, writer =>
         {
             foreach (var article in articles)
@@ -56,12 +57,13 @@ internal static class FeedsApi
     private static async Task<Results<Utf8ContentHttpResult, StatusCodeHttpResult>> LatestJsonAsync(HttpContext http, EventBus bus, IOptions<FeedOptions> feed, IOptions<WebSubOptions> websub)
     {
         var (read, articles, _) = await ReadLatestAsync(bus);
+        var site = SiteBase(http, feed.Value);
+        Discovery(http, site + LatestJson, websub.Value);
         if (Validators(http, read, "json"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        var site = SiteBase(http, feed.Value);
         var buffer = new ArrayBufferWriter<byte>(4096);
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -139,13 +141,14 @@ internal static class FeedsApi
         // Newest first; the snapshot holds the pinned entries and the newest ones (older ones page back).
         var entries = Items<Entry>(read).OrderByDescending(e => e.PostedAt).ThenByDescending(e => e.Id, StringComparer.Ordinal).ToList();
         var updated = entries.Select(e => e.EditedAt ?? e.PostedAt).Append(article.UpdatedAt).Max();
+        var site = SiteBase(http, feed.Value);
+        var self = site + ArticleAtom(id);
+        Discovery(http, self, websub.Value);
         if (Validators(http, read, "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        var site = SiteBase(http, feed.Value);
-        var self = site + ArticleAtom(id);
         var page = site + ArticlePage(id);
         return Atom(article.Headline, self, self, page, updated, websub.Value, feed.Value.Title, feed.Value.Language, writer =>
         {
@@ -185,6 +188,18 @@ internal static class FeedsApi
 
     public static List<T> Items<T>(TopicRead read) =>
         [.. read.Items.Select(item => JsonSerializer.Deserialize<T>(item.Json, LiveNewsJson.Stored)).OfType<T>()];
+
+    /// <summary>
+    /// WebSub discovery (W3C WebSub section 4): the hub and the feed's own URL as <c>Link</c> headers, which a
+    /// subscriber must find whatever the format; the feed's body names them too.
+    /// </summary>
+    private static void Discovery(HttpContext http, string self, WebSubOptions websub)
+    {
+        if (websub.Enabled)
+        {
+            http.Response.Headers.Link = $"<{websub.Hub}>; rel=\"hub\", <{self}>; rel=\"self\"";
+        }
+    }
 
     /// <summary>
     /// Sets ETag and Cache-Control (<see cref="Revalidated"/>); true when the client's copy is current. No

@@ -108,10 +108,20 @@ internal sealed class WebSubQueue(RedisStore store, RedisNames names, IOptions<W
     }
 }
 
-/// <summary>On the publishing node: a change of <c>latest</c> or of an article queues a ping of the feeds it changed.</summary>
+/// <summary>
+/// On the publishing node: a change of <c>latest</c> or of an article queues a ping of the feeds it changed,
+/// before the change and again after it. Queued before, a node that dies once the change is made still leaves
+/// the ping (a hub would otherwise never fetch the change, a takedown included); a change then refused costs
+/// a ping that finds nothing new. Queued after, a ping taken before a slow change landed is queued again.
+/// Both times the queue keeps one waiting ping per feed.
+/// </summary>
 internal sealed class FeedChanges(WebSubQueue queue, IOptions<WebSubOptions> options, ILogger<FeedChanges> logger) : IPublishObserver
 {
-    public async Task ChangedAsync(Topic topic)
+    public Task ChangingAsync(Topic topic) => QueueAsync(topic);
+
+    public Task ChangedAsync(Topic topic) => QueueAsync(topic);
+
+    private async Task QueueAsync(Topic topic)
     {
         if (!options.Value.Enabled)
         {

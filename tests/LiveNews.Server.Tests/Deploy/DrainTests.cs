@@ -165,6 +165,8 @@ public sealed class DrainTests(RedisFixture redis) : IClassFixture<RedisFixture>
 
         public void Release() => _released.TrySetResult();
 
+        public Task ChangingAsync(Topic topic) => Task.CompletedTask;
+
         public Task ChangedAsync(Topic topic) => _reached.TrySetResult() ? _released.Task : Task.CompletedTask;
     }
 }

@@ -50,6 +50,7 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Equal("LiveNews", feed.Title.Text);
         Assert.Contains(feed.Links, l => l.RelationshipType == "self" && l.Uri.ToString() == $"{BaseUrl}/feeds/latest.atom");
         Assert.DoesNotContain(feed.Links, l => l.RelationshipType == "hub");
+        Assert.False(response.Headers.Contains("Link"));
         var items = feed.Items.ToList();
         Assert.Equal(["Council votes <yes> & more", "Harbour fire: ferries stopped"], items.Select(i => i.Title.Text));
         Assert.Equal($"{BaseUrl}/articles/harbour-fire", items[1].Id);
@@ -224,6 +225,28 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
         Assert.Contains(atom.Root!.Elements(AtomNs + "link"), l => (string?)l.Attribute("rel") == "hub" && (string?)l.Attribute("href") == hub.Address.ToString());
         var json = JsonDocument.Parse(await http.GetStringAsync("/feeds/latest.json")).RootElement;
         Assert.Equal(hub.Address.ToString(), json.GetProperty("hubs")[0].GetProperty("url").GetString());
+
+        // Discovery by Link headers, which WebSub requires whatever the format.
+        foreach (var path in new[] { "/feeds/latest.atom", "/feeds/latest.json", "/feeds/articles/one.atom" })
+        {
+            using var response = await http.GetAsync(path);
+            Assert.Equal($"<{hub.Address}>; rel=\"hub\", <{BaseUrl}{path}>; rel=\"self\"", string.Join(", ", response.Headers.GetValues("Link")));
+        }
+    }
+
+    // The node dies once an article changed, before it queued the article feed's ping (here: an observer told
+    // before the feeds' fails there). The ping queued before the change still reaches the hub, which then fetches
+    // the change. (Dying there, the node never mirrors the article into latest: the mirror sweep does, later.)
+    [Fact]
+    public async Task WebSub_NodeDiesBetweenAChangeAndQueueingItsPing_TheHubIsPingedAnyway()
+    {
+        var hub = _owned.Add(await LoopbackHub.StartAsync());
+        var node = Node(WebSubSettings(hub), services => services.Insert(0, ServiceDescriptor.Singleton<IPublishObserver, DiesAfterTheChange>()));
+        using var editor = node.Editor();
+        var published = await editor.PutJsonAsync("/api/articles/dying", new { headline = "Dying", url = "https://news.example/dying" });
+        Assert.Equal(HttpStatusCode.InternalServerError, published.StatusCode);
+
+        await Eventually.TrueAsync(() => hub.PingsOf($"{BaseUrl}/feeds/articles/dying.atom") == 1, "the article's feed pinged");
     }
 
     // A hub that refuses the ping itself (a wrong WebSub:Hub path, 404) would refuse it again: one request per
@@ -363,7 +386,7 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
         return settings;
     }
 
-    private LiveNewsNode Node(Dictionary<string, string?>? settings = null)
+    private LiveNewsNode Node(Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var all = new Dictionary<string, string?> { ["Feeds:BaseUrl"] = BaseUrl };
         foreach (var (key, value) in settings ?? [])
@@ -371,7 +394,15 @@ public abstract class FeedsTests<TStore>(TStore store) : IAsyncLifetime
             all[key] = value;
         }
 
-        return _owned.Add(new LiveNewsNode(store.Configuration, _prefix, all));
+        return _owned.Add(new LiveNewsNode(store.Configuration, _prefix, all, services: services));
+    }
+
+    /// <summary>Told first of every change, it fails once the change is made: the node dying there, for the observers after it.</summary>
+    private sealed class DiesAfterTheChange : IPublishObserver
+    {
+        public Task ChangingAsync(Topic topic) => Task.CompletedTask;
+
+        public Task ChangedAsync(Topic topic) => throw new InvalidOperationException("The node died here.");
     }
 }
 
