@@ -130,10 +130,10 @@ internal sealed class PushSender(
                 }
 
                 var ids = popped.Select(entry => entry.Element.ToString()).ToArray();
-                var found = await subscriptions.GetAsync(ids);
                 var started = new bool[ids.Length];
                 try
                 {
+                    var found = await subscriptions.GetAsync(ids);
                     await Parallel.ForEachAsync(
                         Enumerable.Range(0, ids.Length),
                         new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = cancellationToken },
@@ -146,10 +146,11 @@ internal sealed class PushSender(
                             }
                         });
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (ex is OperationCanceledException or RedisException or TimeoutException)
                 {
-                    // The node is stopping (a deploy): the recipients it had not started go back for another node.
-                    // One in flight may have got the alert, and is not sent twice.
+                    // The node is stopping (a deploy), or Redis failed the batch's read: the recipients it had not
+                    // started go back, for this node's next poll or another node. One in flight may have got the
+                    // alert, and is not sent twice.
                     SortedSetEntry[] notStarted = [.. popped.Where((_, i) => !Volatile.Read(ref started[i]))];
                     if (notStarted.Length > 0)
                     {
@@ -168,6 +169,12 @@ internal sealed class PushSender(
         target.SetKey(PushEncryptionKeyName.P256DH, subscription.P256dh);
         target.SetKey(PushEncryptionKeyName.Auth, subscription.Auth);
         var host = new Uri(subscription.Endpoint).Authority;
+        if (LifeLeft(alert) < TimeSpan.FromSeconds(1))
+        {
+            metrics.Pushed("expired");
+            return;
+        }
+
         try
         {
             var sent = await Pipeline(host).ExecuteAsync(
@@ -192,21 +199,26 @@ internal sealed class PushSender(
 
             Interlocked.Increment(ref _sent);
             metrics.Pushed("sent");
-
-            // Retracted between the check and the push service's answer: the retraction's own push may have reached
-            // this device first. Sent again after the headline, it stands (same Topic, later seq); a retraction
-            // published after the answer is pushed after it by its own job.
-            if (retractable is not null && await IsWithdrawnAsync(retractable) && await retractable.RetractionAsync(bus) is { } retraction)
+            if (retractable is not null)
             {
-                await Pipeline(host).ExecuteAsync(token => new ValueTask(client.RequestPushMessageDeliveryAsync(target, Message(alert, retraction), token)), cancellationToken);
-                metrics.Pushed("retracted-after");
+                await RetractAfterAsync(client, target, host, alert, retractable, id, cancellationToken);
             }
         }
         catch (PushServiceClientException ex) when (ex.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
         {
             metrics.Pushed("gone");
-            await subscriptions.RemoveAsync(id);
             PushLog.Gone(logger, id, (int)ex.StatusCode);
+            try
+            {
+                await subscriptions.RemoveAsync(id);
+            }
+            catch (Exception remove) when (remove is RedisException or TimeoutException)
+            {
+                // Kept until it expires, or its next push finds it gone again; the batch goes on.
+                PushLog.FailedWithException(logger, id, host, alert.EventId, remove);
+            }
+
+            return;
         }
         catch (HttpRequestException ex) when (ex.InnerException is NotOnTheInternetException refused)
         {
@@ -227,6 +239,26 @@ internal sealed class PushSender(
         }
     }
 
+    // Retracted between the check and the push service's answer: the retraction's own push may have reached this
+    // device first. Sent again after the headline, it stands (same Topic, later seq); a retraction published after
+    // the answer is pushed after it by its own job. A failure here is this follow-up's alone: the headline was sent.
+    private async Task RetractAfterAsync(PushServiceClient client, PushSubscription target, string host, PushAlert alert, Retractable retractable, string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await IsWithdrawnAsync(retractable) && await retractable.RetractionAsync(bus) is { } retraction)
+            {
+                await Pipeline(host).ExecuteAsync(token => new ValueTask(client.RequestPushMessageDeliveryAsync(target, Message(alert, retraction), token)), cancellationToken);
+                metrics.Pushed("retracted-after");
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            metrics.Pushed("failed");
+            PushLog.FailedWithException(logger, id, host, alert.EventId, ex);
+        }
+    }
+
     // An alert event with a headline whose alert is no longer in its topic's snapshot (retracted or expired).
     private async Task<bool> IsWithdrawnAsync(Retractable retractable) => !await bus.ItemExistsAsync(retractable.Topic, retractable.Alert.AlertId);
 
@@ -238,8 +270,13 @@ internal sealed class PushSender(
     {
         Topic = TopicOf(alert),
         Urgency = PushMessageUrgency.High,
-        TimeToLive = (int)options.Value.MessageTimeToLive.TotalSeconds,
+        TimeToLive = (int)LifeLeft(alert).TotalSeconds,
     };
+
+    // A push lives Push:MessageTimeToLive from its alert event, not from its send: one sent late (queued after Redis
+    // was away for hours, or retried) is not held by the push service, and shown as breaking news, for the whole
+    // life again.
+    private TimeSpan LifeLeft(PushAlert alert) => options.Value.MessageTimeToLive - (time.GetUtcNow() - alert.At);
 
     private ResiliencePipeline Pipeline(string host) => _pipelines.GetOrAddPipeline(host, builder =>
     {
