@@ -265,6 +265,7 @@ if (articleId) {
       generation++;
       $("article-error").hidden = true;
       renderArticle(s.article);
+      $("web-share").hidden = !s.article || !navigator.share;
       entries.clear();
       held.clear();
       deleted.clear();
@@ -358,7 +359,13 @@ async function setUpNotifications() {
     button.dataset.state = on ? "on" : "off";
     button.textContent = on ? "Breaking news alerts on · turn off" : "Notify me of breaking news";
   };
-  const existing = await registration.pushManager.getSubscription();
+  let existing = await registration.pushManager.getSubscription();
+  // Made with a key the server no longer signs with (its keys were rotated): push services refuse its pushes.
+  // It is replaced, without asking again (the permission stands).
+  if (existing && !sameKey(existing.options?.applicationServerKey, key.publicKey)) {
+    await existing.unsubscribe().catch(() => {});
+    existing = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key.publicKey }).catch(() => null);
+  }
   show(!!existing);
   // The server forgets a subscription not renewed within Push:SubscriptionTimeToLive (and loses all of them if
   // its store does): each visit renews it, so alerts keep coming to a reader who turned them on.
@@ -390,6 +397,14 @@ async function setUpNotifications() {
   });
 }
 void setUpNotifications();
+
+// True unless the subscription's key is known and differs from the server's (base64url of the same bytes).
+function sameKey(subscribed, publicKey) {
+  if (!subscribed) return true;
+  const bytes = new Uint8Array(subscribed);
+  const encoded = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return encoded === publicKey.replace(/=+$/, "");
+}
 
 // Stores (or renews) the browser's push subscription at the server, for breaking alerts. sw.js does the same
 // when the browser replaces the subscription.

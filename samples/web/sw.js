@@ -83,14 +83,13 @@ self.addEventListener("pushsubscriptionchange", (event) => {
     const key = event.oldSubscription?.options?.applicationServerKey
       ?? (await fetch("/api/push/key").then((r) => (r.ok ? r.json() : null)).catch(() => null))?.publicKey;
     const subscription = event.newSubscription ?? (key ? await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }) : null);
-    if (subscription) {
-      await fetch("/api/push/subscriptions", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ ...subscription.toJSON(), topics: ["breaking"] }),
-      });
-    }
-    if (event.oldSubscription && event.oldSubscription.endpoint !== subscription?.endpoint) {
+    const stored = subscription && await fetch("/api/push/subscriptions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ...subscription.toJSON(), topics: ["breaking"] }),
+    }).then((response) => response.ok, () => false);
+    // The old one is forgotten only once the new one is stored: until then, it is all the server has.
+    if (stored && event.oldSubscription && event.oldSubscription.endpoint !== subscription.endpoint) {
       await fetch("/api/push/subscriptions", {
         method: "DELETE",
         headers: { "Content-Type": "application/json" },

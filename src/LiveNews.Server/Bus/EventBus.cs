@@ -121,9 +121,13 @@ internal sealed class EventBus(RedisStore store, RedisNames names, IOptions<BusO
             change.CopiedFromArgument,
         ];
 
-        foreach (var observer in _observers)
+        // A copy only recorded (KeepCopy) publishes no event and changes no read: nothing to announce.
+        if (change.Operation != SnapshotOperation.KeepCopy)
         {
-            await observer.ChangingAsync(request.Topic);
+            foreach (var observer in _observers)
+            {
+                await observer.ChangingAsync(request.Topic);
+            }
         }
 
         var result = (RedisResult[])(await (await store.GetDatabaseAsync()).ScriptEvaluateAsync(BusScripts.Publish, allKeys, args))!;

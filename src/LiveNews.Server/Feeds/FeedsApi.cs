@@ -36,10 +36,15 @@ internal static class FeedsApi
 
     private static async Task<Results<Utf8ContentHttpResult, StatusCodeHttpResult>> LatestAtomAsync(HttpContext http, EventBus bus, IOptions<FeedOptions> feed, IOptions<WebSubOptions> websub)
     {
-        var (read, articles, updated) = await ReadLatestAsync(bus);
         var site = SiteBase(http, feed.Value);
         var self = site + LatestAtom;
         Discovery(http, self, websub.Value);
+        if (await IsCurrentAsync(http, bus, Topic.Latest, "atom"))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        var (read, articles, updated) = await ReadLatestAsync(bus);
         if (Validators(http, read, "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
@@ -56,9 +61,14 @@ internal static class FeedsApi
 
     private static async Task<Results<Utf8ContentHttpResult, StatusCodeHttpResult>> LatestJsonAsync(HttpContext http, EventBus bus, IOptions<FeedOptions> feed, IOptions<WebSubOptions> websub)
     {
-        var (read, articles, _) = await ReadLatestAsync(bus);
         var site = SiteBase(http, feed.Value);
         Discovery(http, site + LatestJson, websub.Value);
+        if (await IsCurrentAsync(http, bus, Topic.Latest, "json"))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        var (read, articles, _) = await ReadLatestAsync(bus);
         if (Validators(http, read, "json"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
@@ -132,18 +142,24 @@ internal static class FeedsApi
             return TypedResults.StatusCode(StatusCodes.Status404NotFound);
         }
 
+        var site = SiteBase(http, feed.Value);
+        var self = site + ArticleAtom(id);
+        Discovery(http, self, websub.Value);
+        if (await IsCurrentAsync(http, bus, Topic.Article(id), "atom"))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
         var read = await bus.ReadAsync(Topic.Article(id), afterSeq: null, withSnapshot: true);
         if (read.State is null || JsonSerializer.Deserialize<Article>(read.State, LiveNewsJson.Stored) is not { } article)
         {
+            http.Response.Headers.Remove("Link");
             return TypedResults.StatusCode(StatusCodes.Status404NotFound);
         }
 
         // Newest first; the snapshot holds the pinned entries and the newest ones (older ones page back).
         var entries = Items<Entry>(read).OrderByDescending(e => e.PostedAt).ThenByDescending(e => e.Id, StringComparer.Ordinal).ToList();
         var updated = entries.Select(e => e.EditedAt ?? e.PostedAt).Append(article.UpdatedAt).Max();
-        var site = SiteBase(http, feed.Value);
-        var self = site + ArticleAtom(id);
-        Discovery(http, self, websub.Value);
         if (Validators(http, read, "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
@@ -207,7 +223,25 @@ internal static class FeedsApi
     /// answering <c>If-Modified-Since</c> on its own would then keep the taken-down copy.
     /// </summary>
     public static bool Validators(HttpContext http, TopicRead read, string variant) =>
-        Revalidated.IsCurrent(http, $"\"{read.Epoch}.{read.Seq}.{variant}\"");
+        Revalidated.IsCurrent(http, ETag(read.Epoch, read.Seq, variant));
+
+    /// <summary>
+    /// True when the request's copy is current, judged from the topic's position alone (two fields in Redis), before
+    /// the whole snapshot is read: with <c>no-cache</c>, caches ask on every use, and most answers are 304s. A copy
+    /// could only have this tag from a 200, so the topic held what it served; any change since moved the position.
+    /// </summary>
+    public static async Task<bool> IsCurrentAsync(HttpContext http, EventBus bus, Topic topic, string variant)
+    {
+        if (http.Request.Headers.IfNoneMatch.Count == 0)
+        {
+            return false;
+        }
+
+        var head = await bus.ReadAsync(topic, afterSeq: null, withSnapshot: false);
+        return head.Seq > 0 && Revalidated.IsCurrent(http, ETag(head.Epoch, head.Seq, variant));
+    }
+
+    private static string ETag(string epoch, long seq, string variant) => $"\"{epoch}.{seq}.{variant}\"";
 
     private static Utf8ContentHttpResult Atom(string title, string id, string self, string alternate, DateTimeOffset updated, WebSubOptions websub, string author, string language, Action<XmlWriter> entries)
     {

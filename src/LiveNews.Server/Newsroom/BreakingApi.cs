@@ -96,7 +96,7 @@ internal static class BreakingApi
 
         var check = new Validation();
         var headline = check.Text("headline", request!.Headline, 200);
-        var url = check.OptionalUrl("url", request.Url);
+        var url = check.EncodedUrl("url", request.Url);
         var now = time.GetUtcNow();
         if (request.ExpiresAt is { } expires && (expires <= now || expires > now + MaxLifetime))
         {

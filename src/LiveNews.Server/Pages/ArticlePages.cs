@@ -39,6 +39,11 @@ internal static class ArticlePages
         }
 
         var topic = Topic.Article(id);
+        if (await FeedsApi.IsCurrentAsync(http, bus, topic, "html" + (before ?? "")))
+        {
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
         var read = await bus.ReadAsync(topic, afterSeq: null, withSnapshot: true);
         if (read.State is null || JsonSerializer.Deserialize<Article>(read.State, LiveNewsJson.Stored) is not { } article)
         {

@@ -182,7 +182,7 @@ internal sealed class PushSender(
                 {
                     // Each try, the first included (its batch was popped a while ago, a retry comes after a wait): an
                     // alert retracted meanwhile is not sent, or its headline would follow the retraction.
-                    if (retractable is not null && await IsWithdrawnAsync(retractable))
+                    if (retractable is not null && await IsWithdrawnBeforeSendAsync(retractable))
                     {
                         return false;
                     }
@@ -262,7 +262,23 @@ internal sealed class PushSender(
     // An alert event with a headline whose alert is no longer in its topic's snapshot (retracted or expired).
     private async Task<bool> IsWithdrawnAsync(Retractable retractable) => !await bus.ItemExistsAsync(retractable.Topic, retractable.Alert.AlertId);
 
-    // At most ~3 KB: a headline of 200 characters, a URL of 2,048 once percent-encoded (Validation), as UTF-8.
+    // Before each try (one HEXISTS: Redis answers far more of them than push services take pushes): a look-up that
+    // fails says no, rather than lose the push. That cannot put a headline after its retraction: the look-up after
+    // each send (RetractAfterAsync) follows a withdrawn alert's headline with its retraction.
+    private async Task<bool> IsWithdrawnBeforeSendAsync(Retractable retractable)
+    {
+        try
+        {
+            return await IsWithdrawnAsync(retractable);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    // At most ~3.5 KB, under the ~3,990 bytes a 4 KB push message holds: a headline of 200 characters (100 emoji,
+    // written as \uXXXX pairs, are the most: 1,200 bytes), a URL of 2,048 once percent-encoded (Validation.EncodedUrl).
     private static string PayloadOf(PushAlert alert) =>
         JsonSerializer.Serialize(new PushPayload(alert.Type, alert.AlertId, alert.Headline, alert.Url, alert.At, alert.Epoch, alert.Seq), LiveNewsJson.Compact);
 
@@ -270,7 +286,7 @@ internal sealed class PushSender(
     {
         Topic = TopicOf(alert),
         Urgency = PushMessageUrgency.High,
-        TimeToLive = (int)LifeLeft(alert).TotalSeconds,
+        TimeToLive = (int)Math.Max(0, LifeLeft(alert).TotalSeconds),
     };
 
     // A push lives Push:MessageTimeToLive from its alert event, not from its send: one sent late (queued after Redis
@@ -322,11 +338,25 @@ internal sealed class PushSender(
 
         public PushAlert Alert { get; } = alert;
 
+
         /// <summary>
         /// The retraction's push, read from the topic's history after the alert event (null when the alert expired
         /// instead, or history no longer reaches back): looked up once for all of the alert's recipients.
         /// </summary>
-        public Task<string?> RetractionAsync(EventBus bus) => LazyInitializer.EnsureInitialized(ref _retraction, () => FindAsync(bus))!;
+        public async Task<string?> RetractionAsync(EventBus bus)
+        {
+            var finding = LazyInitializer.EnsureInitialized(ref _retraction, () => FindAsync(bus))!;
+            try
+            {
+                return await finding;
+            }
+            catch
+            {
+                // A failed read is not remembered: the next recipient's follow-up reads again.
+                _ = Interlocked.CompareExchange(ref _retraction, null, finding);
+                throw;
+            }
+        }
 
         private async Task<string?> FindAsync(EventBus bus)
         {

@@ -49,15 +49,21 @@ function place(entry) {
   list.insertBefore(item, after ?? null);
 }
 
-// The article is gone (unpublished): nothing of it stays on the page.
+// The article is gone (unpublished): nothing of it stays on the page, its title, description and structured
+// data (which hold its text) included.
 function gone() {
   article?.replaceChildren(Object.assign(document.createElement("p"), { textContent: "This article is no longer available." }));
+  document.title = "Article no longer available";
+  for (const element of document.head.querySelectorAll('meta[name="description"], script[type="application/ld+json"]')) element.remove();
 }
 
 /** @param {{ headline?: string, summary?: string | null, liveCoverage?: { endedAt?: string | null } | null }} data */
 function updateArticle(data) {
   const headline = document.getElementById("headline");
-  if (headline && typeof data.headline === "string") headline.textContent = data.headline;
+  if (headline && typeof data.headline === "string") {
+    headline.textContent = data.headline;
+    document.title = data.headline;
+  }
   const summary = document.getElementById("summary");
   if (summary) summary.textContent = data.summary ?? "";
   const coverage = document.getElementById("coverage");

@@ -238,8 +238,10 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
         }
 
         await Assertions.Expect(page.Locator("#article")).ToHaveTextAsync("This article is no longer available.");
-        Assert.DoesNotContain("PULLED-", await page.Locator("body").InnerTextAsync(), StringComparison.Ordinal);
-        Assert.DoesNotContain("Storm: live", await page.Locator("body").InnerTextAsync(), StringComparison.Ordinal);
+        // Nowhere in the document: not in its title, description or structured data either.
+        var document = await page.ContentAsync();
+        Assert.DoesNotContain("PULLED-", document, StringComparison.Ordinal);
+        Assert.DoesNotContain("Storm: live", document, StringComparison.Ordinal);
     }
 
     // The page shows the newest 20 entries; the subscription's snapshot holds up to 50. Those beyond the page

@@ -100,6 +100,25 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
         await Eventually.TrueAsync(() => _push.Of(subscription).Count == 1, "the alert at the renewed subscription");
     }
 
+    // The server's keys were rotated: a subscription made with the old key gets every push refused by its push
+    // service. A visit replaces it with one for the server's key (the permission stands) and stores that.
+    [Fact]
+    public async Task ReaderSubscribedWithARotatedKey_Visits_ResubscribedWithTheServersKey()
+    {
+        var subscription = _push.NewSubscription();
+        var (oldKey, _) = VapidKeys.Generate();
+        await _context.AddInitScriptAsync(StubPushManager(JsonSerializer.Serialize(subscription.Json()), subscribed: true, subscribedWithKey: oldKey));
+        var page = await _context.NewPageAsync();
+        await page.GotoAsync(_node.BaseAddress.ToString());
+
+        await Assertions.Expect(page.Locator("#notify")).ToHaveAttributeAsync("data-state", "on");
+        await Eventually.TrueAsync(async () => await page.EvaluateAsync<bool>("() => window.__subscribeOptions !== undefined"), "a subscribe with the server's key");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__unsubscribed === true"));
+        Assert.Equal(_keys.PublicKey, (await page.EvaluateAsync<JsonElement>("window.__subscribeOptions")).GetProperty("key").GetString());
+        await using var store = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        await Eventually.TrueAsync(() => store.GetDatabase().KeyExistsAsync($"{_prefix}:{{push}}:sub:{PushSubscriptions.IdOf(subscription.Endpoint.ToString())}"), "the new subscription stored");
+    }
+
     [Fact]
     public async Task ServiceWorker_PushArrives_ShowsTheAlertAsTextWithItsUrl_AndAnUnsafeUrlIsNotKept()
     {
@@ -198,16 +217,18 @@ public sealed class ReaderPushTests(RedisFixture redis, BrowserFixture browser) 
 
     // What the page sees of PushManager: a subscription of the fake push service, with real keys; with
     // subscribed, the browser holds it from the start (the reader turned alerts on in an earlier visit).
-    private static string StubPushManager(string subscriptionJson, bool subscribed = false) => $$"""
+    // With subscribedWithKey, made with that server key (base64url; rotated since, if not the server's).
+    private static string StubPushManager(string subscriptionJson, bool subscribed = false, string? subscribedWithKey = null) => $$"""
         (() => {
           if (typeof PushManager === "undefined") return;
           const json = {{subscriptionJson}};
-          const make = () => ({ endpoint: json.endpoint, toJSON: () => json, unsubscribe: async () => { current = null; return true; } });
-          let current = {{(subscribed ? "make()" : "null")}};
+          const bytes = (key) => Uint8Array.from(atob(key.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)).buffer;
+          const make = (key) => ({ endpoint: json.endpoint, options: key ? { applicationServerKey: bytes(key) } : undefined, toJSON: () => json, unsubscribe: async () => { current = null; window.__unsubscribed = true; return true; } });
+          let current = {{(subscribed ? $"make({JsonSerializer.Serialize(subscribedWithKey)})" : "null")}};
           PushManager.prototype.getSubscription = async function () { return current; };
           PushManager.prototype.subscribe = async function (options) {
             window.__subscribeOptions = { userVisibleOnly: options.userVisibleOnly, key: options.applicationServerKey };
-            current = make();
+            current = make(options.applicationServerKey);
             return current;
           };
         })();
