@@ -56,6 +56,8 @@ import { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel }
  * @property {number} [maxCachedEvents] events kept for a reload to replay before it starts from a snapshot
  * @property {(attempt: number) => number} [retryDelay] milliseconds before retry `attempt` (0 first) of a
  *   topic the store could not serve; {@link exponentialBackoff} by default
+ * @property {(attempt: number) => number} [reconnectDelay] milliseconds before reconnect attempt `attempt` (0
+ *   first) of a connection that dropped or could not start; {@link reconnectDelay} by default
  */
 
 const STORAGE_PREFIX = "livenews:topic:";
@@ -73,11 +75,18 @@ function tabStorage() {
   }
 }
 
-/** Reconnects forever: at once, then 1 s, 2 s, then every 5 s. */
-const foreverRetry = {
-  nextRetryDelayInMilliseconds: (/** @type {{ previousRetryCount: number }} */ context) =>
-    [0, 1000, 2000][context.previousRetryCount] ?? 5000,
-};
+/**
+ * Milliseconds before reconnect attempt `attempt` (0 first), forever: within half a second, then about 1 s, 2 s,
+ * and every 5 s after, each drawn between half and all of that (the first between none and all), so that the
+ * readers of a node that died or drained do not all come back in the same instant, nor in step after that.
+ * @param {number} attempt
+ * @param {() => number} [random]
+ * @returns {number}
+ */
+export function reconnectDelay(attempt, random = Math.random) {
+  const ceiling = [500, 1000, 2000][attempt] ?? 5000;
+  return Math.round(ceiling * (attempt === 0 ? random() : 0.5 + random() / 2));
+}
 
 /**
  * Exponential backoff with jitter for topic retries: about 1 s, 2 s, 4 s … up to 30 s, each drawn between
@@ -132,8 +141,8 @@ export class LiveNewsClient {
     this.#maxCachedEvents = options.maxCachedEvents ?? 200;
     this.#retryDelay = options.retryDelay ?? ((/** @type {number} */ attempt) => exponentialBackoff(attempt));
     this.#connection = options.connection ?? (options.transport === "sse"
-      ? sseConnection(options.sseUrl ?? "/sse")
-      : buildConnection(url, options.accessTokenFactory, options.headers));
+      ? sseConnection(options.sseUrl ?? "/sse", undefined, options.reconnectDelay)
+      : buildConnection(url, options.accessTokenFactory, options.headers, options.reconnectDelay));
     this.#connection.on("event", (/** @type {Envelope} */ envelope) => this.#onEvent(envelope));
     // How many watch `live` or an article, over all nodes: sent when it changes; not an event (no seq).
     this.#connection.on("viewers", (/** @type {ViewerCount} */ message) => {
@@ -244,7 +253,7 @@ export class LiveNewsClient {
           // Retried after the delay.
         }
       }
-      await delay(foreverRetry.nextRetryDelayInMilliseconds({ previousRetryCount: attempt }));
+      await delay(reconnectDelay(attempt));
     }
     if (!this.#started) return;
     await this.#resubscribeThenLive();
@@ -537,15 +546,16 @@ function call(handler, ...args) {
  * @param {string} url
  * @param {(() => string | Promise<string>) | undefined} accessTokenFactory
  * @param {Record<string, string> | undefined} headers
+ * @param {(attempt: number) => number} [retryIn]
  * @returns {HubConnectionLike}
  */
-function buildConnection(url, accessTokenFactory, headers) {
+function buildConnection(url, accessTokenFactory, headers, retryIn = reconnectDelay) {
   const transport = headers
     ? { transport: HttpTransportType.LongPolling, headers }
     : { transport: HttpTransportType.WebSockets, skipNegotiation: true };
   const connection = new HubConnectionBuilder()
     .withUrl(url, { ...transport, accessTokenFactory })
-    .withAutomaticReconnect(foreverRetry)
+    .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (context) => retryIn(context.previousRetryCount) })
     .configureLogging(LogLevel.Warning)
     .build();
   return {
@@ -593,12 +603,14 @@ export function streamId(topics, positions) {
  * follows as events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message). A topic the stream
  * would refuse (the server answers the whole stream 400, which EventSource cannot read) is refused here, by
  * the server's rules, so the others stream on. A stream refused anyway (a node answering 503) closes the
- * connection; the next `start` waits as the hub's reconnect does (at once, 1 s, 2 s, then every 5 s).
+ * connection; the next `start` opens it again at once, then after waits as the hub's reconnect does
+ * ({@link reconnectDelay}).
  * @param {string} url
  * @param {(url: string) => EventSourceLike} [open]
+ * @param {(attempt: number) => number} [retryIn]
  * @returns {HubConnectionLike}
  */
-export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ (new EventSource(u))) {
+export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ (new EventSource(u)), retryIn = reconnectDelay) {
   /** @type {Map<string, { epoch: string, seq: number } | null>} */
   const topics = new Map();
   /** @type {Map<string, { resolve: (result: SubscribeResult) => void, reject: (error: Error) => void }>} */
@@ -726,7 +738,7 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
     async start() {
       if (state !== "Disconnected") throw new Error("The event stream is already started.");
       const start = ++starts;
-      const wait = refusedInARow > 0 ? foreverRetry.nextRetryDelayInMilliseconds({ previousRetryCount: refusedInARow - 1 }) : 0;
+      const wait = refusedInARow > 0 ? retryIn(refusedInARow - 1) : 0;
       if (wait > 0) {
         state = "Connecting";
         await delay(wait);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { LiveNewsClient, exponentialBackoff, classifySubscribeError, sseConnection, streamId } from "../src/livenews.js";
+import { LiveNewsClient, exponentialBackoff, reconnectDelay, classifySubscribeError, sseConnection, streamId } from "../src/livenews.js";
 
 const WIRE_PREFIX = "An unexpected error occurred invoking 'Subscribe' on the server. HubException: ";
 /** What the SignalR client rejects an invocation with when the hub threw a HubException. */
@@ -459,6 +459,19 @@ test("a tab whose storage is blocked (reading sessionStorage throws) gets a clie
   }
 });
 
+test("reconnectDelay: the first within half a second, then about 1 s, 2 s and every 5 s, spread by jitter", () => {
+  assert.equal(reconnectDelay(0, () => 0), 0);
+  assert.equal(reconnectDelay(0, () => 1), 500);
+  assert.equal(reconnectDelay(1, () => 0), 500);
+  assert.equal(reconnectDelay(1, () => 1), 1000);
+  assert.equal(reconnectDelay(2, () => 1), 2000);
+  assert.equal(reconnectDelay(9, () => 0), 2500);
+  assert.equal(reconnectDelay(9, () => 1), 5000);
+  // Readers dropped together come back spread over the window, not in the same instant.
+  const firsts = new Set(Array.from({ length: 50 }, () => reconnectDelay(0)));
+  assert.ok(firsts.size > 10, `50 readers' first reconnects fell on ${firsts.size} distinct milliseconds`);
+});
+
 test("exponentialBackoff grows from about a second to at most 30 s, with jitter", () => {
   assert.equal(exponentialBackoff(0, () => 0), 500);
   assert.equal(exponentialBackoff(0, () => 1), 1000);
@@ -506,7 +519,9 @@ function storageAt(topic, seq) {
 /** A client over SSE whose streams the test plays (`FakeEventSource.opened`, emptied here). */
 function sseClient(storage = null) {
   FakeEventSource.opened = [];
-  return new LiveNewsClient({ connection: sseConnection("/sse", (url) => new FakeEventSource(url)), storage });
+  // Reconnect waits without their jitter, so the tests can step the clock to them.
+  const waits = (attempt) => [0, 1000, 2000][attempt] ?? 5000;
+  return new LiveNewsClient({ connection: sseConnection("/sse", (url) => new FakeEventSource(url), waits), storage });
 }
 
 const envelope = (topic, seq, epoch = "e1") => ({ topic, seq, epoch, id: `${topic}-${seq}`, type: "t", at: "", data: { n: seq } });

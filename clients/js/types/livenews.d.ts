@@ -100,7 +100,21 @@ export type ClientOptions = {
      * topic the store could not serve; {@link exponentialBackoff} by default
      */
     retryDelay?: (attempt: number) => number;
+    /**
+     * milliseconds before reconnect attempt `attempt` (0
+     * first) of a connection that dropped or could not start; {@link reconnectDelay} by default
+     */
+    reconnectDelay?: (attempt: number) => number;
 };
+/**
+ * Milliseconds before reconnect attempt `attempt` (0 first), forever: within half a second, then about 1 s, 2 s,
+ * and every 5 s after, each drawn between half and all of that (the first between none and all), so that the
+ * readers of a node that died or drained do not all come back in the same instant, nor in step after that.
+ * @param {number} attempt
+ * @param {() => number} [random]
+ * @returns {number}
+ */
+export declare function reconnectDelay(attempt: number, random?: () => number): number;
 /**
  * Exponential backoff with jitter for topic retries: about 1 s, 2 s, 4 s … up to 30 s, each drawn between
  * half and all of that, so that readers who lost the store together do not all come back in the same second.
@@ -179,9 +193,11 @@ export type EventSourceLike = {
  * follows as events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message). A topic the stream
  * would refuse (the server answers the whole stream 400, which EventSource cannot read) is refused here, by
  * the server's rules, so the others stream on. A stream refused anyway (a node answering 503) closes the
- * connection; the next `start` waits as the hub's reconnect does (at once, 1 s, 2 s, then every 5 s).
+ * connection; the next `start` opens it again at once, then after waits as the hub's reconnect does
+ * ({@link reconnectDelay}).
  * @param {string} url
  * @param {(url: string) => EventSourceLike} [open]
+ * @param {(attempt: number) => number} [retryIn]
  * @returns {HubConnectionLike}
  */
-export declare function sseConnection(url: string, open?: (url: string) => EventSourceLike): HubConnectionLike;
+export declare function sseConnection(url: string, open?: (url: string) => EventSourceLike, retryIn?: (attempt: number) => number): HubConnectionLike;
