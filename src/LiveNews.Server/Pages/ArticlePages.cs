@@ -31,6 +31,9 @@ internal static class ArticlePages
         return endpoints;
     }
 
+    // Reads of the snapshot and the page that a live blog changing in between sends round again, at most.
+    private const int MaxReads = 5;
+
     private static async Task<Results<Utf8ContentHttpResult, StatusCodeHttpResult>> PageAsync(string id, string? before, HttpContext http, EventBus bus, IOptions<FeedOptions> options)
     {
         if (!Topic.IsValidArticleId(id) || (before is not null && !Slug.IsValid(before)))
@@ -44,14 +47,24 @@ internal static class ArticlePages
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        var read = await bus.ReadAsync(topic, afterSeq: null, withSnapshot: true);
-        if (read.State is null || JsonSerializer.Deserialize<Article>(read.State, LiveNewsJson.Stored) is not { } article)
+        // Two reads, the snapshot (the article, pinned entries, the ETag) and the page of entries: both must be of one
+        // position, or an entry deleted (an article unpublished) between them would show from the older one.
+        TopicRead read;
+        TopicPage? page;
+        var attempts = 0;
+        do
         {
-            return TypedResults.StatusCode(StatusCodes.Status404NotFound);
-        }
+            if (++attempts > MaxReads)
+            {
+                return TypedResults.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            }
 
-        var page = await bus.PageAsync(topic, before is null ? null : new PageCursor(before, null), PageSize);
-        if (page is null)
+            read = await bus.ReadAsync(topic, afterSeq: null, withSnapshot: true);
+            page = read.State is null ? null : await bus.PageAsync(topic, before is null ? null : new PageCursor(before, null), PageSize);
+        }
+        while (page is not null && (page.Epoch != read.Epoch || page.Seq != read.Seq));
+
+        if (page is not { HasState: true } || JsonSerializer.Deserialize<Article>(read.State!, LiveNewsJson.Stored) is not { } article)
         {
             return TypedResults.StatusCode(StatusCodes.Status404NotFound);
         }
