@@ -27,6 +27,7 @@ import { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel }
  *   onclose: (handler: () => void) => void,
  *   start: () => Promise<void>,
  *   stop: () => Promise<void>,
+ *   forget?: (topics: string[]) => void,
  *   readonly state: string,
  * }} HubConnectionLike
  * @typedef {Pick<Storage, "getItem" | "setItem" | "removeItem">} StorageLike
@@ -206,7 +207,11 @@ export class LiveNewsClient {
         this.#topics.delete(topic);
         state.cancelRetry();
         this.#storage?.removeItem(STORAGE_PREFIX + topic);
-        if (!this.#connected) return;
+        if (!this.#connected) {
+          // The hub forgets a dropped connection's topics; an event stream the browser is reopening does not.
+          this.#connection.forget?.([topic]);
+          return;
+        }
         try {
           await this.#connection.invoke("Unsubscribe", [topic]);
         } catch (error) {
@@ -695,16 +700,21 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
     };
   };
 
+  /** @param {string[]} left */
+  const leave = (left) => {
+    for (const topic of left) {
+      topics.delete(topic);
+      // A batch waiting for this topic's snapshot gets an answer the client ignores (it left), not none.
+      waiting.get(topic)?.resolve({ topic, epoch: "", seq: 0, recovered: false, snapshot: null, events: [] });
+      waiting.delete(topic);
+    }
+  };
+
   return {
     async invoke(method, ...args) {
       if (state !== "Connected") throw new Error("The event stream is not connected.");
       if (method === "Unsubscribe") {
-        for (const topic of args[0]) {
-          topics.delete(topic);
-          // A batch waiting for this topic's snapshot gets an answer the client ignores (it left), not none.
-          waiting.get(topic)?.resolve({ topic, epoch: "", seq: 0, recovered: false, snapshot: null, events: [] });
-          waiting.delete(topic);
-        }
+        leave(args[0]);
         reopen();
         return undefined;
       }
@@ -746,6 +756,19 @@ export function sseConnection(url, open = (u) => /** @type {EventSourceLike} */ 
       }
       topics.clear();
       state = "Connected";
+    },
+    // Topics left while the stream is not connected: while the browser reopens it, the stream it reopens would
+    // still carry them (their events, and a viewer counted), so it is opened anew without them.
+    forget(left) {
+      if (!left.some((topic) => topics.has(topic))) return;
+      leave(left);
+      if (state !== "Reconnecting") return;
+      reopen();
+      if (topics.size === 0) {
+        // Nothing left to reopen: connected, with nothing to stream until the next subscribe.
+        state = "Connected";
+        onReconnected();
+      }
     },
     async stop() {
       starts++;

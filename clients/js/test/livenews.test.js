@@ -628,6 +628,34 @@ test("over SSE: a refused stream is opened again, at once and then after growing
   await client.stop();
 });
 
+test("over SSE: a topic left while the browser reopens the stream is not in the stream it reopens", async () => {
+  const client = sseClient();
+  await client.start();
+  const breaking = record(client, "breaking");
+  const live = client.subscribe("live", { event: () => assert.fail("an event of a topic left") });
+  const stream = FakeEventSource.opened.at(-1);
+  stream.emit("snapshot", { topic: "breaking", epoch: "e1", seq: 3, snapshot: { n: 3 } });
+  stream.emit("snapshot", { topic: "live", epoch: "e1", seq: 1, snapshot: { n: 1 } });
+  await settle();
+
+  // The network blinked: the browser reopens the same stream (readyState 0), and the reader leaves live meanwhile.
+  stream.readyState = 0;
+  stream.onerror();
+  await live.unsubscribe();
+
+  const reopened = FakeEventSource.opened.at(-1);
+  assert.notEqual(reopened, stream);
+  assert.ok(stream.closed, "the stream the browser was reopening is closed");
+  assert.deepEqual(reopened.query().getAll("topic"), ["breaking"]);
+  reopened.open();
+  await settle();
+  reopened.emit("event", envelope("breaking", 4));
+  await settle();
+  assert.deepEqual(breaking.events, [4]);
+  assert.equal(client.state, "live");
+  await client.stop();
+});
+
 test("over SSE: a topic the stream would refuse is refused alone, and the others stream", async () => {
   const client = sseClient();
   const breaking = record(client, "breaking");

@@ -44,6 +44,7 @@ export type HubConnectionLike = {
     onclose: (handler: () => void) => void;
     start: () => Promise<void>;
     stop: () => Promise<void>;
+    forget?: (topics: string[]) => void;
     readonly state: string;
 };
 export type StorageLike = Pick<Storage, "getItem" | "setItem" | "removeItem">;
