@@ -363,6 +363,7 @@ async function setUpNotifications() {
   // Made with a key the server no longer signs with (its keys were rotated): push services refuse its pushes.
   // It is replaced, without asking again (the permission stands).
   if (existing && !sameKey(existing.options?.applicationServerKey, key.publicKey)) {
+    await forgetSubscription(existing.endpoint).catch(() => {});
     await existing.unsubscribe().catch(() => {});
     existing = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key.publicKey }).catch(() => null);
   }
@@ -376,7 +377,7 @@ async function setUpNotifications() {
     try {
       const current = await registration.pushManager.getSubscription();
       if (current) {
-        await fetch("/api/push/subscriptions", { method: "DELETE", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ endpoint: current.endpoint }) });
+        await forgetSubscription(current.endpoint);
         await current.unsubscribe();
         show(false);
         return;
@@ -404,6 +405,10 @@ function sameKey(subscribed, publicKey) {
   const bytes = new Uint8Array(subscribed);
   const encoded = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   return encoded === publicKey.replace(/=+$/, "");
+}
+
+function forgetSubscription(endpoint) {
+  return fetch("/api/push/subscriptions", { method: "DELETE", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ endpoint }) });
 }
 
 // Stores (or renews) the browser's push subscription at the server, for breaking alerts. sw.js does the same

@@ -80,8 +80,9 @@ self.addEventListener("notificationclick", (event) => {
 // stored at the server for breaking alerts, and the old one forgotten, or alerts would stop without a word.
 self.addEventListener("pushsubscriptionchange", (event) => {
   event.waitUntil((async () => {
-    const key = event.oldSubscription?.options?.applicationServerKey
-      ?? (await fetch("/api/push/key").then((r) => (r.ok ? r.json() : null)).catch(() => null))?.publicKey;
+    // The server's key first: the old subscription's may be one the server has rotated away from.
+    const key = (await fetch("/api/push/key").then((r) => (r.ok ? r.json() : null)).catch(() => null))?.publicKey
+      ?? event.oldSubscription?.options?.applicationServerKey;
     const subscription = event.newSubscription ?? (key ? await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }) : null);
     const stored = subscription && await fetch("/api/push/subscriptions", {
       method: "POST",

@@ -134,6 +134,7 @@ export class LiveNewsClient {
   #storage;
   #maxCachedEvents;
   #retryDelay;
+  #reconnectDelay;
 
   /** @param {ClientOptions} [options] */
   constructor(options = {}) {
@@ -141,6 +142,7 @@ export class LiveNewsClient {
     this.#storage = options.storage === undefined ? tabStorage() : options.storage;
     this.#maxCachedEvents = options.maxCachedEvents ?? 200;
     this.#retryDelay = options.retryDelay ?? ((/** @type {number} */ attempt) => exponentialBackoff(attempt));
+    this.#reconnectDelay = options.reconnectDelay ?? ((/** @type {number} */ attempt) => reconnectDelay(attempt));
     this.#connection = options.connection ?? (options.transport === "sse"
       ? sseConnection(options.sseUrl ?? "/sse", undefined, options.reconnectDelay)
       : buildConnection(url, options.accessTokenFactory, options.headers, options.reconnectDelay));
@@ -258,7 +260,7 @@ export class LiveNewsClient {
           // Retried after the delay.
         }
       }
-      await delay(reconnectDelay(attempt));
+      await delay(this.#reconnectDelay(attempt));
     }
     if (!this.#started) return;
     await this.#resubscribeThenLive();
@@ -608,8 +610,8 @@ export function streamId(topics, positions) {
  * follows as events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message). A topic the stream
  * would refuse (the server answers the whole stream 400, which EventSource cannot read) is refused here, by
  * the server's rules, so the others stream on. A stream refused anyway (a node answering 503) closes the
- * connection; the next `start` opens it again at once, then after waits as the hub's reconnect does
- * ({@link reconnectDelay}).
+ * connection; the next `start` opens it again after the waits the hub's reconnect takes
+ * ({@link reconnectDelay} by default: the first within half a second).
  * @param {string} url
  * @param {(url: string) => EventSourceLike} [open]
  * @param {(attempt: number) => number} [retryIn]

@@ -194,8 +194,8 @@ export type EventSourceLike = {
  * follows as events, or the stream sends a fresh `snapshot` (passed on as the `snapshot` message). A topic the stream
  * would refuse (the server answers the whole stream 400, which EventSource cannot read) is refused here, by
  * the server's rules, so the others stream on. A stream refused anyway (a node answering 503) closes the
- * connection; the next `start` opens it again at once, then after waits as the hub's reconnect does
- * ({@link reconnectDelay}).
+ * connection; the next `start` opens it again after the waits the hub's reconnect takes
+ * ({@link reconnectDelay} by default: the first within half a second).
  * @param {string} url
  * @param {(url: string) => EventSourceLike} [open]
  * @param {(attempt: number) => number} [retryIn]

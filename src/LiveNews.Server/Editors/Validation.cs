@@ -97,10 +97,6 @@ internal sealed class Validation
     }
 
     /// <summary>
-    /// Absolute http or https only: a <c>javascript:</c> link must never reach a reader's page. What is returned (and
-    /// stored) is percent-encoded, up to nine characters for one outside ASCII: <see cref="EncodedUrl"/> bounds that.
-    /// </summary>
-    /// <summary>
     /// A URL as <see cref="OptionalUrl"/> returns it, at most <see cref="MaxUrlLength"/> characters once percent-encoded:
     /// for URLs that travel in messages of a fixed size (a Web Push message holds 4 KB).
     /// </summary>
@@ -116,6 +112,10 @@ internal sealed class Validation
         return url;
     }
 
+    /// <summary>
+    /// Absolute http or https only: a <c>javascript:</c> link must never reach a reader's page. What is returned (and
+    /// stored) is percent-encoded, up to nine characters for one outside ASCII: <see cref="EncodedUrl"/> bounds that.
+    /// </summary>
     public string? OptionalUrl(string field, string? value)
     {
         if (value is null)

@@ -153,7 +153,7 @@ internal static class FeedsApi
         var read = await bus.ReadAsync(Topic.Article(id), afterSeq: null, withSnapshot: true);
         if (read.State is null || JsonSerializer.Deserialize<Article>(read.State, LiveNewsJson.Stored) is not { } article)
         {
-            http.Response.Headers.Remove("Link");
+            http.Response.Headers.Link = default;
             return TypedResults.StatusCode(StatusCodes.Status404NotFound);
         }
 
@@ -226,9 +226,10 @@ internal static class FeedsApi
         Revalidated.IsCurrent(http, ETag(read.Epoch, read.Seq, variant));
 
     /// <summary>
-    /// True when the request's copy is current, judged from the topic's position alone (two fields in Redis), before
-    /// the whole snapshot is read: with <c>no-cache</c>, caches ask on every use, and most answers are 304s. A copy
-    /// could only have this tag from a 200, so the topic held what it served; any change since moved the position.
+    /// True (with the ETag and Cache-Control set) when the request's copy is current, judged from the topic's
+    /// position alone (two fields in Redis), before the whole snapshot is read: with <c>no-cache</c>, caches ask on
+    /// every use, and most answers are 304s. A copy has this tag only from a 200 of that position, and any change
+    /// since moved it; <c>*</c> (any copy) is left to the full read, which knows whether there is one to have.
     /// </summary>
     public static async Task<bool> IsCurrentAsync(HttpContext http, EventBus bus, Topic topic, string variant)
     {
@@ -238,7 +239,13 @@ internal static class FeedsApi
         }
 
         var head = await bus.ReadAsync(topic, afterSeq: null, withSnapshot: false);
-        return head.Seq > 0 && Revalidated.IsCurrent(http, ETag(head.Epoch, head.Seq, variant));
+        var etag = ETag(head.Epoch, head.Seq, variant);
+        if (head.Seq == 0 || !Revalidated.Matches(http.Request, etag, orAny: false))
+        {
+            return false;
+        }
+
+        return Revalidated.IsCurrent(http, etag);
     }
 
     private static string ETag(string epoch, long seq, string variant) => $"\"{epoch}.{seq}.{variant}\"";

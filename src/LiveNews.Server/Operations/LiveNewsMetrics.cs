@@ -39,7 +39,7 @@ internal sealed class LiveNewsMetrics : IDisposable
         _gapsFilled = _meter.CreateCounter<long>("livenews.gaps.filled", description: "Events this node filled in from history after a gap or reconnect");
         _resumes = _meter.CreateCounter<long>("livenews.resumes", description: "Subscriptions with a position, by whether the missed events could be replayed");
         _shares = _meter.CreateCounter<long>("livenews.shares", description: "Share job state changes, by account and state");
-        _pushes = _meter.CreateCounter<long>("livenews.pushes", description: "Web Push messages this node sent, by outcome (sent, gone, failed, expired: older than Push:MessageTimeToLive when its turn came, withdrawn: retracted before it was sent, retracted-after: a retraction sent again after a headline accepted once the alert was retracted)");
+        _pushes = _meter.CreateCounter<long>("livenews.pushes", description: "Web Push messages this node sent, by outcome (sent, gone, failed, expired: older than Push:MessageTimeToLive when its turn came, withdrawn: retracted before it was sent, retracted-after: a retraction sent again after a headline accepted once the alert was retracted, retraction-after-failed: that look-up or send failed)");
         _slowReaders = _meter.CreateCounter<long>("livenews.slow_readers.disconnected", description: "Connections closed because pushes waiting for them passed Realtime:MaxBufferedBytesPerConnection");
         _meter.CreateObservableGauge("livenews.breaker.open", () => _breakers.Select(b => new Measurement<int>(b.Value, new KeyValuePair<string, object?>("account", b.Key))),
             description: "1 while an account's circuit breaker is open");

@@ -11,20 +11,28 @@ internal static class Revalidated
     public const string CacheControl = "public, no-cache";
 
     /// <summary>
-    /// Sets the ETag and Cache-Control; true when the request's <c>If-None-Match</c> holds that tag. The weak
-    /// comparison RFC 9110 asks of <c>If-None-Match</c>: a proxy that compresses the answer (nginx's gzip) hands
-    /// the client the tag as <c>W/"…"</c>.
+    /// Sets the ETag and Cache-Control; true when the request's <c>If-None-Match</c> holds that tag (<see cref="Matches"/>).
     /// </summary>
     public static bool IsCurrent(HttpContext http, string etag)
     {
         var headers = http.Response.Headers;
         headers.ETag = etag;
         headers.CacheControl = CacheControl;
-        foreach (var value in http.Request.Headers.IfNoneMatch)
+        return Matches(http.Request, etag, orAny: true);
+    }
+
+    /// <summary>
+    /// True when the request's <c>If-None-Match</c> holds <paramref name="etag"/>, or <c>*</c> when
+    /// <paramref name="orAny"/>. The weak comparison RFC 9110 asks of <c>If-None-Match</c>: a proxy that compresses
+    /// the answer (nginx's gzip) hands the client the tag as <c>W/"…"</c>.
+    /// </summary>
+    public static bool Matches(HttpRequest request, string etag, bool orAny)
+    {
+        foreach (var value in request.Headers.IfNoneMatch)
         {
             foreach (var tag in (value ?? "").Split(',', StringSplitOptions.TrimEntries))
             {
-                if (tag == "*" || (tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag) == etag)
+                if ((orAny && tag == "*") || (tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag) == etag)
                 {
                     return true;
                 }

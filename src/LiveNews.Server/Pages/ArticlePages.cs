@@ -56,6 +56,7 @@ internal static class ArticlePages
         {
             if (++attempts > MaxReads)
             {
+                http.Response.Headers.RetryAfter = "1";
                 return TypedResults.StatusCode(StatusCodes.Status503ServiceUnavailable);
             }
 

@@ -169,31 +169,30 @@ internal sealed class PushSender(
         target.SetKey(PushEncryptionKeyName.P256DH, subscription.P256dh);
         target.SetKey(PushEncryptionKeyName.Auth, subscription.Auth);
         var host = new Uri(subscription.Endpoint).Authority;
-        if (LifeLeft(alert) < TimeSpan.FromSeconds(1))
-        {
-            metrics.Pushed("expired");
-            return;
-        }
-
         try
         {
-            var sent = await Pipeline(host).ExecuteAsync(
+            // Each try, the first included (its batch was popped a while ago, a retry comes after a wait): a push past
+            // its life is not sent, nor an alert retracted meanwhile, or its headline would follow the retraction.
+            var outcome = await Pipeline(host).ExecuteAsync(
                 async token =>
                 {
-                    // Each try, the first included (its batch was popped a while ago, a retry comes after a wait): an
-                    // alert retracted meanwhile is not sent, or its headline would follow the retraction.
+                    if (LifeLeft(alert) < TimeSpan.FromSeconds(1))
+                    {
+                        return "expired";
+                    }
+
                     if (retractable is not null && await IsWithdrawnBeforeSendAsync(retractable))
                     {
-                        return false;
+                        return "withdrawn";
                     }
 
                     await client.RequestPushMessageDeliveryAsync(target, Message(alert, payload), token);
-                    return true;
+                    return "sent";
                 },
                 cancellationToken);
-            if (!sent)
+            if (outcome != "sent")
             {
-                metrics.Pushed("withdrawn");
+                metrics.Pushed(outcome);
                 return;
             }
 
@@ -254,7 +253,7 @@ internal sealed class PushSender(
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            metrics.Pushed("failed");
+            metrics.Pushed("retraction-after-failed");
             PushLog.FailedWithException(logger, id, host, alert.EventId, ex);
         }
     }
@@ -263,8 +262,8 @@ internal sealed class PushSender(
     private async Task<bool> IsWithdrawnAsync(Retractable retractable) => !await bus.ItemExistsAsync(retractable.Topic, retractable.Alert.AlertId);
 
     // Before each try (one HEXISTS: Redis answers far more of them than push services take pushes): a look-up that
-    // fails says no, rather than lose the push. That cannot put a headline after its retraction: the look-up after
-    // each send (RetractAfterAsync) follows a withdrawn alert's headline with its retraction.
+    // fails says no, rather than lose the push. The look-up after the send (RetractAfterAsync) then follows a
+    // withdrawn alert's headline with its retraction, unless Redis fails it too (outcome retraction-after-failed).
     private async Task<bool> IsWithdrawnBeforeSendAsync(Retractable retractable)
     {
         try

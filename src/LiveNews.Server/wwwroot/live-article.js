@@ -49,12 +49,19 @@ function place(entry) {
   list.insertBefore(item, after ?? null);
 }
 
+// The structured data made with the page holds the article's and its entries' text as they were: once any of it
+// changed or was taken down, it goes (the page stays complete without it).
+function structuredDataStale() {
+  for (const element of document.head.querySelectorAll('script[type="application/ld+json"]')) element.remove();
+}
+
 // The article is gone (unpublished): nothing of it stays on the page, its title, description and structured
-// data (which hold its text) included.
+// data included.
 function gone() {
   article?.replaceChildren(Object.assign(document.createElement("p"), { textContent: "This article is no longer available." }));
   document.title = "Article no longer available";
-  for (const element of document.head.querySelectorAll('meta[name="description"], script[type="application/ld+json"]')) element.remove();
+  document.head.querySelector('meta[name="description"]')?.remove();
+  structuredDataStale();
 }
 
 /** @param {{ headline?: string, summary?: string | null, liveCoverage?: { endedAt?: string | null } | null }} data */
@@ -66,6 +73,11 @@ function updateArticle(data) {
   }
   const summary = document.getElementById("summary");
   if (summary) summary.textContent = data.summary ?? "";
+  const description = document.head.querySelector('meta[name="description"]');
+  if (description) {
+    if (data.summary) description.setAttribute("content", data.summary);
+    else description.remove();
+  }
   const coverage = document.getElementById("coverage");
   if (coverage && data.liveCoverage) coverage.textContent = data.liveCoverage.endedAt ? "Live coverage ended" : "LIVE";
 }
@@ -82,7 +94,10 @@ function removeDeleted(listed) {
   const oldest = unpinned.length > 0 ? Date.parse(unpinned[0]) : Infinity;
   for (const item of [...(pinned?.children ?? []), ...entries.children]) {
     const outsideSnapshot = item.parentElement === entries && postedAt(item) < oldest;
-    if (!ids.has(item.id) && !outsideSnapshot) item.remove();
+    if (!ids.has(item.id) && !outsideSnapshot) {
+      item.remove();
+      structuredDataStale();
+    }
   }
 }
 
@@ -105,6 +120,7 @@ if (topic && entries) {
     event: (event) => {
       const data = event.data;
       if (data?.removed) return; // a tombstone in history: the event that removed it follows
+      if (event.type !== "entry.posted") structuredDataStale();
       if (event.type === "entry.deleted") {
         document.getElementById("entry-" + data.id)?.remove();
       } else if (event.type.startsWith("entry.")) {

@@ -128,6 +128,17 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
 
         (await editor.DeleteAsync("/api/articles/pulled")).EnsureSuccessStatusCode();
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/articles/pulled")).StatusCode);
+
+        // Revalidated once pulled, with the tag from before or with "any copy": gone, and nothing to cache.
+        foreach (var tag in new[] { first.Headers.ETag!.Tag, "*" })
+        {
+            using var stale = new HttpRequestMessage(HttpMethod.Get, "/articles/pulled");
+            stale.Headers.TryAddWithoutValidation("If-None-Match", tag);
+            using var answer = await http.SendAsync(stale);
+            Assert.Equal(HttpStatusCode.NotFound, answer.StatusCode);
+            Assert.Null(answer.Headers.ETag);
+            Assert.Null(answer.Headers.CacheControl);
+        }
     }
 
     [Fact]
@@ -214,6 +225,8 @@ public sealed partial class ArticlePagesTests(RedisFixture redis, BrowserFixture
 
         await Assertions.Expect(page.Locator($"#entry-{deleted}")).ToHaveCountAsync(0);
         await Assertions.Expect(page.Locator($"#entry-{deletedPinned}")).ToHaveCountAsync(0);
+        // Nor in the page's structured data, made with the page.
+        Assert.DoesNotContain("deleted while the page loaded", await page.ContentAsync(), StringComparison.OrdinalIgnoreCase);
         await Assertions.Expect(page.Locator($"#entry-{kept}")).ToContainTextAsync("Kept");
         await Assertions.Expect(page.Locator($"#entry-{older}")).ToContainTextAsync("Older than the snapshot");
         await Assertions.Expect(page.Locator("#entries li")).ToHaveCountAsync(3);
