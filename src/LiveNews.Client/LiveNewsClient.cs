@@ -138,15 +138,11 @@ public sealed class LiveNewsClient : IAsyncDisposable
         public Task UnsubscribeAsync(string[] topics) => connection.InvokeAsync("Unsubscribe", topics);
     }
 
-    /// <summary>Reconnects until disposed: 0, 1, 2, then every 5 seconds.</summary>
+    /// <summary>Reconnects until disposed, spread by jitter (<see cref="SubscribeFailure.ReconnectDelay"/>).</summary>
     private sealed class ForeverRetryPolicy : IRetryPolicy
     {
-        public TimeSpan? NextRetryDelay(RetryContext retryContext) => retryContext.PreviousRetryCount switch
-        {
-            0 => TimeSpan.Zero,
-            1 => TimeSpan.FromSeconds(1),
-            2 => TimeSpan.FromSeconds(2),
-            _ => TimeSpan.FromSeconds(5),
-        };
+        [SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "Jitter spreads reconnects; it guards no secret.")]
+        public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
+            SubscribeFailure.ReconnectDelay((int)Math.Min(retryContext.PreviousRetryCount, int.MaxValue), Random.Shared.NextDouble());
     }
 }

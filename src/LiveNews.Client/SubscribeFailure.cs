@@ -24,6 +24,17 @@ internal static class SubscribeFailure
         return (!message.Contains("unavailable", StringComparison.OrdinalIgnoreCase), message);
     }
 
+    /// <summary>
+    /// Before reconnect attempt <paramref name="attempt"/> (0 first), forever: within half a second, then about 1 s,
+    /// 2 s and every 5 s, each drawn between half and all of that (the first between none and all), so that the
+    /// clients of a node that died or drained do not all come back in the same instant, nor in step after that.
+    /// </summary>
+    public static TimeSpan ReconnectDelay(int attempt, double random)
+    {
+        var ceiling = attempt switch { 0 => 500, 1 => 1000, 2 => 2000, _ => 5000 };
+        return TimeSpan.FromMilliseconds(Math.Round(ceiling * (attempt == 0 ? random : 0.5 + (random / 2))));
+    }
+
     /// <summary>About 1 s, 2 s, 4 s … up to 30 s, each drawn between half and all of that (jitter).</summary>
     public static TimeSpan Backoff(int attempt, double random)
     {

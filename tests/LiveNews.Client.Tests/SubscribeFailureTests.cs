@@ -31,4 +31,17 @@ public sealed class SubscribeFailureTests
     {
         Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), SubscribeFailure.Backoff(attempt, random));
     }
+
+    [Theory]
+    [InlineData(0, 0.0, 0)]
+    [InlineData(0, 1.0, 500)]
+    [InlineData(1, 0.0, 500)]
+    [InlineData(1, 1.0, 1000)]
+    [InlineData(2, 1.0, 2000)]
+    [InlineData(9, 0.0, 2500)]
+    [InlineData(9, 1.0, 5000)]
+    public void ReconnectDelay_Attempt_WithinHalfASecondThenAboutOneTwoAndFiveSecondsWithJitter(int attempt, double random, int milliseconds)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), SubscribeFailure.ReconnectDelay(attempt, random));
+    }
 }
