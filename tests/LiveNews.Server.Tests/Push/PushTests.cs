@@ -173,9 +173,7 @@ public sealed class PushTests : OwnRedisTest
     [Fact]
     public async Task Push_PushServiceAnswers429WithRetryAfter_SentAgainAfterTheWait()
     {
-        var node = Node();
-        var browser = _push.NewSubscription();
-        await SubscribeAsync(node, browser);
+        var (node, browser) = await NodeWithBrowserAsync();
         _push.Answer(browser, 429, retryAfter: "1");
 
         var clock = Stopwatch.StartNew();
@@ -216,9 +214,7 @@ public sealed class PushTests : OwnRedisTest
     [Fact]
     public async Task Push_AlertEventSentLate_LivesWhatIsLeftOfItsTimeToLive()
     {
-        var node = Node();
-        var browser = _push.NewSubscription();
-        await SubscribeAsync(node, browser);
+        var (node, browser) = await NodeWithBrowserAsync();
         using var editor = node.Editor();
         var alertId = await PublishAlertAsync(editor, new { headline = "Bridge closed" });
         await Eventually.TrueAsync(() => _push.Received.Count == 1, "the alert at the browser");
@@ -294,9 +290,7 @@ public sealed class PushTests : OwnRedisTest
     [Fact]
     public async Task Push_LargestAlertTheApiAccepts_FitsInOnePushMessage()
     {
-        var node = Node();
-        var browser = _push.NewSubscription();
-        await SubscribeAsync(node, browser);
+        var (node, browser) = await NodeWithBrowserAsync();
         using var editor = node.Editor();
         var headline = string.Concat(Enumerable.Repeat("\U0001F534", 100)); // emoji: the longest once encoded
         var url = "https://news.example/a?" + string.Concat(Enumerable.Repeat("k=v&", 506));
@@ -319,9 +313,7 @@ public sealed class PushTests : OwnRedisTest
     [Fact]
     public async Task Push_AlertRetractedWhileARetryWaits_RetryNotSent()
     {
-        var node = Node();
-        var browser = _push.NewSubscription();
-        await SubscribeAsync(node, browser);
+        var (node, browser) = await NodeWithBrowserAsync();
         _push.Answer(browser, 429, retryAfter: "2");
         using var editor = node.Editor();
         var alertId = await PublishAlertAsync(editor, new { headline = "WRONG-HEADLINE" });
@@ -449,6 +441,15 @@ public sealed class PushTests : OwnRedisTest
         var published = await editor.PostJsonAsync("/api/breaking", alert);
         published.EnsureSuccessStatusCode();
         return (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    // A node (eight pushes at a time) and one browser subscribed to breaking alerts through it.
+    private async Task<(LiveNewsNode Node, BrowserSubscription Browser)> NodeWithBrowserAsync()
+    {
+        var node = Node();
+        var browser = _push.NewSubscription();
+        await SubscribeAsync(node, browser);
+        return (node, browser);
     }
 
     private static string? Type(ReceivedPush push) => push.Payload.GetProperty("type").GetString();
