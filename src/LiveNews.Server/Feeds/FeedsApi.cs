@@ -39,13 +39,13 @@ internal static class FeedsApi
         var site = SiteBase(http, feed.Value);
         var self = site + LatestAtom;
         Discovery(http, self, websub.Value);
-        if (await IsCurrentAsync(http, bus, Topic.Latest, "atom"))
+        if (await Revalidated.IsCurrentAsync(http, bus, Topic.Latest, "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
         var (read, articles, updated) = await ReadLatestAsync(bus);
-        if (Validators(http, read, "atom"))
+        if (Revalidated.IsCurrent(http, read, "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -63,13 +63,13 @@ internal static class FeedsApi
     {
         var site = SiteBase(http, feed.Value);
         Discovery(http, site + LatestJson, websub.Value);
-        if (await IsCurrentAsync(http, bus, Topic.Latest, "json"))
+        if (await Revalidated.IsCurrentAsync(http, bus, Topic.Latest, "json"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
         var (read, articles, _) = await ReadLatestAsync(bus);
-        if (Validators(http, read, "json"))
+        if (Revalidated.IsCurrent(http, read, "json"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -145,7 +145,7 @@ internal static class FeedsApi
         var site = SiteBase(http, feed.Value);
         var self = site + ArticleAtom(id);
         Discovery(http, self, websub.Value);
-        if (await IsCurrentAsync(http, bus, Topic.Article(id), "atom"))
+        if (await Revalidated.IsCurrentAsync(http, bus, Topic.Article(id), "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -160,7 +160,7 @@ internal static class FeedsApi
         // Newest first; the snapshot holds the pinned entries and the newest ones (older ones page back).
         var entries = Items<Entry>(read).OrderByDescending(e => e.PostedAt).ThenByDescending(e => e.Id, StringComparer.Ordinal).ToList();
         var updated = entries.Select(e => e.EditedAt ?? e.PostedAt).Append(article.UpdatedAt).Max();
-        if (Validators(http, read, "atom"))
+        if (Revalidated.IsCurrent(http, read, "atom"))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -217,38 +217,6 @@ internal static class FeedsApi
         }
     }
 
-    /// <summary>
-    /// Sets ETag and Cache-Control (<see cref="Revalidated"/>); true when the client's copy is current. No
-    /// Last-Modified: the newest time among the items left goes back when the newest is taken down, and a cache
-    /// answering <c>If-Modified-Since</c> on its own would then keep the taken-down copy.
-    /// </summary>
-    public static bool Validators(HttpContext http, TopicRead read, string variant) =>
-        Revalidated.IsCurrent(http, ETag(read.Epoch, read.Seq, variant));
-
-    /// <summary>
-    /// True (with the ETag and Cache-Control set) when the request's copy is current, judged from the topic's
-    /// position alone (two fields in Redis), before the whole snapshot is read: with <c>no-cache</c>, caches ask on
-    /// every use, and most answers are 304s. A copy has this tag only from a 200 of that position, and any change
-    /// since moved it; <c>*</c> (any copy) is left to the full read, which knows whether there is one to have.
-    /// </summary>
-    public static async Task<bool> IsCurrentAsync(HttpContext http, EventBus bus, Topic topic, string variant)
-    {
-        if (http.Request.Headers.IfNoneMatch.Count == 0)
-        {
-            return false;
-        }
-
-        var head = await bus.ReadAsync(topic, afterSeq: null, withSnapshot: false);
-        var etag = ETag(head.Epoch, head.Seq, variant);
-        if (head.Seq == 0 || !Revalidated.Matches(http.Request, etag, orAny: false))
-        {
-            return false;
-        }
-
-        return Revalidated.IsCurrent(http, etag);
-    }
-
-    private static string ETag(string epoch, long seq, string variant) => $"\"{epoch}.{seq}.{variant}\"";
 
     private static Utf8ContentHttpResult Atom(string title, string id, string self, string alternate, DateTimeOffset updated, WebSubOptions websub, string author, string language, Action<XmlWriter> entries)
     {

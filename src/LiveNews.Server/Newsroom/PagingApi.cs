@@ -111,7 +111,7 @@ internal static class PagingApi
     private static Results<Utf8ContentHttpResult, StatusCodeHttpResult, ValidationProblem, ProblemHttpResult> Answer(
         HttpContext http, string name, TopicPage page, string? next)
     {
-        if (Revalidated.IsCurrent(http, $"\"{page.Epoch}.{page.Seq}\""))
+        if (Revalidated.IsCurrent(http, Revalidated.TopicTag(page.Epoch, page.Seq)))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }

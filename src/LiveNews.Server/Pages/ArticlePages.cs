@@ -5,6 +5,7 @@ using System.Text.Json;
 using LiveNews.Server.Bus;
 using LiveNews.Server.Feeds;
 using LiveNews.Server.Newsroom;
+using LiveNews.Server.Operations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -42,7 +43,7 @@ internal static class ArticlePages
         }
 
         var topic = Topic.Article(id);
-        if (await FeedsApi.IsCurrentAsync(http, bus, topic, "html" + (before ?? "")))
+        if (await Revalidated.IsCurrentAsync(http, bus, topic, "html" + (before ?? "")))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -75,7 +76,7 @@ internal static class ArticlePages
         var entries = page.Items.Select(item => JsonSerializer.Deserialize<Entry>(item, LiveNewsJson.Stored)).OfType<Entry>()
             .Where(e => !(before is null && e.Pinned)).ToList();
         var updated = pinned.Concat(entries).Select(e => e.EditedAt ?? e.PostedAt).Append(article.UpdatedAt).Max();
-        if (FeedsApi.Validators(http, read, "html" + (before ?? "")))
+        if (Revalidated.IsCurrent(http, read, "html" + (before ?? "")))
         {
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
