@@ -46,8 +46,7 @@ internal static class ArticlesApi
 
         var now = time.GetUtcNow();
         var ids = EventIds.For(http);
-        var intent = await mirrors.IntendAsync(id);
-        var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
+        var (onArticle, onLatest) = await ChangeThenMirrorAsync(id, ids, publisher, bus, mirrors, current =>
         {
             var previous = current is null ? null : LiveNewsJson.Deserialize<Article>(current);
             var article = new Article(id, headline, summary, url, imageUrl, section, request.PublishedAt?.ToUniversalTime() ?? previous?.PublishedAt ?? now, now,
@@ -55,10 +54,6 @@ internal static class ArticlesApi
             var json = Publisher.Serialize(article);
             return new PlannedEvent(previous is null ? "article.published" : "article.updated", json, SnapshotChange.SetState(json, current));
         });
-
-        var changed = await mirrors.IntendAsync(id);
-        var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
-        await mirrors.DoneAsync(intent, changed);
         return TypedResults.Ok(new WriteResult(id, [onArticle.Envelope!, .. onLatest]));
     }
 
@@ -94,12 +89,8 @@ internal static class ArticlesApi
 
         var ids = EventIds.For(http);
         var data = Publisher.Serialize(new Removed(id));
-        var intent = await mirrors.IntendAsync(id);
-        var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, current =>
+        var (onArticle, onLatest) = await ChangeThenMirrorAsync(id, ids, publisher, bus, mirrors, current =>
             current is null ? null : new PlannedEvent("article.unpublished", data, SnapshotChange.TakeDown(current)));
-        var changed = await mirrors.IntendAsync(id);
-        var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
-        await mirrors.DoneAsync(intent, changed);
         if (onArticle.NotFound)
         {
             // Unpublished already; a listing left behind (a request that stopped between the two topics) goes now.
@@ -116,6 +107,19 @@ internal static class ArticlesApi
     /// than the one it holds (<see cref="SnapshotChange.CopiedFrom"/>): the request that read last decides, so
     /// a slow, retried or racing request can neither list a story taken down meanwhile nor an older version.
     /// </summary>
+    // The article's change, then its copy in latest, with the intent recorded before the change and again after it
+    // (LatestMirrors): a request that dies between the two topics leaves the copy to the sweep.
+    private static async Task<(Published OnArticle, RawJson[] OnLatest)> ChangeThenMirrorAsync(
+        string id, EventIds ids, Publisher publisher, EventBus bus, LatestMirrors mirrors, Func<string?, PlannedEvent?> decide)
+    {
+        var intent = await mirrors.IntendAsync(id);
+        var onArticle = await publisher.ChangeStateAsync(Topic.Article(id), ids, decide);
+        var changed = await mirrors.IntendAsync(id);
+        var onLatest = await MirrorInLatestAsync(id, ids, publisher, bus);
+        await mirrors.DoneAsync(intent, changed);
+        return (onArticle, onLatest);
+    }
+
     private static async Task<RawJson[]> MirrorInLatestAsync(string id, EventIds ids, Publisher publisher, EventBus bus) =>
         await MirrorAsync(id, await bus.GetStateAtAsync(Topic.Article(id)), ids, publisher);
 
