@@ -29,6 +29,10 @@ namespace LiveNews.Server.Social;
 /// </remarks>
 internal sealed class OAuthTokens
 {
+    // KEYS: the refresh lock. ARGV: its holder's token (and, to renew it, the lifetime in ms). Only the holder acts.
+    private const string RenewLockScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end";
+    private const string ReleaseLockScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end";
+
     private static readonly TimeSpan StoredFor = TimeSpan.FromDays(180);
     private static readonly TimeSpan[] SaveRetries = [TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1)];
     private static readonly TimeSpan XMargin = TimeSpan.FromMinutes(5);
@@ -150,9 +154,7 @@ internal sealed class OAuthTokens
                 }
 
                 // Saving a rotated token may be retried past the lock's lifetime (Redis slow): the lock is kept meanwhile.
-                Task HoldLockAsync() => db.ScriptEvaluateAsync(
-                    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end",
-                    [lockKey], [lockToken, (long)_lockFor.TotalMilliseconds]);
+                Task HoldLockAsync() => db.ScriptEvaluateAsync(RenewLockScript, [lockKey], [lockToken, (long)_lockFor.TotalMilliseconds]);
                 return account.Network == Networks.X
                     ? await RefreshXAsync(http, request, stored, HoldLockAsync, requestBudget.Token)
                     : await RefreshThreadsAsync(http, request, stored, requestBudget.Token);
@@ -163,7 +165,7 @@ internal sealed class OAuthTokens
             }
             finally
             {
-                await db.ScriptEvaluateAsync("if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end", [lockKey], [lockToken]);
+                await db.ScriptEvaluateAsync(ReleaseLockScript, [lockKey], [lockToken]);
             }
         }
         finally
