@@ -311,8 +311,7 @@ internal sealed class EventRelay(
         private volatile string _epoch = "";
         private long _lastSeq;
 
-        // The seq of the last event added to the hand-over, and where the hand-overs done so far reached.
-        private long _addedThrough;
+        // Where the hand-overs done so far reached.
         private volatile Position? _handedOver;
         private volatile bool _stopped;
 
@@ -613,17 +612,16 @@ internal sealed class EventRelay(
         // Relayed: the cursor moves now, the event reaches the sink with the others relayed in this round.
         private async ValueTask AddToHandOverAsync(EnvelopeHeader header, RawJson envelope)
         {
-            _lastSeq = header.Seq;
-            _recent.Add(header.Seq, header.IdHash);
-            owner._metrics.Relayed(header.At, owner._time.GetUtcNow());
             if (_relayed.Count == MaxHandOver || _relayedBytes + envelope.Utf8.Length > MaxHandOverBytes)
             {
                 await HandOverAsync();
             }
 
+            _lastSeq = header.Seq;
+            _recent.Add(header.Seq, header.IdHash);
+            owner._metrics.Relayed(header.At, owner._time.GetUtcNow());
             _relayed.Add(envelope);
             _relayedBytes += envelope.Utf8.Length;
-            _addedThrough = header.Seq;
         }
 
         private async ValueTask HandOverAsync()
@@ -643,8 +641,9 @@ internal sealed class EventRelay(
 
             try
             {
-                await owner._sink.DeliverAsync(Topic.Name, envelopes, new TopicPosition(_epoch, _addedThrough), _eventsWaiting ??= () => Waiting > 0);
-                _handedOver = new Position(_epoch, _addedThrough);
+                // The cursor is the last event added: the hand-over reaches it.
+                await owner._sink.DeliverAsync(Topic.Name, envelopes, new TopicPosition(_epoch, _lastSeq), _eventsWaiting ??= () => Waiting > 0);
+                _handedOver = new Position(_epoch, _lastSeq);
             }
             catch (Exception ex)
             {
